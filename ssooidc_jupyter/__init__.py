@@ -1,0 +1,123 @@
+"""Sign in to AWS IAM Identity Center from Jupyter.
+
+Importing the package is nearly free: the error classes load at once, everything that needs
+httpx (the clients) loads on first use, so ``%load_ext ssooidc_jupyter`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import (
+    AccessDeniedException,
+    AuthorizationPendingException,
+    CacheError,
+    ConfigurationError,
+    EndpointConnectionError,
+    ExpiredTokenException,
+    InternalServerException,
+    InvalidClientException,
+    InvalidClientMetadataException,
+    InvalidGrantException,
+    InvalidRedirectUriException,
+    InvalidRegionError,
+    InvalidRequestException,
+    InvalidRequestRegionException,
+    InvalidResponseError,
+    InvalidScopeException,
+    LoginCancelledError,
+    LoginDeniedError,
+    LoginError,
+    LoginExpiredError,
+    MissingDependencyError,
+    ParamValidationError,
+    RequestTimeoutError,
+    ServiceError,
+    SessionEndedError,
+    SlowDownException,
+    SSOOIDCError,
+    TransportError,
+    UnauthorizedClientException,
+    UnsupportedGrantTypeException,
+)
+
+if TYPE_CHECKING:
+    from ._aws import Account, RoleCredentials
+    from ._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
+    from ._flow import DevicePrompt
+    from ._login import login, login_async, session
+    from ._token import SSOToken
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported on first attribute access (PEP 562).
+_LAZY = {
+    "SSOOIDCClient": "._client",
+    "AsyncSSOOIDCClient": "._client",
+    "ssooidc": "._client",
+    "login": "._login",
+    "login_async": "._login",
+    "session": "._login",
+    "SSOToken": "._token",
+    "DevicePrompt": "._flow",
+    "Account": "._aws",
+    "RoleCredentials": "._aws",
+}
+
+__all__ = [
+    "AccessDeniedException",
+    "Account",
+    "AsyncSSOOIDCClient",
+    "AuthorizationPendingException",
+    "CacheError",
+    "ConfigurationError",
+    "DevicePrompt",
+    "EndpointConnectionError",
+    "ExpiredTokenException",
+    "InternalServerException",
+    "InvalidClientException",
+    "InvalidClientMetadataException",
+    "InvalidGrantException",
+    "InvalidRedirectUriException",
+    "InvalidRegionError",
+    "InvalidRequestException",
+    "InvalidRequestRegionException",
+    "InvalidResponseError",
+    "InvalidScopeException",
+    "LoginCancelledError",
+    "LoginDeniedError",
+    "LoginError",
+    "LoginExpiredError",
+    "MissingDependencyError",
+    "ParamValidationError",
+    "RequestTimeoutError",
+    "RoleCredentials",
+    "SSOOIDCClient",
+    "SSOOIDCError",
+    "SSOToken",
+    "ServiceError",
+    "SessionEndedError",
+    "SlowDownException",
+    "TransportError",
+    "UnauthorizedClientException",
+    "UnsupportedGrantTypeException",
+    "__version__",
+    "login",
+    "login_async",
+    "session",
+    "ssooidc",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

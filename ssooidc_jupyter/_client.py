@@ -1,0 +1,370 @@
+"""``SSOOIDCClient`` and ``AsyncSSOOIDCClient``: the sso-oidc API on httpx.
+
+As in httpx, everything that does no I/O lives in :class:`_BaseClient`; the two clients
+differ only in how they send and how they sleep. A call is a small generator
+(:meth:`_BaseClient._call_flow`) that yields "send this" or "wait this long" and is sent the
+outcome, so the retry rules exist once and the sync and async drivers mirror each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace, TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import _exceptions
+from ._config import ClientConfig, build_config
+from ._exceptions import (
+    ConfigurationError,
+    EndpointConnectionError,
+    RequestTimeoutError,
+    ServiceError,
+    SSOOIDCError,
+    TransportError,
+)
+from ._protocol import (
+    OPERATIONS,
+    CreateTokenResponse,
+    CreateTokenWithIAMResponse,
+    Operation,
+    RegisterClientResponse,
+    Response,
+    StartDeviceAuthorizationResponse,
+    build_body,
+    parse_error,
+    parse_success,
+)
+from ._retry import backoff_delay, should_retry
+from ._signing import load_credentials, sign
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._protocol import (
+        CreateTokenRequest,
+        CreateTokenWithIAMRequest,
+        RegisterClientRequest,
+        StartDeviceAuthorizationRequest,
+    )
+
+__all__ = ["AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc"]
+
+logger = logging.getLogger("ssooidc_jupyter.client")
+
+_VERSION = "0.1.0"
+_USER_AGENT = (
+    f"ssooidc-jupyter/{_VERSION} httpx/{httpx.__version__} python/{platform.python_version()}"
+)
+
+
+@dataclass(frozen=True)
+class _Send:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+_Step: TypeAlias = "_Send | _Sleep"
+_Outcome: TypeAlias = "_Answer | SSOOIDCError | None"
+
+
+def _exceptions_namespace() -> SimpleNamespace:
+    names = {name: getattr(_exceptions, name) for name in _exceptions.MODELED_EXCEPTIONS}
+    names["ServiceError"] = ServiceError
+    names["SSOOIDCError"] = SSOOIDCError
+    names["ClientError"] = ServiceError  # boto3 code catches ClientError
+    return SimpleNamespace(**names)
+
+
+class _BaseClient:
+    """Configuration, request building, response parsing and the retry flow. No I/O."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        credentials: Mapping[str, Any] | None = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        self._config: ClientConfig = build_config(config, credentials, endpoint, region)
+        self._endpoint = self._config.endpoint_url()
+        self._host = urlsplit(self._endpoint).netloc
+        self._signing_credentials: Any = None
+        #: The modeled exceptions, as ``client.exceptions.<Name>`` in boto3.
+        self.exceptions = _exceptions_namespace()
+        self.meta = SimpleNamespace(
+            region_name=self._config.region,
+            endpoint_url=self._endpoint,
+            service_name="sso-oidc",
+            config=self._config,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
+
+    def _http_options(self) -> dict[str, Any]:
+        limits = httpx.Limits(max_keepalive_connections=0 if self._config.close_connection else 10)
+        return {
+            "timeout": httpx.Timeout(self._config.timeout),
+            "limits": limits,
+            "headers": {"User-Agent": _USER_AGENT},
+        }
+
+    def _signing_region(self, operation: Operation) -> str:
+        if self._config.region is None:
+            raise ConfigurationError(
+                f"{operation.name} is signed for a region, and none is configured: pass "
+                "region= (the region of your IAM Identity Center instance) or set AWS_REGION."
+            )
+        return self._config.region
+
+    def _call_flow(
+        self, operation: Operation, params: Mapping[str, Any]
+    ) -> Generator[_Step, _Outcome, Response]:
+        body = build_body(operation, params)
+        url = self._endpoint + operation.path
+        base_headers = {"Content-Type": "application/json"}
+        if self._config.close_connection:
+            base_headers["Connection"] = "close"
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = dict(base_headers)
+            if operation.signed:
+                # Signed anew each attempt: the signature carries the time.
+                headers = sign(
+                    self._signing_credentials,
+                    self._signing_region(operation),
+                    url,
+                    body,
+                    headers,
+                )
+            logger.debug("%s: POST %s (attempt %d)", operation.name, url, attempt)
+            outcome = yield _Send(url, headers, body)
+            if isinstance(outcome, _Answer):
+                if 200 <= outcome.status < 300:
+                    return parse_success(
+                        operation,
+                        outcome.status,
+                        outcome.headers,
+                        outcome.body,
+                        host=self._host,
+                        attempts=attempt,
+                    )
+                error: SSOOIDCError = parse_error(
+                    operation, outcome.status, outcome.headers, outcome.body, host=self._host
+                )
+            else:
+                assert outcome is not None
+                error = outcome
+            if attempt >= self._config.max_attempts or not should_retry(error):
+                if attempt > 1 and isinstance(error, TransportError | ServiceError):
+                    error.args = (f"{error.args[0]} (after {attempt} attempts)",)
+                raise error
+            delay = backoff_delay(attempt, self._config.retry_backoff)
+            logger.debug("%s: %s, retrying in %.2fs", operation.name, type(error).__name__, delay)
+            yield _Sleep(delay)
+
+    def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
+        what = "Check the endpoint and region and that the network is up, then try again."
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeoutError(
+                f"{operation.name}: no answer from {self._host} within "
+                f"{self._config.timeout:g} s ({type(exc).__name__}). {what}",
+                operation=operation.name,
+            )
+        if isinstance(exc, httpx.TransportError):
+            return EndpointConnectionError(
+                f"{operation.name}: the connection to {self._host} failed "
+                f"({type(exc).__name__}: {exc}). {what}",
+                operation=operation.name,
+            )
+        return EndpointConnectionError(
+            f"{operation.name}: request to {self._host} failed ({type(exc).__name__}). {what}",
+            operation=operation.name,
+        )
+
+
+class SSOOIDCClient(_BaseClient):
+    """Blocking sso-oidc client. Operations take the API's member names as keywords and
+    return the response members as a dict, like boto3's ``sso-oidc`` client.
+
+    Retries sleep with ``time.sleep``: call it from a worker thread, not an event loop
+    (use :class:`AsyncSSOOIDCClient` there).
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        credentials: Mapping[str, Any] | None = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        super().__init__(config, credentials, endpoint, region)
+        self._http = httpx.Client(**self._http_options())
+
+    def _call(self, name: str, params: Mapping[str, Any]) -> Any:
+        operation = OPERATIONS[name]
+        if operation.signed and self._signing_credentials is None:
+            self._signing_credentials = load_credentials(self._config, name)
+        flow = self._call_flow(operation, params)
+        outcome: _Outcome = None
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                outcome = None
+                continue
+            try:
+                reply = self._http.post(step.url, content=step.body, headers=step.headers)
+                outcome = _Answer(reply.status_code, reply.headers, reply.content)
+            except httpx.HTTPError as exc:
+                outcome = self._transport_error(operation, exc)
+
+    def register_client(self, **params: Unpack[RegisterClientRequest]) -> RegisterClientResponse:
+        """Register a public client (RegisterClient)."""
+        return self._call("RegisterClient", params)  # type: ignore[no-any-return]
+
+    def start_device_authorization(
+        self, **params: Unpack[StartDeviceAuthorizationRequest]
+    ) -> StartDeviceAuthorizationResponse:
+        """Start a device authorization: user code, verification URI (StartDeviceAuthorization)."""
+        return self._call("StartDeviceAuthorization", params)  # type: ignore[no-any-return]
+
+    def create_token(self, **params: Unpack[CreateTokenRequest]) -> CreateTokenResponse:
+        """Exchange a grant for tokens (CreateToken)."""
+        return self._call("CreateToken", params)  # type: ignore[no-any-return]
+
+    def create_token_with_iam(
+        self, **params: Unpack[CreateTokenWithIAMRequest]
+    ) -> CreateTokenWithIAMResponse:
+        """Exchange a grant for tokens as an IAM principal, SigV4-signed (CreateTokenWithIAM)."""
+        return self._call("CreateTokenWithIAM", params)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SSOOIDCClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncSSOOIDCClient(_BaseClient):
+    """The same client for asyncio: ``await client.create_token(...)``."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        credentials: Mapping[str, Any] | None = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        super().__init__(config, credentials, endpoint, region)
+        self._http = httpx.AsyncClient(**self._http_options())
+
+    async def _call(self, name: str, params: Mapping[str, Any]) -> Any:
+        operation = OPERATIONS[name]
+        if operation.signed and self._signing_credentials is None:
+            # The credential chain may read files or call a metadata service: not on the loop.
+            self._signing_credentials = await asyncio.to_thread(
+                load_credentials, self._config, name
+            )
+        flow = self._call_flow(operation, params)
+        outcome: _Outcome = None
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value
+            if isinstance(step, _Sleep):
+                await asyncio.sleep(step.seconds)
+                outcome = None
+                continue
+            try:
+                reply = await self._http.post(step.url, content=step.body, headers=step.headers)
+                outcome = _Answer(reply.status_code, reply.headers, reply.content)
+            except httpx.HTTPError as exc:
+                outcome = self._transport_error(operation, exc)
+
+    async def register_client(
+        self, **params: Unpack[RegisterClientRequest]
+    ) -> RegisterClientResponse:
+        """Register a public client (RegisterClient)."""
+        return await self._call("RegisterClient", params)  # type: ignore[no-any-return]
+
+    async def start_device_authorization(
+        self, **params: Unpack[StartDeviceAuthorizationRequest]
+    ) -> StartDeviceAuthorizationResponse:
+        """Start a device authorization: user code, verification URI (StartDeviceAuthorization)."""
+        return await self._call("StartDeviceAuthorization", params)  # type: ignore[no-any-return]
+
+    async def create_token(self, **params: Unpack[CreateTokenRequest]) -> CreateTokenResponse:
+        """Exchange a grant for tokens (CreateToken)."""
+        return await self._call("CreateToken", params)  # type: ignore[no-any-return]
+
+    async def create_token_with_iam(
+        self, **params: Unpack[CreateTokenWithIAMRequest]
+    ) -> CreateTokenWithIAMResponse:
+        """Exchange a grant for tokens as an IAM principal, SigV4-signed (CreateTokenWithIAM)."""
+        return await self._call("CreateTokenWithIAM", params)  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncSSOOIDCClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def ssooidc(
+    config: Mapping[str, Any] | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    endpoint: str | None = None,
+    region: str | None = None,
+) -> SSOOIDCClient:
+    """Make an sso-oidc client, as the reference SDK's ``ssooidc()``.
+
+    ``config`` takes ``credentials`` (``creds`` with ``access_key_id`` /
+    ``secret_access_key`` / ``session_token``, ``profile``, ``anonymous``), ``endpoint``,
+    ``region``, ``close_connection`` and ``timeout`` (seconds, default 60), plus
+    ``use_fips_endpoint``, ``use_dualstack_endpoint``, ``max_attempts`` (default 3) and
+    ``retry_backoff`` (seconds, default 1). The shorthand arguments win over ``config``.
+    """
+    return SSOOIDCClient(config=config, credentials=credentials, endpoint=endpoint, region=region)

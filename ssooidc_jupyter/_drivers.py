@@ -1,0 +1,221 @@
+"""The two drivers of :mod:`._flow`: one for threads, one for asyncio. They mirror each other.
+
+A driver carries out each step the flow yields -- a call on the client, a wait, a prompt, a
+cache read or write, the cross-process lock -- and sends the outcome back. Whatever way the
+flow ends (return, error, cancellation, KeyboardInterrupt), the lock is released and nothing
+half-done is written: the cache only ever receives whole, valid entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ._cache import CachedRegistration, CachedToken, CacheLockTimeout, TokenCache
+from ._exceptions import LoginCancelledError, SSOOIDCError
+from ._flow import (
+    Call,
+    DevicePrompt,
+    DropRegistration,
+    Flow,
+    LoadRegistration,
+    LoadToken,
+    Lock,
+    Notice,
+    SaveRegistration,
+    SaveToken,
+    ShowPrompt,
+    Wait,
+)
+from ._protocol import OPERATIONS
+
+__all__ = ["CacheSlot", "run_async", "run_sync"]
+
+logger = logging.getLogger("ssooidc_jupyter.login")
+
+# How long a sign-in waits for another process's sign-in to finish before giving up: longer
+# than a device code lives (10 min) so a login in another kernel can run its course.
+LOCK_WAIT = 15 * 60.0
+_LOCK_POLL = 0.1
+
+
+@dataclass(frozen=True)
+class CacheSlot:
+    """Where one sign-in's entries live: the cache (None: caching off) and the two keys."""
+
+    cache: TokenCache | None
+    token_key: str
+    registration_key: str
+
+    def load_token(self) -> CachedToken | None:
+        return None if self.cache is None else self.cache.load_token(self.token_key)
+
+    def save_token(self, token: CachedToken) -> None:
+        if self.cache is not None:
+            self.cache.save_token(self.token_key, token)
+
+    def load_registration(self) -> CachedRegistration | None:
+        if self.cache is None:
+            return None
+        return self.cache.load_registration(self.registration_key)
+
+    def save_registration(self, registration: CachedRegistration) -> None:
+        if self.cache is not None:
+            self.cache.save_registration(self.registration_key, registration)
+
+    def drop_registration(self) -> None:
+        if self.cache is not None:
+            self.cache.delete_registration(self.registration_key)
+
+    def carry_out(self, step: object) -> tuple[bool, Any]:
+        """Do a cache step (no waiting involved); ``(False, None)`` if it is not one."""
+        if isinstance(step, LoadToken):
+            return True, self.load_token()
+        if isinstance(step, SaveToken):
+            self.save_token(step.token)
+            return True, None
+        if isinstance(step, LoadRegistration):
+            return True, self.load_registration()
+        if isinstance(step, SaveRegistration):
+            self.save_registration(step.registration)
+            return True, None
+        if isinstance(step, DropRegistration):
+            self.drop_registration()
+            return True, None
+        return False, None
+
+
+PromptHandler = Callable[[DevicePrompt], None]
+NoticeHandler = Callable[[str], None]
+
+
+@contextlib.contextmanager
+def _sync_lock(slot: CacheSlot, cancel: threading.Event | None) -> Iterator[None]:
+    if slot.cache is None:
+        yield
+        return
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        held = slot.cache.lock(slot.token_key, timeout=_LOCK_POLL)
+        try:
+            held.__enter__()
+            break
+        except CacheLockTimeout:
+            # Short tries, so a Cancel (or the deadline) is noticed while another kernel
+            # is signing in.
+            if cancel is not None and cancel.is_set():
+                raise LoginCancelledError("Sign-in cancelled.") from None
+            if time.monotonic() > deadline:
+                raise
+    try:
+        yield
+    finally:
+        held.__exit__(None, None, None)
+
+
+def run_sync(
+    flow: Flow,
+    client: Any,
+    slot: CacheSlot,
+    *,
+    on_prompt: PromptHandler,
+    on_notice: NoticeHandler,
+    cancel: threading.Event | None = None,
+) -> CachedToken:
+    """Drive ``flow`` in this thread. Waits are ``cancel.wait`` (or ``time.sleep``), so
+    this blocks its thread: run it in a worker thread when the caller must stay free."""
+    with contextlib.ExitStack() as held:
+        outcome: Any = None
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise LoginCancelledError("Sign-in cancelled.")
+                try:
+                    step = flow.send(outcome)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                outcome = None
+                handled, outcome = slot.carry_out(step)
+                if handled:
+                    continue
+                if isinstance(step, Call):
+                    method = getattr(client, OPERATIONS[step.operation].python_name)
+                    try:
+                        outcome = method(**step.params)
+                    except SSOOIDCError as error:
+                        outcome = error
+                elif isinstance(step, Wait):
+                    if cancel is None:
+                        time.sleep(step.seconds)
+                    elif cancel.wait(step.seconds):
+                        raise LoginCancelledError("Sign-in cancelled.")
+                elif isinstance(step, ShowPrompt):
+                    on_prompt(step.prompt)
+                elif isinstance(step, Notice):
+                    on_notice(step.message)
+                elif isinstance(step, Lock):
+                    held.enter_context(_sync_lock(slot, cancel))
+                else:  # pragma: no cover - a step type the driver does not know
+                    raise TypeError(f"unknown step {step!r}")
+        finally:
+            flow.close()
+
+
+@contextlib.asynccontextmanager
+async def _async_lock(slot: CacheSlot) -> AsyncIterator[None]:
+    if slot.cache is None:
+        yield
+        return
+    async with slot.cache.alock(slot.token_key, timeout=LOCK_WAIT):
+        yield
+
+
+async def run_async(
+    flow: Flow,
+    client: Any,
+    slot: CacheSlot,
+    *,
+    on_prompt: PromptHandler,
+    on_notice: NoticeHandler,
+) -> CachedToken:
+    """Drive ``flow`` on the running event loop. Cancel the task to stop it at once.
+
+    Cache reads and writes are small local file operations done inline (as botocore does);
+    the lock is polled with ``asyncio.sleep`` so the loop never blocks on another process.
+    """
+    async with contextlib.AsyncExitStack() as held:
+        outcome: Any = None
+        try:
+            while True:
+                try:
+                    step = flow.send(outcome)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                outcome = None
+                handled, outcome = slot.carry_out(step)
+                if handled:
+                    continue
+                if isinstance(step, Call):
+                    method = getattr(client, OPERATIONS[step.operation].python_name)
+                    try:
+                        outcome = await method(**step.params)
+                    except SSOOIDCError as error:
+                        outcome = error
+                elif isinstance(step, Wait):
+                    await asyncio.sleep(step.seconds)
+                elif isinstance(step, ShowPrompt):
+                    on_prompt(step.prompt)
+                elif isinstance(step, Notice):
+                    on_notice(step.message)
+                elif isinstance(step, Lock):
+                    await held.enter_async_context(_async_lock(slot))
+                else:  # pragma: no cover
+                    raise TypeError(f"unknown step {step!r}")
+        finally:
+            flow.close()

@@ -1,0 +1,440 @@
+"""The sign-in as a state machine with no I/O (RFC 8628 device flow, refresh, caching).
+
+:func:`login_flow` is a generator. It yields *steps* -- "call this operation", "wait this
+long", "show this prompt", "load/save this cache entry", "take the lock" -- and is sent each
+step's outcome. It never touches the network, the disk, a clock or a lock itself, so the
+rules live here once and the sync and async drivers (``_drivers.py``) only carry steps out.
+
+The refresh rules are botocore's (``botocore/tokens.py``): a token is refreshed inside the
+*advisory* window (15 min before expiry) when possible, must be refreshed inside the
+*mandatory* window (10 min), and a refresh that fails for a transient reason outside the
+mandatory window leaves the still-valid token in use.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeAlias
+
+from ._cache import CachedRegistration, CachedToken
+from ._exceptions import (
+    AccessDeniedException,
+    AuthorizationPendingException,
+    ExpiredTokenException,
+    InternalServerException,
+    InvalidClientException,
+    InvalidGrantException,
+    LoginDeniedError,
+    LoginError,
+    LoginExpiredError,
+    SessionEndedError,
+    SlowDownException,
+    SSOOIDCError,
+    TransportError,
+)
+
+__all__ = [
+    "ADVISORY_REFRESH",
+    "DEFAULT_INTERVAL",
+    "DEVICE_GRANT",
+    "MANDATORY_REFRESH",
+    "Call",
+    "DevicePrompt",
+    "DropRegistration",
+    "LoadRegistration",
+    "LoadToken",
+    "Lock",
+    "LoginRequest",
+    "Notice",
+    "SaveRegistration",
+    "SaveToken",
+    "ShowPrompt",
+    "Step",
+    "TokenState",
+    "Wait",
+    "classify",
+    "login_flow",
+    "refresh_flow",
+]
+
+logger = logging.getLogger("ssooidc_jupyter.flow")
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_INTERVAL = 5.0  # RFC 8628 section 3.5: when the server gives no interval
+SLOW_DOWN_STEP = 5.0  # RFC 8628: each slow_down adds 5 s, for good
+ADVISORY_REFRESH = timedelta(minutes=15)
+MANDATORY_REFRESH = timedelta(minutes=10)
+# Consecutive polls that fail for transport reasons (each already retried by the client)
+# before the login gives up: a blip is ridden out, a dead endpoint is reported.
+MAX_POLL_FAILURES = 3
+
+
+@dataclass(frozen=True)
+class DevicePrompt:
+    """What the user needs to approve the sign-in. Holds no secret (the device code is not
+    here): the user code is meant to be shown."""
+
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_at: datetime
+    interval: float
+
+    def seconds_left(self, now: datetime | None = None) -> float:
+        now = now or datetime.now(timezone.utc)
+        return max(0.0, (self.expires_at - now).total_seconds())
+
+
+# ---- steps ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """Send ``operation`` with ``params``; the outcome is the response dict or the
+    :class:`SSOOIDCError` it raised (sent in, not thrown, so the flow can decide)."""
+
+    operation: str
+    params: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Sleep ``seconds`` (cancellable). Outcome: None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ShowPrompt:
+    prompt: DevicePrompt
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should read (for example: the session ended, signing in again)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Lock:
+    """Take the cross-process sign-in lock (held until the flow ends). Outcome: None."""
+
+
+@dataclass(frozen=True)
+class LoadToken:
+    """Outcome: the cached token or None."""
+
+
+@dataclass(frozen=True)
+class SaveToken:
+    token: CachedToken
+
+
+@dataclass(frozen=True)
+class LoadRegistration:
+    """Outcome: the cached client registration or None."""
+
+
+@dataclass(frozen=True)
+class SaveRegistration:
+    registration: CachedRegistration
+
+
+@dataclass(frozen=True)
+class DropRegistration:
+    """The service no longer knows the cached registration: remove it."""
+
+
+Step: TypeAlias = (
+    "Call | Wait | ShowPrompt | Notice | Lock | LoadToken | SaveToken | LoadRegistration"
+    " | SaveRegistration | DropRegistration"
+)
+Flow: TypeAlias = Generator[Step, Any, CachedToken]
+
+
+# ---- decisions ----------------------------------------------------------------------------
+
+
+class TokenState(enum.Enum):
+    """What a cached token is good for at a given moment."""
+
+    MISSING = "missing"  # no token, or one for another start URL
+    FRESH = "fresh"  # valid beyond the advisory window: use it, no network
+    ADVISORY = "advisory"  # inside 15 min: refresh if possible, else keep using it
+    MANDATORY = "mandatory"  # inside 10 min: refresh or sign in again
+    EXPIRED = "expired"
+
+
+def classify(token: CachedToken | None, now: datetime, start_url: str) -> TokenState:
+    if token is None or token.start_url.rstrip("/") != start_url.rstrip("/"):
+        return TokenState.MISSING
+    left = token.expires_at - now
+    if left <= timedelta(0):
+        return TokenState.EXPIRED
+    if left <= MANDATORY_REFRESH:
+        return TokenState.MANDATORY
+    if left <= ADVISORY_REFRESH:
+        return TokenState.ADVISORY
+    return TokenState.FRESH
+
+
+def _refreshable(token: CachedToken, now: datetime) -> bool:
+    return bool(
+        token.refresh_token
+        and token.client_id
+        and token.client_secret
+        and (token.registration_expires_at is None or token.registration_expires_at > now)
+    )
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    """Everything the flow needs to know, resolved by the caller."""
+
+    start_url: str
+    region: str
+    scopes: Sequence[str]
+    session_name: str | None = None
+    force: bool = False
+    client_name: str = "ssooidc-jupyter"
+    # Overall client-side deadline for the device flow, on top of the code's own expiry.
+    timeout: float | None = None
+    # False: never prompt (refresh only); a needed sign-in raises LoginError instead.
+    interactive: bool = True
+
+
+# ---- the flows ----------------------------------------------------------------------------
+
+
+def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
+    """Return a usable token: the cached one, a refreshed one, or one from a device login.
+
+    A valid cached token costs one cache read and nothing else. Anything more happens under
+    the cross-process lock, after reading the cache again: another kernel may have signed in
+    (or refreshed) while this one waited for the lock.
+    """
+    if not request.force:
+        cached = yield LoadToken()
+        if classify(cached, now(), request.start_url) is TokenState.FRESH:
+            return cached  # type: ignore[no-any-return]
+    yield Lock()
+    cached = yield LoadToken()
+    state = classify(cached, now(), request.start_url)
+    if not request.force:
+        if state is TokenState.FRESH:
+            return cached  # type: ignore[no-any-return]
+        if state is not TokenState.MISSING and _refreshable(cached, now()):
+            try:
+                return (yield from refresh_flow(cached, now))
+            except SessionEndedError as ended:
+                if not request.interactive:
+                    raise
+                yield Notice(f"{ended} Signing in again.")
+            except SSOOIDCError as failure:
+                if state is TokenState.ADVISORY:
+                    # botocore's rule: outside the mandatory window a failed refresh is not
+                    # fatal, the current token still has more than 10 minutes.
+                    logger.info("advisory refresh failed (%s); keeping the current token", failure)
+                    return cached  # type: ignore[no-any-return]
+                raise
+    if not request.interactive:
+        raise LoginError(
+            f"Not signed in to {request.start_url}, or the sign-in expired: run the login "
+            "again (for example %ssooidc login, or ssooidc_jupyter.login())."
+        )
+    return (yield from device_flow(request, now))
+
+
+def refresh_flow(token: CachedToken, now: Callable[[], datetime]) -> Flow:
+    """The refresh_token grant. ``invalid_grant`` (and friends) means the IAM Identity
+    Center session is over: raise :class:`SessionEndedError`, never retry it."""
+    reply = yield Call(
+        "CreateToken",
+        {
+            "clientId": token.client_id,
+            "clientSecret": token.client_secret,
+            "grantType": "refresh_token",
+            "refreshToken": token.refresh_token,
+        },
+    )
+    if isinstance(reply, InvalidGrantException | ExpiredTokenException | InvalidClientException):
+        raise SessionEndedError(
+            f"Your IAM Identity Center session for {token.start_url} has ended "
+            f"(the refresh was refused: {reply.code})."
+        ) from reply
+    if isinstance(reply, BaseException):
+        raise reply
+    refreshed = _token_from_reply(
+        reply,
+        now(),
+        start_url=token.start_url,
+        region=token.region,
+        client_id=token.client_id or "",
+        client_secret=token.client_secret or "",
+        registration_expires_at=token.registration_expires_at,
+        previous_refresh_token=token.refresh_token,
+        extra=token.extra,
+    )
+    yield SaveToken(refreshed)
+    return refreshed
+
+
+def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
+    """RFC 8628: register (or reuse a registration), start, prompt once, poll, save."""
+    registration = yield LoadRegistration()
+    if registration is not None and not (
+        registration.usable(now()) and set(request.scopes) <= set(registration.scopes or [])
+    ):
+        registration = None
+    registered_again = False
+    while True:
+        if registration is None:
+            registration = yield from _register(request, now)
+        started = yield Call(
+            "StartDeviceAuthorization",
+            {
+                "clientId": registration.client_id,
+                "clientSecret": registration.client_secret,
+                "startUrl": request.start_url,
+            },
+        )
+        if isinstance(started, InvalidClientException) and not registered_again:
+            # The cached registration was revoked or expired server-side: forget it and
+            # register once more (only once: a second refusal is a real error).
+            yield DropRegistration()
+            registration, registered_again = None, True
+            continue
+        if isinstance(started, BaseException):
+            raise started
+        break
+
+    begun = now()
+    expires_in = float(started.get("expiresIn") or 600)
+    interval = float(started.get("interval") or DEFAULT_INTERVAL)
+    deadline = begun + timedelta(seconds=expires_in)
+    if request.timeout is not None:
+        deadline = min(deadline, begun + timedelta(seconds=request.timeout))
+    prompt = DevicePrompt(
+        user_code=started["userCode"],
+        verification_uri=started["verificationUri"],
+        verification_uri_complete=started.get("verificationUriComplete")
+        or started["verificationUri"],
+        expires_at=begun + timedelta(seconds=expires_in),
+        interval=interval,
+    )
+    yield ShowPrompt(prompt)
+
+    failures = 0
+    while True:
+        left = (deadline - now()).total_seconds()
+        if left <= 0:
+            raise LoginExpiredError(
+                f"The sign-in code {prompt.user_code} was not approved in time; "
+                "run the login again for a new code."
+            )
+        yield Wait(min(interval, left))
+        reply = yield Call(
+            "CreateToken",
+            {
+                "clientId": registration.client_id,
+                "clientSecret": registration.client_secret,
+                "grantType": DEVICE_GRANT,
+                "deviceCode": started["deviceCode"],
+            },
+        )
+        if isinstance(reply, AuthorizationPendingException):
+            failures = 0
+            continue
+        if isinstance(reply, SlowDownException):
+            interval += SLOW_DOWN_STEP
+            continue
+        if isinstance(reply, ExpiredTokenException):
+            raise LoginExpiredError(
+                f"The sign-in code {prompt.user_code} expired before it was approved; "
+                "run the login again for a new code."
+            ) from reply
+        if isinstance(reply, AccessDeniedException):
+            raise LoginDeniedError(
+                f"The sign-in request {prompt.user_code} was denied on the verification page."
+            ) from reply
+        if isinstance(reply, TransportError | InternalServerException):
+            failures += 1
+            if failures >= MAX_POLL_FAILURES:
+                raise LoginError(f"Polling for the sign-in failed repeatedly: {reply}") from reply
+            continue
+        if isinstance(reply, BaseException):
+            raise reply
+        token = _token_from_reply(
+            reply,
+            now(),
+            start_url=request.start_url,
+            region=request.region,
+            client_id=registration.client_id,
+            client_secret=registration.client_secret,
+            registration_expires_at=registration.expires_at,
+        )
+        yield SaveToken(token)
+        return token
+
+
+def _register(
+    request: LoginRequest, now: Callable[[], datetime]
+) -> Generator[Step, Any, CachedRegistration]:
+    reply = yield Call(
+        "RegisterClient",
+        {"clientName": request.client_name, "clientType": "public", "scopes": list(request.scopes)},
+    )
+    if isinstance(reply, BaseException):
+        raise reply
+    expires = reply.get("clientSecretExpiresAt")
+    registration = CachedRegistration(
+        client_id=reply["clientId"],
+        client_secret=reply["clientSecret"],
+        expires_at=(
+            datetime.fromtimestamp(int(expires), timezone.utc)
+            if expires
+            else now() + timedelta(days=90)
+        ),
+        scopes=list(request.scopes),
+    )
+    yield SaveRegistration(registration)
+    return registration
+
+
+def _token_from_reply(
+    reply: Any,
+    issued: datetime,
+    *,
+    start_url: str,
+    region: str,
+    client_id: str,
+    client_secret: str,
+    registration_expires_at: datetime | None,
+    previous_refresh_token: str | None = None,
+    extra: Any = None,
+) -> CachedToken:
+    try:
+        access_token = reply["accessToken"]
+        expires_in = int(reply["expiresIn"])
+    except (KeyError, TypeError, ValueError):
+        raise LoginError(
+            "CreateToken answered without an access token or its lifetime; "
+            "the service's answer was not usable, try again."
+        ) from None
+    return CachedToken(
+        start_url=start_url,
+        region=region,
+        access_token=access_token,
+        expires_at=(issued + timedelta(seconds=expires_in)).replace(microsecond=0),
+        # A refresh that rotates nothing keeps the previous refresh token (botocore does).
+        refresh_token=reply.get("refreshToken") or previous_refresh_token,
+        client_id=client_id,
+        client_secret=client_secret,
+        registration_expires_at=registration_expires_at,
+        extra=extra or {},
+    )

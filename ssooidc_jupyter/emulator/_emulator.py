@@ -1,0 +1,260 @@
+"""The public :class:`Emulator`: configuration, lifecycle and the test-facing API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from ._faults import FaultPlan
+from ._records import RequestLog
+from ._routes import Api
+from ._server import EmulatorHTTPServer
+from ._state import (
+    IAM_ACCESS_KEY_ID,
+    IAM_CLIENT_ID,
+    IAM_SECRET_ACCESS_KEY,
+    EmulatorState,
+    Settings,
+    parse_accounts,
+)
+
+# The accept loop checks for shutdown this often; it bounds how long stop() can take.
+_POLL_INTERVAL = 0.05
+
+
+def _number(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    # Returned unchanged: an int stays an int, so e.g. ``interval`` reads back as configured.
+    return value
+
+
+class Emulator:
+    """A local AWS IAM Identity Center (sso-oidc + sso portal + sts) on 127.0.0.1.
+
+    Use it as a context manager::
+
+        with Emulator(auto_approve=0) as emu:
+            client = session.create_client("sso-oidc", endpoint_url=emu.url, ...)
+
+    Every HTTP request is recorded in :attr:`requests`; :meth:`inject` scripts failures;
+    :attr:`secrets` lists every secret value issued so tests can check none leaks.
+    """
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        auto_approve: float | None = None,
+        interval: float = 1,
+        code_ttl: float = 600,
+        token_ttl: float = 3600,
+        role_credentials_ttl: float = 3600,
+        registration_ttl: float = 90 * 86400,
+        accounts: Iterable[Mapping[str, Any]] | None = None,
+        page_size: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        user_name: str = "jupyter-user",
+    ) -> None:
+        if not isinstance(region, str) or not region:
+            raise ValueError("region must be a non-empty string")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an integer in 0..65535, got {port!r}")
+        if not isinstance(user_name, str) or not user_name or "/" in user_name:
+            raise ValueError("user_name must be a non-empty string without '/'")
+        settings = Settings(
+            region=region,
+            auto_approve=(
+                None
+                if auto_approve is None
+                else _number("auto_approve", auto_approve, allow_zero=True)
+            ),
+            interval=_number("interval", interval),
+            code_ttl=_number("code_ttl", code_ttl),
+            token_ttl=_number("token_ttl", token_ttl),
+            role_credentials_ttl=_number("role_credentials_ttl", role_credentials_ttl),
+            registration_ttl=_number("registration_ttl", registration_ttl),
+            page_size=page_size,
+            user_name=user_name,
+            accounts=parse_accounts(accounts),
+        )
+        self._host = host
+        self._port = port
+        self._state = EmulatorState(settings)
+        self._log = RequestLog()
+        self._faults = FaultPlan()
+        self._api = Api(self._state)
+        self._lifecycle = threading.Lock()
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind and serve in a daemon thread. Idempotent while running."""
+        with self._lifecycle:
+            if self._server is not None:
+                return self
+            server = EmulatorHTTPServer(
+                (self._host, self._port), self._api, self._log, self._faults
+            )
+            host, port = server.server_address[:2]
+            self._url = f"http://{_url_host(str(host))}:{port}"
+            self._api.base_url = self._url
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": _POLL_INTERVAL},
+                name=f"ssooidc-emulator:{port}",
+                daemon=True,
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+            return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections. Idempotent, returns promptly."""
+        with self._lifecycle:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+            if server is None:
+                return
+            server.stopping.set()  # cuts injected delays short
+            server.shutdown()  # stop accepting; returns within one poll interval
+            server.close_connections()  # idle keep-alive handlers see EOF and exit
+            server.server_close()
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __repr__(self) -> str:
+        where = self._url if self.running else "stopped"
+        return f"<Emulator {where} region={self.region}>"
+
+    # -- addresses and configuration ----------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` without a trailing slash (available once started)."""
+        if self._url is None:
+            raise RuntimeError("the emulator has not been started")
+        return self._url
+
+    @property
+    def start_url(self) -> str:
+        return f"{self.url}/start/"
+
+    @property
+    def region(self) -> str:
+        return self._state.settings.region
+
+    @property
+    def user_name(self) -> str:
+        return self._state.settings.user_name
+
+    @property
+    def accounts(self) -> list[dict[str, Any]]:
+        """The configured accounts, as ``{"accountId", "accountName", "emailAddress", "roles"}``."""
+        return [account.as_dict() for account in self._state.accounts]
+
+    @property
+    def iam_credentials(self) -> tuple[str, str]:
+        """Static IAM user credentials accepted for SigV4 (CreateTokenWithIAM, STS)."""
+        return (IAM_ACCESS_KEY_ID, IAM_SECRET_ACCESS_KEY)
+
+    @property
+    def iam_client_id(self) -> str:
+        """The application ARN accepted as ``clientId`` by CreateTokenWithIAM."""
+        return IAM_CLIENT_ID
+
+    # -- observation -------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """One record per HTTP request, in arrival order (a copy)."""
+        return self._log.snapshot()
+
+    @property
+    def secrets(self) -> set[str]:
+        """Every secret value the emulator has issued (a copy), for leak tests."""
+        return self._state.secrets
+
+    @property
+    def user_codes(self) -> list[str]:
+        """User codes issued by StartDeviceAuthorization, oldest first."""
+        return self._state.user_codes
+
+    # -- control -------------------------------------------------------------------------------
+
+    def approve(self, user_code: str) -> None:
+        """Approve as the user would. KeyError: never issued; ValueError: expired/used/denied."""
+        self._state.approve(user_code)
+
+    def deny(self, user_code: str) -> None:
+        """Deny as the user would. KeyError: never issued; ValueError: expired/used/approved."""
+        self._state.deny(user_code)
+
+    def inject(self, operation: str, kind: str, times: int = 1, delay: float | None = None) -> None:
+        """Make the next ``times`` requests for ``operation`` fail with ``kind``.
+
+        Kinds: http_500, html_502, throttle_429, slow_down, timeout (wait ``delay``, default
+        3 s, then answer normally), drop (hang up without answering), malformed_json.
+        For the other kinds a ``delay`` is waited before the fault is delivered.
+        """
+        self._faults.inject(operation, kind, times=times, delay=delay)
+
+    def issue_authorization_code(
+        self,
+        redirect_uri: str,
+        code_challenge: str | None = None,
+        *,
+        client_id: str | None = None,
+        scopes: Sequence[str] = (),
+    ) -> str:
+        """An authorization code, as if the user had completed a browser sign-in.
+
+        By default it is redeemable by CreateTokenWithIAM (``client_id`` = :attr:`iam_client_id`);
+        pass a registered client id to redeem it with CreateToken instead. With a
+        ``code_challenge`` (S256), the matching ``codeVerifier`` is required. Single use.
+        """
+        return self._state.issue_authorization_code(
+            client_id=IAM_CLIENT_ID if client_id is None else client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            scopes=scopes,
+        )
+
+    def expire_registration(self, client_id: str) -> None:
+        self._state.expire_registration(client_id)
+
+    def expire_access_token(self, token: str) -> None:
+        self._state.expire_access_token(token)
+
+
+def _url_host(host: str) -> str:
+    # A wildcard bind is reachable on loopback; clients cannot connect to "0.0.0.0".
+    if host in {"", "0.0.0.0"}:  # noqa: S104 - comparing, not binding
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,198 @@
+"""Our requests are byte-for-byte what botocore sends: same path, same JSON members.
+
+A small recording HTTP server on 127.0.0.1 receives the same call from botocore's own
+``sso-oidc`` client and from ours; the two requests are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.config import Config
+
+from ssooidc_jupyter import ParamValidationError, ssooidc
+
+
+class Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), RecordingHandler)
+        self.seen: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class RecordingHandler(BaseHTTPRequestHandler):
+    server: Recorder
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        self.server.seen.append(
+            {
+                "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+            }
+        )
+        payload = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    server = Recorder()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+CALLS = [
+    pytest.param(
+        "register_client",
+        {"clientName": "nb", "clientType": "public", "scopes": ["sso:account:access"]},
+        id="register_client",
+    ),
+    pytest.param(
+        "register_client",
+        {
+            "clientName": "nb",
+            "clientType": "public",
+            "grantTypes": ["authorization_code", "refresh_token"],
+            "redirectUris": ["http://127.0.0.1/cb"],
+            "issuerUrl": "https://identitycenter.amazonaws.com/ssoins-1",
+        },
+        id="register_client-all-members",
+    ),
+    pytest.param(
+        "start_device_authorization",
+        {"clientId": "cid", "clientSecret": "cs", "startUrl": "https://x.awsapps.com/start"},
+        id="start_device_authorization",
+    ),
+    pytest.param(
+        "create_token",
+        {
+            "clientId": "cid",
+            "clientSecret": "cs",
+            "grantType": "urn:ietf:params:oauth:grant-type:device_code",
+            "deviceCode": "dc",
+        },
+        id="create_token-device_code",
+    ),
+    pytest.param(
+        "create_token",
+        {
+            "clientId": "cid",
+            "clientSecret": "cs",
+            "grantType": "refresh_token",
+            "refreshToken": "rt",
+            "scope": ["a", "b"],
+        },
+        id="create_token-refresh",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), CALLS)
+def test_unsigned_requests_match_botocore(
+    recorder: Recorder, method: str, params: dict[str, Any]
+) -> None:
+    boto = botocore.session.get_session().create_client(
+        "sso-oidc",
+        region_name="us-east-1",
+        endpoint_url=recorder.url,
+        config=Config(retries={"max_attempts": 0}),
+    )
+    getattr(boto, method)(**params)
+    ours = ssooidc(endpoint=recorder.url, region="us-east-1")
+    getattr(ours, method)(**params)
+    theirs_req, our_req = recorder.seen
+    assert our_req["path"] == theirs_req["path"]
+    assert json.loads(our_req["body"]) == json.loads(theirs_req["body"]) == params
+    assert our_req["headers"]["content-type"] == "application/json"
+    # Unsigned operations carry no credentials at all.
+    assert "authorization" not in our_req["headers"]
+    assert "authorization" not in theirs_req["headers"]
+
+
+def test_omitted_optionals_are_not_sent(recorder: Recorder) -> None:
+    ssooidc(endpoint=recorder.url).create_token(
+        clientId="c", clientSecret="s", grantType="refresh_token", refreshToken="r", scope=None
+    )
+    assert json.loads(recorder.seen[0]["body"]) == {
+        "clientId": "c",
+        "clientSecret": "s",
+        "grantType": "refresh_token",
+        "refreshToken": "r",
+    }
+
+
+def test_create_token_with_iam_is_signed_like_botocore(recorder: Recorder) -> None:
+    creds = {"access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI"}
+    params = {"clientId": "arn:app", "grantType": "refresh_token", "refreshToken": "rt"}
+    boto = botocore.session.get_session().create_client(
+        "sso-oidc",
+        region_name="eu-west-1",
+        endpoint_url=recorder.url,
+        aws_access_key_id=creds["access_key_id"],
+        aws_secret_access_key=creds["secret_access_key"],
+        config=Config(retries={"max_attempts": 0}),
+    )
+    boto.create_token_with_iam(**params)
+    ours = ssooidc(endpoint=recorder.url, region="eu-west-1", credentials={"creds": creds})
+    ours.create_token_with_iam(**params)
+    theirs_req, our_req = recorder.seen
+    assert our_req["path"] == theirs_req["path"] == "/token?aws_iam=t"
+    assert json.loads(our_req["body"]) == json.loads(theirs_req["body"])
+    ours_auth = our_req["headers"]["authorization"]
+    theirs_auth = theirs_req["headers"]["authorization"]
+    # Same scheme, key, scope (region/service) and signed headers; the signature differs only
+    # through the timestamp.
+    assert ours_auth.split("Signature=")[0].split("/", 2)[0] == theirs_auth.split("/", 2)[0]
+    assert "/eu-west-1/sso-oauth/aws4_request" in ours_auth
+    assert "/eu-west-1/sso-oauth/aws4_request" in theirs_auth
+    assert "x-amz-date" in our_req["headers"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        pytest.param({"clientName": "n"}, "missing required parameter(s) clientType", id="missing"),
+        pytest.param(
+            {"clientName": "n", "clientType": "public", "scope": ["x"]},
+            "unknown parameter(s) scope",
+            id="unknown",
+        ),
+        pytest.param(
+            {"clientName": "n", "clientType": "public", "scopes": "sso:account:access"},
+            "scopes must be a list of strings",
+            id="string-for-list",
+        ),
+        pytest.param({"clientName": 1, "clientType": "public"}, "must be a string", id="int"),
+    ],
+)
+def test_bad_parameters_are_refused_before_sending(
+    recorder: Recorder, params: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ParamValidationError) as info:
+        ssooidc(endpoint=recorder.url).register_client(**params)
+    assert message in str(info.value)
+    assert recorder.seen == []
