@@ -517,6 +517,22 @@ def test_connection_close_is_honoured(emu: Emulator) -> None:
     assert b"\r\nConnection: close\r\n" in data
 
 
+def test_chunked_bodies_and_bad_lengths(emu: Emulator, http: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"clientName": "chunked", '
+        yield b'"clientType": "public"}'
+
+    chunked = http.post("/client/register", content=chunks())
+    assert chunked.status_code == 200 and chunked.json()["clientId"]
+    port = int(emu.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 400") and b"Connection: close" in data
+
+
 def test_concurrent_requests_are_thread_safe(emu: Emulator) -> None:
     def one_flow(_: int) -> str:
         with httpx.Client(base_url=emu.url, timeout=20) as http:
@@ -546,7 +562,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_program_prints_url_serves_and_exits_on_sigint() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_program_prints_url_serves_and_exits_on_signal(sig: signal.Signals) -> None:
     command = [sys.executable, "-m", "ssooidc_jupyter.emulator", "--port", "0", "--interval", "0.5"]
     with subprocess.Popen(
         command,
@@ -578,7 +595,7 @@ def test_program_prints_url_serves_and_exits_on_sigint() -> None:
             with httpx.Client(base_url=url.group(1)) as http:
                 assert http.get("/start/").status_code == 200
                 assert start(http)["interval"] == 0.5
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             assert proc.wait(timeout=10) == 0
             assert proc.stderr.read() == ""
         finally:

@@ -155,6 +155,18 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             return False
 
+    def _open_record(self, operation: str, path: str, arrival: float, request_id: str) -> int:
+        return self.server.log.open(
+            operation=operation,
+            method=self.command,
+            path=path,
+            time=arrival,
+            status=None,
+            request_id=request_id,
+            tcp_nodelay=self._nodelay(),
+            **_RECORD_DEFAULTS,
+        )
+
     def _dispatch(self) -> None:
         arrival = time.time()
         request_id = str(uuid.uuid4())
@@ -163,33 +175,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except _BadRequest as exc:
+            # We could not find the end of this request, so the connection cannot be reused.
             self.close_connection = True
-            index = log.open(
-                operation="Unknown",
-                method=self.command,
-                path=split.path,
-                time=arrival,
-                status=None,
-                request_id=request_id,
-                tcp_nodelay=self._nodelay(),
-                **_RECORD_DEFAULTS,
-            )
+            index = self._open_record("Unknown", split.path, arrival, request_id)
             response = _wire.aws_json_error(400, "BadRequestException", str(exc))
             log.update(index, status=response.status, error=response.error)
             self._send(response, request_id)
             return
         query = parse_qs(split.query, keep_blank_values=True)
         operation = route(self.command, split.path, query, body)
-        index = log.open(
-            operation=operation,
-            method=self.command,
-            path=split.path,
-            time=arrival,
-            status=None,
-            request_id=request_id,
-            tcp_nodelay=self._nodelay(),
-            **_RECORD_DEFAULTS,
-        )
+        index = self._open_record(operation, split.path, arrival, request_id)
         fault = self.server.faults.take(operation)
         if fault is not None:
             log.update(index, fault=fault.kind)

@@ -1,0 +1,254 @@
+"""One sign-in running in the background, observable: what the magic and the widget drive.
+
+The device flow runs in a **daemon thread** with a cancel event -- not as a task on the
+kernel's asyncio loop, which on ipykernel 7 can stall until the next cell runs
+(ipykernel#1510, ipywidgets#4012). The cell that starts it returns at once; other cells
+run meanwhile; a Cancel click is handled because the kernel is idle.
+
+Observers are called from the worker thread with the controller; they must be quick (update
+a display or a widget trait) and never raise.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._exceptions import (
+    LoginCancelledError,
+    LoginDeniedError,
+    LoginError,
+    LoginExpiredError,
+    SSOOIDCError,
+)
+from ._flow import DevicePrompt
+from ._login import LoginContext, complete_login
+from ._token import SSOToken
+
+__all__ = ["LoginController", "LoginState", "PendingSSOToken"]
+
+logger = logging.getLogger("ssooidc_jupyter.controller")
+
+
+class LoginState(enum.Enum):
+    IDLE = "idle"
+    STARTING = "starting"  # resolving, reading the cache, registering
+    PENDING = "pending"  # the prompt is out: waiting for the user's approval
+    SIGNED_IN = "signed_in"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (LoginState.IDLE, LoginState.STARTING, LoginState.PENDING)
+
+
+Observer = Callable[["LoginController"], None]
+
+
+class LoginController:
+    """Start, watch, cancel and retry one sign-in. Holds no secret itself: the token is
+    available as :attr:`token` once signed in."""
+
+    def __init__(self, context: LoginContext) -> None:
+        self.context = context
+        self.state = LoginState.IDLE
+        self.prompt: DevicePrompt | None = None
+        self.token: SSOToken | None = None
+        self.error: BaseException | None = None
+        self.notices: list[str] = []
+        #: True when the token came from the cache (or a silent refresh): no prompt shown.
+        self.reused = False
+        self._observers: list[Observer] = []
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ---- observing ----------------------------------------------------------------------
+
+    def observe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def _set(self, state: LoginState) -> None:
+        self.state = state
+        for observer in list(self._observers):
+            try:
+                observer(self)
+            except Exception:  # an observer must never kill the sign-in
+                logger.exception("login observer failed")
+
+    # ---- running ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, *, force: bool | None = None) -> LoginController:
+        """Start (or restart, after an end) the sign-in in a daemon thread. Returns at once."""
+        with self._lock:
+            if self.running:
+                return self
+            if force is not None:
+                from dataclasses import replace
+
+                self.context = replace(
+                    self.context, request=replace(self.context.request, force=force)
+                )
+            self._cancel = threading.Event()
+            self._done = threading.Event()
+            self.prompt, self.token, self.error, self.reused = None, None, None, False
+            self.notices = []
+            self._set(LoginState.STARTING)
+            self._thread = threading.Thread(target=self._run, name="ssooidc-login", daemon=True)
+            self._thread.start()
+        return self
+
+    def run(self) -> SSOToken:
+        """Sign in in *this* thread (``--wait``): blocks until done; Ctrl-C / the kernel's
+        interrupt button cancels."""
+        self.start()
+        return self.wait()
+
+    def _on_prompt(self, prompt: DevicePrompt) -> None:
+        self.prompt = prompt
+        self._set(LoginState.PENDING)
+
+    def _on_notice(self, message: str) -> None:
+        self.notices.append(message)
+        logger.warning("%s", message)
+
+    def _run(self) -> None:
+        state = LoginState.FAILED
+        try:
+            self.token = complete_login(
+                self.context,
+                on_prompt=self._on_prompt,
+                on_notice=self._on_notice,
+                cancel=self._cancel,
+            )
+            self.reused = self.prompt is None
+            state = LoginState.SIGNED_IN
+        except LoginCancelledError as exc:
+            self.error, state = exc, LoginState.CANCELLED
+        except LoginDeniedError as exc:
+            self.error, state = exc, LoginState.DENIED
+        except LoginExpiredError as exc:
+            self.error, state = exc, LoginState.EXPIRED
+        except BaseException as exc:  # reported to the user, never lost in a thread
+            self.error, state = exc, LoginState.FAILED
+        finally:
+            self._done.set()
+            self._set(state)
+
+    def cancel(self) -> None:
+        """Stop polling at once (the next wait returns immediately)."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> SSOToken:
+        """Block until the sign-in ends; return the token or raise why it did not happen.
+
+        Waits in short slices so KeyboardInterrupt (the kernel's interrupt button) is seen;
+        an interrupt cancels the sign-in."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while not self._done.wait(0.1):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise LoginError("Timed out waiting for the sign-in to finish.")
+                if self._thread is None:
+                    raise LoginError("The sign-in was never started.")
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        if self.token is not None:
+            return self.token
+        error = self.error
+        if isinstance(error, SSOOIDCError):
+            raise error
+        raise LoginError(f"The sign-in failed: {error!r}") from error
+
+    # ---- describing ---------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        """One line for the user, never a secret."""
+        url = self.context.request.start_url
+        if self.state is LoginState.SIGNED_IN and self.token is not None:
+            until = f"{self.token.expires_at:%H:%M} UTC"
+            prefix = "Already signed in" if self.reused else "Signed in"
+            return f"{prefix} to {url} until {until}."
+        if self.state is LoginState.PENDING and self.prompt is not None:
+            return f"Waiting for approval of code {self.prompt.user_code}."
+        if self.state in (LoginState.STARTING, LoginState.IDLE):
+            return f"Starting sign-in to {url} ..."
+        reason = str(self.error) if self.error is not None else self.state.value
+        return {
+            LoginState.DENIED: f"Sign-in denied: {reason}",
+            LoginState.EXPIRED: f"Sign-in expired: {reason}",
+            LoginState.CANCELLED: "Sign-in cancelled.",
+        }.get(self.state, f"Sign-in failed: {reason}")
+
+
+class PendingSSOToken(SSOToken):
+    """The token a notebook gets *at once*, before the user has approved.
+
+    Using it (``.access_token``, ``.expires_at``, ``.session(...)``, ...) waits for the
+    sign-in to end, then proceeds -- or raises why it did not happen. Its repr never waits
+    and never shows a secret, so Run All and the variable inspector stay quick.
+    """
+
+    def __init__(self, controller: LoginController) -> None:
+        self._controller = controller
+        self._resolved: SSOToken | None = None
+        self._context = controller.context
+        self._lock = threading.Lock()
+        self._portal: Any = None
+
+    @property
+    def _cached(self) -> Any:
+        return self._token()._cached
+
+    @_cached.setter
+    def _cached(self, value: Any) -> None:
+        self._token()._cached = value
+
+    def _token(self) -> SSOToken:
+        if self._resolved is None:
+            self._resolved = self._controller.wait()
+            self._context = self._resolved._context
+        return self._resolved
+
+    @property
+    def ready(self) -> bool:
+        return self._controller.state is LoginState.SIGNED_IN
+
+    @property
+    def controller(self) -> LoginController:
+        return self._controller
+
+    def current_access_token(self) -> str:
+        return self._token().current_access_token()
+
+    def refresh(self) -> SSOToken:
+        return self._token().refresh()
+
+    def __repr__(self) -> str:
+        controller = self._controller
+        if controller.state is LoginState.SIGNED_IN and controller.token is not None:
+            token = controller.token
+            return (
+                f"<SSOToken signed in to {token.start_url} until "
+                f"{token.expires_at:%Y-%m-%d %H:%M} UTC>"
+            )
+        if controller.state is LoginState.PENDING and controller.prompt is not None:
+            return f"<SSOToken pending approval of code {controller.prompt.user_code}>"
+        if not controller.state.finished:
+            return f"<SSOToken starting sign-in to {controller.context.request.start_url}>"
+        return f"<SSOToken not signed in: {controller.status_line()}>"
+
+    __str__ = __repr__

@@ -1,0 +1,118 @@
+"""Plain rich outputs for the sign-in: ``text/html`` + ``text/plain``, no widgets needed.
+
+These show in every frontend -- JupyterLab, Notebook 7, VS Code (where widgets may not
+render), Voila, nbconvert/papermill logs and terminal IPython. Everything from the server is
+escaped, and a link is only made for ``https:`` (or ``http:`` to a loopback host, the
+emulator). Nothing here ever contains a secret: the user code is meant to be shown.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from ipaddress import ip_address
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from ._controller import LoginController
+    from ._flow import DevicePrompt
+
+__all__ = ["StatusView", "safe_link", "status_bundle"]
+
+
+def safe_link(url: str) -> str | None:
+    """``url`` if it may be offered as a link (https, or http to loopback), else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname
+        if host == "localhost":
+            return url
+        try:
+            return url if ip_address(host).is_loopback else None
+        except ValueError:
+            return None
+    return None
+
+
+def _time_left(prompt: DevicePrompt, now: datetime | None = None) -> str:
+    seconds = int(prompt.seconds_left(now or datetime.now(timezone.utc)))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def prompt_text(prompt: DevicePrompt) -> str:
+    return (
+        "To sign in to AWS IAM Identity Center, open\n"
+        f"    {prompt.verification_uri_complete}\n"
+        f"and confirm the code  {prompt.user_code}\n"
+        f"(expires at {prompt.expires_at:%H:%M:%S} UTC, {_time_left(prompt)} left)"
+    )
+
+
+def prompt_html(prompt: DevicePrompt) -> str:
+    code = html.escape(prompt.user_code)
+    link = safe_link(prompt.verification_uri_complete)
+    shown = html.escape(prompt.verification_uri_complete)
+    if link is not None:
+        anchor = (
+            f'<a class="ssooidc-link" href="{html.escape(link, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer">{shown}</a>'
+        )
+    else:
+        anchor = f'<span class="ssooidc-link">{shown}</span> (not a secure link: copy it)'
+    return (
+        '<div class="ssooidc-prompt" style="font-family: sans-serif; line-height: 1.5; '
+        'padding: 0.5em 0;">'
+        "<div>To sign in to <b>AWS IAM Identity Center</b>, open "
+        f"{anchor} and confirm the code:</div>"
+        '<div class="ssooidc-code" style="font-family: monospace; font-size: 2em; '
+        f'font-weight: bold; letter-spacing: 0.1em; margin: 0.2em 0;">{code}</div>'
+        f'<div class="ssooidc-expiry" style="opacity: 0.75;">Expires at '
+        f"{prompt.expires_at:%H:%M:%S} UTC ({_time_left(prompt)} left).</div>"
+        "</div>"
+    )
+
+
+def status_bundle(controller: LoginController) -> dict[str, str]:
+    """The output for the controller's current state: the prompt while pending, else one
+    status line (the code is gone once signed in)."""
+    from ._controller import LoginState
+
+    if controller.state is LoginState.PENDING and controller.prompt is not None:
+        return {
+            "text/plain": prompt_text(controller.prompt),
+            "text/html": prompt_html(controller.prompt),
+        }
+    line = controller.status_line()
+    colour = {
+        LoginState.SIGNED_IN: "#1a7f37",
+        LoginState.DENIED: "#cf222e",
+        LoginState.EXPIRED: "#cf222e",
+        LoginState.FAILED: "#cf222e",
+        LoginState.CANCELLED: "#9a6700",
+    }.get(controller.state, "inherit")
+    return {
+        "text/plain": line,
+        "text/html": (
+            f'<div class="ssooidc-status ssooidc-{controller.state.value}" '
+            f'style="font-family: sans-serif; color: {colour};">{html.escape(line)}</div>'
+        ),
+    }
+
+
+class StatusView:
+    """A displayable view of a controller (``display(StatusView(c), display_id=True)``)."""
+
+    def __init__(self, controller: LoginController) -> None:
+        self.controller = controller
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return status_bundle(self.controller)
+
+    def __repr__(self) -> str:
+        return status_bundle(self.controller)["text/plain"]
