@@ -9,8 +9,11 @@ outcome, so the retry rules exist once and the sync and async drivers mirror eac
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import platform
+import ssl
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -88,6 +91,14 @@ _Step: TypeAlias = "_Send | _Sleep"
 _Outcome: TypeAlias = "_Answer | SSOOIDCError | None"
 
 
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """One verifying SSL context per CA setting, shared by all clients: building one (loading
+    the CA bundle) costs ~15 ms, more than the rest of a client's construction."""
+    del cert_file, cert_dir  # part of the cache key; httpx reads them from the environment
+    return httpx.create_ssl_context(trust_env=True)
+
+
 def _exceptions_namespace() -> SimpleNamespace:
     names = {name: getattr(_exceptions, name) for name in _exceptions.MODELED_EXCEPTIONS}
     names["ServiceError"] = ServiceError
@@ -125,6 +136,7 @@ class _BaseClient:
     def _http_options(self) -> dict[str, Any]:
         limits = httpx.Limits(max_keepalive_connections=0 if self._config.close_connection else 10)
         return {
+            "verify": _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
             "timeout": httpx.Timeout(self._config.timeout),
             "limits": limits,
             "headers": {"User-Agent": _USER_AGENT},

@@ -110,8 +110,9 @@ def resolve_login(
     """Resolve the arguments of :func:`login` (no network, reads ``~/.aws/config`` if
     needed). Arguments win over the config file."""
     settings: SSOSettings | None = None
-    if start_url is None or profile is not None or session_name is not None:
-        # The config file is read only when the arguments do not say everything.
+    if profile is not None or start_url is None or (region is None and session_name):
+        # The config file is read only when the arguments do not say everything; with
+        # start_url and region given, session_name is just the name of the cache entry.
         settings = resolve_sso_settings(profile=profile, session_name=session_name)
     chosen_url = start_url or (settings.start_url if settings else None)
     chosen_region = region or (settings.region if settings else None)
