@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ._aws import Account, RoleCredentials
     from ._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
     from ._flow import DevicePrompt
+    from ._iam import IAMToken, iam_token, iam_token_async
     from ._login import login, login_async, session
     from ._token import SSOToken
 
@@ -63,6 +64,9 @@ _LAZY = {
     "DevicePrompt": "._flow",
     "Account": "._aws",
     "RoleCredentials": "._aws",
+    "IAMToken": "._iam",
+    "iam_token": "._iam",
+    "iam_token_async": "._iam",
 }
 
 __all__ = [
@@ -75,6 +79,7 @@ __all__ = [
     "DevicePrompt",
     "EndpointConnectionError",
     "ExpiredTokenException",
+    "IAMToken",
     "InternalServerException",
     "InvalidClientException",
     "InvalidClientMetadataException",
@@ -103,11 +108,31 @@ __all__ = [
     "UnauthorizedClientException",
     "UnsupportedGrantTypeException",
     "__version__",
+    "iam_token",
+    "iam_token_async",
+    "load_ipython_extension",
     "login",
     "login_async",
     "session",
     "ssooidc",
+    "unload_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext ssooidc_jupyter``: register ``%ssooidc`` and the ``SSOOIDC`` configurable.
+
+    Imports no httpx, ipywidgets, boto3 or botocore: they load at first use.
+    """
+    from ._extension import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from ._extension import unload
+
+    unload(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,193 @@
+"""Trusted identity propagation: exchanging tokens with ``CreateTokenWithIAM``.
+
+An application (identified by its IAM Identity Center application ARN) calls
+CreateTokenWithIAM *as an IAM principal* -- the request is SigV4-signed -- to turn an
+authorization code, a refresh token, a JWT from a trusted issuer, or an existing IAM
+Identity Center access token into IAM Identity Center tokens for that application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._exceptions import ConfigurationError
+
+__all__ = ["GRANTS", "IAMToken", "iam_token", "iam_token_async"]
+
+Grant = Literal["authorization_code", "refresh_token", "jwt_bearer", "token_exchange"]
+
+GRANTS: dict[str, str] = {
+    "authorization_code": "authorization_code",
+    "refresh_token": "refresh_token",
+    "jwt_bearer": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "token_exchange": "urn:ietf:params:oauth:grant-type:token-exchange",
+}
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a URN)
+
+# Which arguments each grant needs (the service would refuse the call otherwise).
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "authorization_code": ("code", "redirect_uri"),
+    "refresh_token": ("refresh_token",),
+    "jwt_bearer": ("assertion",),
+    "token_exchange": ("subject_token",),
+}
+
+
+@dataclass(frozen=True)
+class IAMToken:
+    """What CreateTokenWithIAM issued. The repr shows the types, scopes and lifetime only."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_in: int
+    refresh_token: str | None = field(default=None, repr=False)
+    id_token: str | None = field(default=None, repr=False)
+    issued_token_type: str | None = None
+    scope: list[str] = field(default_factory=list)
+    aws_additional_details: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_response(cls, reply: Mapping[str, Any]) -> IAMToken:
+        return cls(
+            access_token=reply["accessToken"],
+            token_type=reply.get("tokenType", "Bearer"),
+            expires_in=int(reply.get("expiresIn", 0)),
+            refresh_token=reply.get("refreshToken"),
+            id_token=reply.get("idToken"),
+            issued_token_type=reply.get("issuedTokenType"),
+            scope=list(reply.get("scope") or []),
+            aws_additional_details=dict(reply.get("awsAdditionalDetails") or {}),
+        )
+
+
+def _params(
+    client_id: str,
+    grant: str,
+    *,
+    code: str | None,
+    redirect_uri: str | None,
+    code_verifier: str | None,
+    refresh_token: str | None,
+    assertion: str | None,
+    subject_token: str | None,
+    subject_token_type: str | None,
+    requested_token_type: str | None,
+    scopes: Sequence[str] | None,
+) -> dict[str, Any]:
+    if grant not in GRANTS:
+        raise ConfigurationError(f"grant must be one of {', '.join(sorted(GRANTS))}, not {grant!r}")
+    given = {
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "refresh_token": refresh_token,
+        "assertion": assertion,
+        "subject_token": subject_token,
+    }
+    missing = [name for name in _NEEDS[grant] if not given[name]]
+    if missing:
+        raise ConfigurationError(f"the {grant} grant needs {', '.join(missing)}")
+    params: dict[str, Any] = {
+        "clientId": client_id,
+        "grantType": GRANTS[grant],
+        "code": code,
+        "redirectUri": redirect_uri,
+        "codeVerifier": code_verifier,
+        "refreshToken": refresh_token,
+        "assertion": assertion,
+        "subjectToken": subject_token,
+        "subjectTokenType": (
+            (subject_token_type or ACCESS_TOKEN_TYPE) if grant == "token_exchange" else None
+        ),
+        "requestedTokenType": requested_token_type,
+        "scope": list(scopes) if scopes is not None else None,
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def iam_token(
+    client_id: str,
+    grant: Grant,
+    *,
+    code: str | None = None,
+    redirect_uri: str | None = None,
+    code_verifier: str | None = None,
+    refresh_token: str | None = None,
+    assertion: str | None = None,
+    subject_token: str | None = None,
+    subject_token_type: str | None = None,
+    requested_token_type: str | None = None,
+    scopes: Sequence[str] | None = None,
+    client: Any = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+    credentials: Mapping[str, Any] | None = None,
+) -> IAMToken:
+    """Exchange a grant for IAM Identity Center tokens of application ``client_id``.
+
+    ``grant`` is one of ``authorization_code`` (``code``, ``redirect_uri``, optional
+    ``code_verifier``), ``refresh_token``, ``jwt_bearer`` (``assertion``: a JWT from a trusted
+    token issuer) or ``token_exchange`` (``subject_token``: an IAM Identity Center access
+    token). Signed with ``credentials`` (as in :func:`ssooidc`), a profile or the default
+    chain; pass ``client`` to reuse an :class:`SSOOIDCClient`.
+    """
+    params = _params(
+        client_id,
+        grant,
+        code=code,
+        redirect_uri=redirect_uri,
+        code_verifier=code_verifier,
+        refresh_token=refresh_token,
+        assertion=assertion,
+        subject_token=subject_token,
+        subject_token_type=subject_token_type,
+        requested_token_type=requested_token_type,
+        scopes=scopes,
+    )
+    if client is not None:
+        return IAMToken.from_response(client.create_token_with_iam(**params))
+    from ._client import SSOOIDCClient
+
+    with SSOOIDCClient(credentials=credentials, endpoint=endpoint, region=region) as own:
+        return IAMToken.from_response(own.create_token_with_iam(**params))
+
+
+async def iam_token_async(
+    client_id: str,
+    grant: Grant,
+    *,
+    code: str | None = None,
+    redirect_uri: str | None = None,
+    code_verifier: str | None = None,
+    refresh_token: str | None = None,
+    assertion: str | None = None,
+    subject_token: str | None = None,
+    subject_token_type: str | None = None,
+    requested_token_type: str | None = None,
+    scopes: Sequence[str] | None = None,
+    client: Any = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+    credentials: Mapping[str, Any] | None = None,
+) -> IAMToken:
+    """:func:`iam_token` for asyncio (pass an :class:`AsyncSSOOIDCClient` as ``client``)."""
+    params = _params(
+        client_id,
+        grant,
+        code=code,
+        redirect_uri=redirect_uri,
+        code_verifier=code_verifier,
+        refresh_token=refresh_token,
+        assertion=assertion,
+        subject_token=subject_token,
+        subject_token_type=subject_token_type,
+        requested_token_type=requested_token_type,
+        scopes=scopes,
+    )
+    if client is not None:
+        return IAMToken.from_response(await client.create_token_with_iam(**params))
+    from ._client import AsyncSSOOIDCClient
+
+    async with AsyncSSOOIDCClient(credentials=credentials, endpoint=endpoint, region=region) as own:
+        return IAMToken.from_response(await own.create_token_with_iam(**params))
