@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ._iam import IAMToken, iam_token, iam_token_async
     from ._login import login, login_async, session
     from ._token import SSOToken
+    from ._widget import LoginView, LoginWidget
 
 __version__ = "0.1.0"
 
@@ -67,6 +68,8 @@ _LAZY = {
     "IAMToken": "._iam",
     "iam_token": "._iam",
     "iam_token_async": "._iam",
+    "LoginView": "._widget",
+    "LoginWidget": "._widget",
 }
 
 __all__ = [
@@ -94,6 +97,8 @@ __all__ = [
     "LoginDeniedError",
     "LoginError",
     "LoginExpiredError",
+    "LoginView",
+    "LoginWidget",
     "MissingDependencyError",
     "ParamValidationError",
     "RequestTimeoutError",

@@ -11,6 +11,7 @@ a display or a widget trait) and never raise.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
@@ -75,6 +76,11 @@ class LoginController:
 
     def observe(self, observer: Observer) -> None:
         self._observers.append(observer)
+
+    def unobserve(self, observer: Observer) -> None:
+        """Stop calling ``observer`` (a closed view detaches itself)."""
+        with contextlib.suppress(ValueError):
+            self._observers.remove(observer)
 
     def _set(self, state: LoginState) -> None:
         self.state = state
