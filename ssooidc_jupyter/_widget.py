@@ -377,7 +377,8 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
             accounts: list[Account] | None = token.accounts()
             note = "" if accounts else "No AWS accounts are assigned to you."
         except Exception as exc:  # shown to the user: a thread would lose it
-            logger.warning("listing AWS accounts failed: %s", exc)
+            if not self._closed:  # after a logout the failure is expected, not news
+                logger.warning("listing AWS accounts failed: %s", exc)
             accounts, note = None, f"Could not list your AWS accounts: {exc}"
         with self._lock:
             if self._closed or self._accounts_token is not token:

@@ -1,0 +1,159 @@
+"""The ``SSOOIDC`` configurable: notebook-wide defaults for ``%ssooidc login``.
+
+Set them where IPython reads configuration -- ``ipython_config.py`` or
+``ipython_kernel_config.py`` (``c.SSOOIDC.start_url = ...``, for example system-wide in
+``/etc/ipython/`` on a JupyterHub image) -- or at run time with
+``%config SSOOIDC.region = "eu-west-1"``. ``%config SSOOIDC`` lists them with their current
+values. An option given to the magic wins over the value here.
+
+Values are checked when they are set, so a typo in an admin's config file shows up as a
+trait error naming the option, not as a failed request later. An empty string means "not
+set" (so ``%config SSOOIDC.start_url = ""`` clears a default).
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+from traitlets import Float, List, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
+from ._display import safe_link
+from ._endpoints import validate_region
+from ._exceptions import ConfigurationError
+
+__all__ = ["SSOOIDC", "check_url", "check_variable"]
+
+
+def check_url(what: str, value: str) -> str:
+    """``value`` if it is an https URL (or http to a loopback host, the emulator), else
+    ConfigurationError: a start URL or endpoint over plain http would send the sign-in to
+    whoever sits on the network."""
+    if safe_link(value) is None:
+        raise ConfigurationError(
+            f"{what} must be an https:// URL (or http:// to localhost), not {value!r}"
+        )
+    return value
+
+
+def check_variable(what: str, value: str) -> str:
+    """``value`` if it can name a notebook variable, else ConfigurationError."""
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise ConfigurationError(f"{what} must be a Python identifier, not {value!r}")
+    return value
+
+
+def _check_region(what: str, value: str) -> str:
+    try:
+        return validate_region(value)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{what} must be an AWS region name like 'us-east-1', not {value!r}"
+        ) from None
+
+
+class SSOOIDC(Configurable):
+    """Defaults for ``%ssooidc login`` (IAM Identity Center sign-in from a notebook).
+
+    Where to sign in is the first of: ``start_url`` (with ``region``), ``sso_session``,
+    ``profile`` -- or, when none is set, the default profile of the AWS config file.
+    """
+
+    start_url = Unicode(
+        None,
+        allow_none=True,
+        help="AWS access portal URL, like https://d-1234567890.awsapps.com/start.",
+    ).tag(config=True)
+    region = Unicode(
+        None,
+        allow_none=True,
+        help="Region of the IAM Identity Center instance (sso_region), like us-east-1.",
+    ).tag(config=True)
+    sso_session = Unicode(
+        None,
+        allow_none=True,
+        help="An [sso-session NAME] of the AWS config file to sign in with. With start_url "
+        "and region also set, only names the token's cache entry (shared with the AWS CLI).",
+    ).tag(config=True)
+    profile = Unicode(
+        None,
+        allow_none=True,
+        help="A profile of the AWS config file whose sso-session (or legacy sso_start_url) "
+        "to sign in with.",
+    ).tag(config=True)
+    scopes = List(
+        Unicode(),
+        help="Scopes to register the client for; empty: the sso-session's "
+        "sso_registration_scopes, else sso:account:access.",
+    ).tag(config=True)
+    variable = Unicode(
+        "ssooidc_token", help="Notebook variable that %ssooidc login binds the token to."
+    ).tag(config=True)
+    session_variable = Unicode(
+        "session",
+        help="Notebook variable bound to the boto3 Session of --account/--role.",
+    ).tag(config=True)
+    endpoint = Unicode(
+        None,
+        allow_none=True,
+        help="sso-oidc endpoint URL; unset: AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL, "
+        "else the region's AWS endpoint.",
+    ).tag(config=True)
+    timeout = Float(
+        None,
+        allow_none=True,
+        help="Seconds to wait for the user's approval (unset: until the code expires).",
+    ).tag(config=True)
+
+    # traitlets calls these with the proposal; a TraitError names the trait for the user
+    # (``%config`` shows it, a config file fails to apply with it).
+
+    @staticmethod
+    def _checked(check: Callable[..., str], what: str, value: str) -> str:
+        try:
+            return check(what, value)
+        except ConfigurationError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("start_url", "endpoint")
+    def _check_url(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        if not value:
+            return None
+        name = proposal["trait"].name
+        return self._checked(check_url, f"SSOOIDC.{name}", value.strip())
+
+    @validate("region")
+    def _check_region(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        return self._checked(_check_region, "SSOOIDC.region", value) if value else None
+
+    @validate("sso_session", "profile")
+    def _check_name(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        if not value:
+            return None
+        if value != value.strip() or any(ch.isspace() for ch in value):
+            raise TraitError(f"SSOOIDC.{proposal['trait'].name} cannot contain spaces: {value!r}")
+        return value  # type: ignore[no-any-return]
+
+    @validate("scopes")
+    def _check_scopes(self, proposal: Any) -> list[str]:
+        scopes = list(proposal["value"])
+        for scope in scopes:
+            if not scope or any(ch.isspace() or ch == "," for ch in scope):
+                raise TraitError(f"SSOOIDC.scopes: {scope!r} is not a scope name")
+        return scopes
+
+    @validate("variable", "session_variable")
+    def _check_variable(self, proposal: Any) -> str:
+        return self._checked(check_variable, f"SSOOIDC.{proposal['trait'].name}", proposal["value"])
+
+    @validate("timeout")
+    def _check_timeout(self, proposal: Any) -> float | None:
+        value = proposal["value"]
+        if value is not None and not value > 0:
+            raise TraitError(f"SSOOIDC.timeout must be a positive number of seconds, not {value}")
+        return value  # type: ignore[no-any-return]

@@ -1,0 +1,253 @@
+"""The notebooks in ``notebooks/`` run, match their committed outputs, and leak nothing.
+
+- ``pytest --nbval`` runs each notebook in a subprocess against an auto-approving emulator
+  and compares every cell's output with the committed one, after sanitizing what changes
+  from run to run (ports, codes, times, temp paths, the random part of role ARNs).
+- nbclient executes them the way a user's save would (with widget state), and the saved
+  file is searched for every secret the emulator issued.
+
+The committed outputs are what nbval sees: a cell's own outputs, not later display updates.
+nbclient would fold those updates in, so it cannot record the references. To re-record them
+after changing a notebook or an output, run ``python tests/test_notebooks.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nbformat
+import pytest
+
+from ssooidc_jupyter.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
+ADMIN = NOTEBOOKS / "jupyterhub-admin.ipynb"
+
+# nbval's format: pairs of regex/replace lines per section, applied to both sides.
+SANITIZE = r"""
+[ports]
+regex: (127\.0\.0\.1|localhost):\d+
+replace: \1:PORT
+
+[user codes]
+regex: \b[A-Z]{4}-[A-Z]{4}\b
+replace: CODE-CODE
+
+[dates]
+regex: \d{4}-\d{2}-\d{2}
+replace: YYYY-MM-DD
+
+[times]
+regex: \b\d{2}:\d{2}(:\d{2})? UTC
+replace: HH:MM UTC
+
+[time left]
+regex: \d+:\d{2} left
+replace: M:SS left
+
+[hours and minutes left]
+regex: in \d+ h \d+ min
+replace: in H h M min
+
+[role ARN suffix]
+regex: AWSReservedSSO_(\w+?)_[0-9a-f]{16}
+replace: AWSReservedSSO_\1_SUFFIX
+
+[temporary paths]
+regex: /tmp/[^\s'"<]+
+replace: /tmp/PATH
+"""
+
+
+def admin_profile(ipythondir: Path, emu: Emulator) -> None:
+    """A profile standing in for an admin's /etc/ipython (see docs/jupyterhub.md)."""
+    profile = ipythondir / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text(
+        textwrap.dedent(
+            f"""\
+            c = get_config()  # noqa: F821
+            c.InteractiveShellApp.extensions.append("ssooidc_jupyter")
+            c.SSOOIDC.start_url = {emu.start_url!r}
+            c.SSOOIDC.region = {emu.region!r}
+            c.SSOOIDC.endpoint = {emu.url!r}
+            """
+        )
+    )
+
+
+def notebook_env(home: Path, emu: Emulator, notebook: Path) -> dict[str, str]:
+    """The quickstart gets its defaults from SSOOIDC_* variables; the admin notebook from an
+    admin-style kernel config. Both reach the portal and STS through AWS_ENDPOINT_URL."""
+    home.mkdir(parents=True, exist_ok=True)
+    ipythondir = home / ".ipython"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_", "SSOOIDC_"))}
+    env.update(
+        HOME=str(home),
+        IPYTHONDIR=str(ipythondir),
+        AWS_CONFIG_FILE=str(home / ".aws" / "config"),
+        AWS_ENDPOINT_URL=emu.url,
+        AWS_EC2_METADATA_DISABLED="true",
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    if notebook == ADMIN:
+        admin_profile(ipythondir, emu)
+    else:
+        env.update(SSOOIDC_START_URL=emu.start_url, SSOOIDC_REGION=emu.region)
+    return env
+
+
+@contextmanager
+def emulator() -> Iterator[Emulator]:
+    with Emulator(interval=0.1, auto_approve=0.3) as emu:
+        yield emu
+
+
+# ---- nbval --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", [QUICKSTART, ADMIN], ids=lambda p: p.name)
+def test_notebook_matches_its_committed_outputs(tmp_path: Path, notebook: Path) -> None:
+    sanitize = tmp_path / "sanitize.cfg"
+    sanitize.write_text(SANITIZE)
+    with emulator() as emu:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--nbval",
+                "--nbval-current-env",
+                "--nbval-cell-timeout=60",
+                f"--nbval-sanitize-with={sanitize}",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                str(notebook),
+            ],
+            cwd=ROOT,
+            env=notebook_env(tmp_path / "home", emu, notebook),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        issued = emu.secrets
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert issued, "the notebook never signed in"
+    for secret in issued:
+        assert secret not in result.stdout + result.stderr
+
+
+# ---- saved notebooks hold no secret -------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", [QUICKSTART, ADMIN], ids=lambda p: p.name)
+def test_a_saved_executed_notebook_holds_no_secret(tmp_path: Path, notebook: Path) -> None:
+    from nbclient import NotebookClient
+
+    saved = tmp_path / notebook.name
+    with emulator() as emu:
+        nb = nbformat.read(notebook, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=60,
+            kernel_name="python3",
+            store_widget_state=True,
+            resources={"metadata": {"path": str(tmp_path)}},
+        )
+        env = notebook_env(tmp_path / "home", emu, notebook)
+        client.execute(env=env)
+        nbformat.write(nb, saved)
+        secrets = emu.secrets
+    text = saved.read_text()
+    assert len(secrets) >= 3  # client secret, access and refresh tokens at least
+    for secret in secrets:
+        assert secret not in text
+    # The widget's state was saved (so the check above covered it) and holds no secret.
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert state
+    assert any("ssooidc-view" in json.dumps(model) for model in state.values())
+
+
+def test_committed_notebooks_hold_nothing_secret_looking() -> None:
+    for notebook in (QUICKSTART, ADMIN):
+        text = notebook.read_text()
+        for marker in ("emu-secret", "accessToken", "refreshToken", "clientSecret", "ASIA"):
+            assert marker not in text, f"{marker} in {notebook.name}"
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
+        assert all(cell.get("outputs") is not None for cell in nb.cells if cell.cell_type == "code")
+
+
+# ---- recording the references --------------------------------------------------------------
+
+
+def record_outputs(notebook: Path, env: dict[str, str]) -> None:
+    """Execute ``notebook`` and store each cell's outputs as nbval will see them."""
+    from jupyter_client import KernelManager
+
+    nb = nbformat.read(notebook, as_version=4)
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=env, cwd=str(notebook.parent))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), 1):
+            cell.outputs = _run_cell(kc, cell.source)
+            cell.execution_count = count
+            for output in cell.outputs:
+                if output.get("output_type") == "execute_result":
+                    output["execution_count"] = count
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    nbformat.write(nb, notebook)
+
+
+def _run_cell(kc: Any, source: str) -> list[Any]:
+    msg_id = kc.execute(source, allow_stdin=False)
+    outputs: list[Any] = []
+    while True:
+        try:
+            message = kc.get_iopub_msg(timeout=60)
+        except Empty as exc:
+            raise RuntimeError(f"no output from {source!r}") from exc
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind == "status" and content["execution_state"] == "idle":
+            from nbval.plugin import coalesce_streams
+
+            return list(coalesce_streams(outputs))
+        if kind in {"display_data", "execute_result", "stream", "error"}:
+            output = nbformat.v4.output_from_msg(message)
+            if kind == "error":
+                raise RuntimeError(f"{source!r} failed: {content['evalue']}")
+            outputs.append(output)
+
+
+def main() -> None:
+    import tempfile
+
+    for notebook in (QUICKSTART, ADMIN):
+        with emulator() as emu, tempfile.TemporaryDirectory() as tmp:
+            record_outputs(notebook, notebook_env(Path(tmp) / "home", emu, notebook))
+        sys.stderr.write(f"recorded {notebook.relative_to(ROOT)}\n")
+
+
+if __name__ == "__main__":
+    main()
