@@ -9,6 +9,7 @@ emulator). Nothing here ever contains a secret: the user code is meant to be sho
 from __future__ import annotations
 
 import html
+import math
 from datetime import datetime, timezone
 from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any
@@ -40,9 +41,34 @@ def safe_link(url: str) -> str | None:
     return None
 
 
+# JupyterLab's theme colours (readable in light and dark themes), with fallbacks for
+# frontends without them (VS Code, nbconvert HTML).
+SUCCESS_COLOUR = "var(--jp-success-color1, #1a7f37)"
+ERROR_COLOUR = "var(--jp-error-color1, #cf222e)"
+WARN_COLOUR = "var(--jp-warn-color1, #9a6700)"
+
+
+def state_colour(state: object) -> str:
+    from ._controller import LoginState
+
+    colours: dict[object, str] = {
+        LoginState.SIGNED_IN: SUCCESS_COLOUR,
+        LoginState.DENIED: ERROR_COLOUR,
+        LoginState.EXPIRED: ERROR_COLOUR,
+        LoginState.FAILED: ERROR_COLOUR,
+        LoginState.CANCELLED: WARN_COLOUR,
+    }
+    return colours.get(state, "inherit")
+
+
+def clock(seconds: float) -> str:
+    """``m:ss``, rounded up: "0:00" only once the time is really over (as the widget)."""
+    whole = max(0, math.ceil(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
 def _time_left(prompt: DevicePrompt, now: datetime | None = None) -> str:
-    seconds = int(prompt.seconds_left(now or datetime.now(timezone.utc)))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    return clock(prompt.seconds_left(now or datetime.now(timezone.utc)))
 
 
 def prompt_text(prompt: DevicePrompt) -> str:
@@ -89,13 +115,7 @@ def status_bundle(controller: LoginController) -> dict[str, str]:
             "text/html": prompt_html(controller.prompt),
         }
     line = controller.status_line()
-    colour = {
-        LoginState.SIGNED_IN: "#1a7f37",
-        LoginState.DENIED: "#cf222e",
-        LoginState.EXPIRED: "#cf222e",
-        LoginState.FAILED: "#cf222e",
-        LoginState.CANCELLED: "#9a6700",
-    }.get(controller.state, "inherit")
+    colour = state_colour(controller.state)
     return {
         "text/plain": line,
         "text/html": (

@@ -26,7 +26,7 @@ import ipywidgets as widgets
 from traitlets import Bool, Unicode, observe
 
 from ._controller import LoginController, LoginState
-from ._display import prompt_html
+from ._display import ERROR_COLOUR, clock, prompt_html, state_colour
 from ._login import resolve_login
 
 if TYPE_CHECKING:
@@ -44,13 +44,6 @@ LoginCallback = Callable[["SSOToken"], None]
 #: Seconds between countdown updates: the label shows whole seconds.
 _TICK = 1.0
 
-_COLOURS = {
-    LoginState.SIGNED_IN: "#1a7f37",
-    LoginState.DENIED: "#cf222e",
-    LoginState.EXPIRED: "#cf222e",
-    LoginState.FAILED: "#cf222e",
-    LoginState.CANCELLED: "#9a6700",
-}
 
 # The kernel cannot reach the browser's clipboard, so the copy runs in the page. The code is
 # read from the button's data-code attribute (HTML-escaped like any attribute) rather than
@@ -85,7 +78,7 @@ def copy_button_html(user_code: str, label: str = "Copy code") -> str:
 
 
 def _status_html(controller: LoginController) -> str:
-    colour = _COLOURS.get(controller.state, "inherit")
+    colour = state_colour(controller.state)
     return (
         f'<span style="font-family: sans-serif; color: {colour};">'
         f"{html.escape(controller.status_line())}</span>"
@@ -93,13 +86,8 @@ def _status_html(controller: LoginController) -> str:
 
 
 def _note_html(text: str, *, error: bool = False) -> str:
-    colour = "#cf222e" if error else "inherit"
+    colour = ERROR_COLOUR if error else "inherit"
     return f'<span style="color: {colour};">{html.escape(text)}</span>'
-
-
-def _clock(seconds: float) -> str:
-    whole = max(0, math.ceil(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def _account_label(account: Account) -> str:
@@ -341,7 +329,7 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
         left = prompt.seconds_left()
         self._progress.value = min(self._progress.max, round(left, 1))
         self._progress.bar_style = "warning" if left < 60 else "info"
-        self._time_left.value = f"Code expires in {_clock(left)}" if left > 0 else "Code expired"
+        self._time_left.value = f"Code expires in {clock(left)}" if left > 0 else "Code expired"
         return left > 0
 
     def _stop_countdown(self) -> None:
