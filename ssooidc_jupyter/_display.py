@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ._controller import LoginController
     from ._flow import DevicePrompt
 
-__all__ = ["StatusView", "safe_link", "status_bundle"]
+__all__ = ["StatusView", "Table", "line_bundle", "safe_link", "status_bundle"]
 
 
 def safe_link(url: str) -> str | None:
@@ -136,3 +137,65 @@ class StatusView:
 
     def __repr__(self) -> str:
         return status_bundle(self.controller)["text/plain"]
+
+
+def line_bundle(text: str) -> dict[str, str]:
+    return {
+        "text/plain": text,
+        "text/html": f'<div class="ssooidc-status">{html.escape(text)}</div>',
+    }
+
+
+class Table:
+    """A small table as ``text/html`` and aligned ``text/plain`` (escaped, no secrets)."""
+
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        header: bool = True,
+    ) -> None:
+        self.title = title
+        self.columns = tuple(columns)
+        self.rows = [tuple(str(cell) for cell in row) for row in rows]
+        self.header = header
+
+    def __repr__(self) -> str:
+        lines = [tuple(self.columns)] if self.header else []
+        lines += self.rows
+        widths = [
+            max((len(line[i]) for line in lines), default=0) for i in range(len(self.columns))
+        ]
+        text = [self.title]
+        for n, line in enumerate(lines):
+            text.append(
+                "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+            )
+            if self.header and n == 0:
+                text.append("  ".join("-" * w for w in widths))
+        return "\n".join(text)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        head = (
+            "<tr>" + "".join(f"<th>{esc(c)}</th>" for c in self.columns) + "</tr>"
+            if self.header
+            else ""
+        )
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<th style='text-align:left'>{esc(c)}</th>"
+                if (i == 0 and not self.header)
+                else f"<td style='text-align:left'>{esc(c)}</td>"
+                for i, c in enumerate(row)
+            )
+            + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f'<div class="ssooidc-table"><div><b>{esc(self.title)}</b></div>'
+            f"<table>{head}{body}</table></div>"
+        )
