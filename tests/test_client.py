@@ -81,7 +81,11 @@ def oidc(make: Callable[..., Driver]) -> Driver:
 
 
 def register(oidc: Driver) -> dict[str, Any]:
-    return dict(oidc.register_client(clientName="test", clientType="public"))
+    # Like real IAM Identity Center, the emulator issues refresh tokens only to a
+    # registration that asked for sso:account:access.
+    return dict(
+        oidc.register_client(clientName="test", clientType="public", scopes=["sso:account:access"])
+    )
 
 
 def start(oidc: Driver, emu: Emulator, reg: dict[str, Any]) -> dict[str, Any]:
@@ -343,7 +347,9 @@ def test_no_secret_in_reprs_logs_or_errors(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
-    reg = oidc.register_client(clientName="test", clientType="public")
+    reg = oidc.register_client(
+        clientName="test", clientType="public", scopes=["sso:account:access"]
+    )
     texts += [repr(reg), str(reg)]
     device = oidc.start_device_authorization(
         clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=emu.start_url

@@ -21,9 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ssooidc_jupyter.emulator import FAULT_KINDS, OPERATIONS, Emulator
+from ssooidc_jupyter.emulator import FAULT_KINDS, OPERATIONS, Emulator, FaultKind
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# Only a registration with this scope gets refresh tokens (as on IAM Identity Center).
+SCOPE = "sso:account:access"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,8 +50,10 @@ def http(emu: Emulator) -> Iterator[httpx.Client]:
         yield client
 
 
-def register(http: httpx.Client) -> dict[str, Any]:
-    response = http.post("/client/register", json={"clientName": "t", "clientType": "public"})
+def register(http: httpx.Client, scopes: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"clientName": "t", "clientType": "public"}
+    body["scopes"] = [SCOPE] if scopes is None else scopes
+    response = http.post("/client/register", json=body)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -323,6 +327,43 @@ def test_secrets_cover_everything_issued(emu: Emulator, http: httpx.Client) -> N
     assert emu.secrets
 
 
+@pytest.mark.parametrize(
+    ("scopes", "refreshable"),
+    [
+        ([], False),
+        (["openid"], False),
+        ([SCOPE], True),
+        ([SCOPE, "codewhisperer:completions"], True),
+    ],
+    ids=["no-scopes", "other-scope", "account-access", "account-access-and-more"],
+)
+def test_refresh_token_only_for_the_account_access_scope(
+    emu: Emulator, http: httpx.Client, scopes: list[str], refreshable: bool
+) -> None:
+    flow = start(http, register(http, scopes=scopes))
+    emu.approve(flow["userCode"])
+    token = poll(http, flow)
+    assert token.status_code == 200, token.text
+    assert ("refreshToken" in token.json()) is refreshable
+    # Refreshable or not, the access token is a real session at the portal.
+    listed = http.get(
+        "/assignment/accounts", headers={"x-amz-sso_bearer_token": token.json()["accessToken"]}
+    )
+    assert listed.status_code == 200
+    if refreshable:
+        refreshed = http.post(
+            "/token",
+            json={
+                "clientId": flow["clientId"],
+                "clientSecret": flow["clientSecret"],
+                "grantType": "refresh_token",
+                "refreshToken": token.json()["refreshToken"],
+            },
+        )
+        assert refreshed.status_code == 200
+        assert refreshed.json()["refreshToken"] != token.json()["refreshToken"]  # rotated
+
+
 # -- the verification page -----------------------------------------------------------------------
 
 
@@ -381,6 +422,29 @@ def test_start_page(http: httpx.Client) -> None:
 # -- fault injection -----------------------------------------------------------------------------
 
 
+def test_fault_kinds_and_operations_are_enums_exported_as_strings() -> None:
+    assert {kind.value for kind in FaultKind} == FAULT_KINDS
+    assert isinstance(FAULT_KINDS, frozenset) and isinstance(OPERATIONS, frozenset)
+    assert all(type(name) is str for name in FAULT_KINDS | OPERATIONS)
+    assert "truncated" in FAULT_KINDS
+    assert {"Authorize", "AuthorizeSubmit"} <= OPERATIONS
+    assert FaultKind("truncated") is FaultKind.TRUNCATED
+    assert FaultKind.HTTP_500 == "http_500" and isinstance(FaultKind.HTTP_500, str)
+    # str() and format() are the wire value on every Python (3.12 changed the default).
+    assert str(FaultKind.DROP) == f"{FaultKind.DROP}" == "drop"
+
+
+def test_inject_accepts_the_enum_and_its_string(emu: Emulator, http: httpx.Client) -> None:
+    emu.inject("StartPage", FaultKind.HTTP_500)
+    emu.inject("StartPage", "throttle_429")
+    assert http.get("/start/").status_code == 500
+    assert http.get("/start/").status_code == 429
+    assert http.get("/start/").status_code == 200
+    faults = [r["fault"] for r in emu.requests]
+    assert faults == ["http_500", "throttle_429", None]
+    assert all(type(f) is str for f in faults[:2])  # records hold plain strings
+
+
 def test_inject_validates() -> None:
     emu = Emulator()
     assert "CreateToken" in OPERATIONS and "drop" in FAULT_KINDS
@@ -392,6 +456,8 @@ def test_inject_validates() -> None:
         emu.inject("CreateToken", "http_500", times=0)
     with pytest.raises(ValueError):
         emu.inject("CreateToken", "timeout", delay=-1)
+    with pytest.raises(ValueError):
+        emu.inject("CreateToken", 500)  # type: ignore[arg-type]
 
 
 def _check_500(r: httpx.Response) -> None:
@@ -480,6 +546,47 @@ def test_fault_on_botocore_free_raw_socket(emu: Emulator) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET /start/ HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(65536) == b""
+
+
+def _read_until_hangup(sock: socket.socket) -> tuple[bytes, bool]:
+    """Everything the server sent, and whether it ended with a reset rather than EOF."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        return data, True
+    return data, False
+
+
+def test_fault_truncated_sends_less_than_content_length(emu: Emulator) -> None:
+    emu.inject("CreateToken", "truncated")
+    port = int(emu.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        data, reset = _read_until_hangup(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert headers["content-type"] == "application/json"
+    advertised = int(headers["content-length"])
+    assert 0 < len(body) < advertised  # some of the body, never all of it
+    assert body.startswith(b"{")
+    assert reset  # the connection is aborted, not closed cleanly
+    record = emu.requests[-1]
+    assert (record["operation"], record["fault"], record["status"]) == (
+        "CreateToken",
+        "truncated",
+        200,
+    )
+
+
+def test_fault_truncated_through_httpx(emu: Emulator, http: httpx.Client) -> None:
+    emu.inject("RegisterClient", "truncated")
+    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+        register(http)
+    assert register(http)["clientId"]  # the fault is used up; a new connection works
 
 
 # -- transport -----------------------------------------------------------------------------------

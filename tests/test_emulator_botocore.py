@@ -29,6 +29,8 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
 REDIRECT = "http://127.0.0.1:8765/callback"
+# Only a registration with this scope gets refresh tokens (as on IAM Identity Center).
+SCOPE = "sso:account:access"
 
 # No retries: a retry would hide exactly the faults these tests provoke. Note that botocore's
 # "max_attempts" counts *retries* (max_attempts=1 still retries once); total_max_attempts
@@ -80,7 +82,9 @@ class Login:
     last_poll: float = 0.0
 
 
-def register(oidc: Any, **kwargs: Any) -> dict[str, Any]:
+def register(oidc: Any, *, scoped: bool = True, **kwargs: Any) -> dict[str, Any]:
+    if scoped:
+        kwargs.setdefault("scopes", [SCOPE])
     return dict(oidc.register_client(clientName="conformance", clientType="public", **kwargs))
 
 
@@ -270,6 +274,19 @@ def test_refresh_rotates_and_rejects_reuse(emu: Emulator, oidc: Any, sso: Any) -
             grantType="refresh_token",
             refreshToken=refreshed["refreshToken"],
         )
+
+
+def test_no_refresh_token_without_the_account_access_scope(
+    emu: Emulator, oidc: Any, sso: Any
+) -> None:
+    login = start(oidc, emu, register(oidc, scoped=False))
+    emu.approve(login.user_code)
+    token = poll(oidc, login)
+    assert token["accessToken"] and "refreshToken" not in token
+    sso.list_accounts(accessToken=token["accessToken"])  # still a valid portal session
+    scoped = start(oidc, emu, register(oidc, scopes=[SCOPE, "openid"]))
+    emu.approve(scoped.user_code)
+    assert poll(oidc, scoped)["refreshToken"] in emu.secrets
 
 
 # -- modeled sso-oidc errors, table-driven ------------------------------------------------------
@@ -889,8 +906,9 @@ def test_region_of_signature_is_free(emu: Emulator) -> None:
         ("drop", botocore.exceptions.ConnectionClosedError),
         ("timeout", botocore.exceptions.ReadTimeoutError),
         ("malformed_json", None),
+        ("truncated", botocore.exceptions.ConnectionClosedError),
     ],
-    ids=["html_502", "throttle_429", "drop", "timeout", "malformed_json"],
+    ids=["html_502", "throttle_429", "drop", "timeout", "malformed_json", "truncated"],
 )
 def test_transport_faults_through_botocore(emu: Emulator, kind: str, expected: Any) -> None:
     config = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=0.3)

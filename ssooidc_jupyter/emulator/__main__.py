@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="approve every device code this many seconds after it is issued",
+        help="approve every device code this many seconds after it is issued "
+        "(and every /authorize request at once)",
     )
     return parser
 

@@ -6,19 +6,23 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
-from ._faults import FaultPlan
+from . import _browser
+from ._faults import FaultKind, FaultPlan
+from ._operations import Operation
+from ._pages import Decision
 from ._records import RequestLog
 from ._routes import Api
 from ._server import EmulatorHTTPServer
-from ._state import (
+from ._settings import (
     IAM_ACCESS_KEY_ID,
     IAM_CLIENT_ID,
     IAM_SECRET_ACCESS_KEY,
-    EmulatorState,
     Settings,
     parse_accounts,
 )
+from ._state import EmulatorState
 
 # The accept loop checks for shutdown this often; it bounds how long stop() can take.
 _POLL_INTERVAL = 0.05
@@ -42,7 +46,9 @@ class Emulator:
             client = session.create_client("sso-oidc", endpoint_url=emu.url, ...)
 
     Every HTTP request is recorded in :attr:`requests`; :meth:`inject` scripts failures;
-    :attr:`secrets` lists every secret value issued so tests can check none leaks.
+    :attr:`secrets` lists every secret value issued so tests can check none leaks;
+    :meth:`approve`/:meth:`deny` and :meth:`consent` stand in for the person at the
+    device verification page and the /authorize consent page.
     """
 
     def __init__(
@@ -214,12 +220,20 @@ class Emulator:
         """Deny as the user would. KeyError: never issued; ValueError: expired/used/approved."""
         self._state.deny(user_code)
 
-    def inject(self, operation: str, kind: str, times: int = 1, delay: float | None = None) -> None:
+    def inject(
+        self,
+        operation: Operation | str,
+        kind: FaultKind | str,
+        times: int = 1,
+        delay: float | None = None,
+    ) -> None:
         """Make the next ``times`` requests for ``operation`` fail with ``kind``.
 
-        Kinds: http_500, html_502, throttle_429, slow_down, timeout (wait ``delay``, default
-        3 s, then answer normally), drop (hang up without answering), malformed_json.
-        For the other kinds a ``delay`` is waited before the fault is delivered.
+        Kinds (a :class:`FaultKind` or its string): http_500, html_502, throttle_429,
+        slow_down, timeout (wait ``delay``, default 3 s, then answer normally), drop (hang
+        up without answering), malformed_json (a complete 200 with broken JSON), truncated
+        (a Content-Length the body never reaches, then a hang-up). For the kinds other
+        than timeout a ``delay`` is waited before the fault is delivered.
         """
         self._faults.inject(operation, kind, times=times, delay=delay)
 
@@ -243,6 +257,38 @@ class Emulator:
             code_challenge=code_challenge,
             scopes=scopes,
         )
+
+    def authorize_url(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str,
+        *,
+        scopes: Sequence[str] = (),
+        state: str | None = None,
+    ) -> str:
+        """The /authorize URL a client would open in the browser (S256 PKCE)."""
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        if scopes:
+            params["scopes"] = " ".join(scopes)  # space-separated, as AWS's clients send them
+        if state is not None:
+            params["state"] = state
+        return f"{self.url}/authorize?{urlencode(params)}"
+
+    def consent(self, url: str, *, approve: bool = True) -> str:
+        """Act as the person's browser at an /authorize ``url``: open it, click Approve (or
+        Deny), and return the redirect the browser would follow (``redirect_uri?code=...``
+        or ``?error=access_denied``) without following it. ValueError if the emulator
+        answers with an error page (unknown client, unregistered redirect URI, ...).
+        """
+        decision = Decision.APPROVE if approve else Decision.DENY
+        return _browser.consent(self.url, url, decision)
 
     def expire_registration(self, client_id: str) -> None:
         self._state.expire_registration(client_id)

@@ -1,4 +1,4 @@
-"""The HTML a person (or a browser test) sees: verification page, result pages, portal page.
+"""The HTML a person (or a browser test) sees: verification, consent, result and portal pages.
 
 Plain HTML with a little inline CSS and no JavaScript, so it works in any browser, in a
 notebook's iframe and with simple form-driving tests. Every dynamic value goes through
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from html import escape
+
+from ._enum import WireEnum
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f2f3f3;
@@ -58,29 +60,75 @@ def verification_page(user_code: str, client_name: str | None = None) -> str:
     return _document("Authorize request", body)
 
 
+class Decision(WireEnum):
+    """The ``action`` of the Approve and Deny buttons (verification and consent pages)."""
+
+    APPROVE = "approve"
+    DENY = "deny"
+
+
+class Outcome(WireEnum):
+    """How a verification form submission ended (``data-outcome`` on the result page)."""
+
+    APPROVED = "approved"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
+
+
 RESULT_TITLES = {
-    "approved": "Request approved",
-    "denied": "Request denied",
-    "unknown": "Unknown or expired code",
+    Outcome.APPROVED: "Request approved",
+    Outcome.DENIED: "Request denied",
+    Outcome.UNKNOWN: "Unknown or expired code",
 }
 
 _RESULT_TEXT = {
-    "approved": "You can close this window and return to the application.",
-    "denied": "The application will not get access. You can close this window.",
-    "unknown": "This code is not valid any more, or was never issued. "
+    Outcome.APPROVED: "You can close this window and return to the application.",
+    Outcome.DENIED: "The application will not get access. You can close this window.",
+    Outcome.UNKNOWN: "This code is not valid any more, or was never issued. "
     "Start the sign-in again from the application to get a new code.",
 }
 
 
-def result_page(outcome: str, user_code: str) -> str:
+def result_page(outcome: Outcome, user_code: str) -> str:
     title = RESULT_TITLES[outcome]
     code = f"<p>Code: <code>{escape(user_code)}</code></p>\n" if user_code else ""
     body = (
-        f'<h1 id="result" data-outcome="{escape(outcome, quote=True)}">{escape(title)}</h1>\n'
+        f'<h1 id="result" data-outcome="{escape(outcome.value, quote=True)}">{escape(title)}</h1>\n'
         f'{code}<p class="note">{escape(_RESULT_TEXT[outcome])}</p>\n'
         '<p><a href="/device">Enter another code</a></p>'
     )
     return _document(title, body)
+
+
+def consent_page(consent_id: str, client_name: str, scopes: Iterable[str], user_name: str) -> str:
+    """The /authorize consent: Approve or Deny, posted back to /authorize."""
+    items = "".join(f"<li><code>{escape(scope)}</code></li>\n" for scope in scopes)
+    scope_list = (
+        f'<p class="note">It asks for:</p>\n<ul id="scopes">\n{items}</ul>\n' if items else ""
+    )
+    body = (
+        "<h1>Allow access?</h1>\n"
+        f'<p><strong id="client_name">{escape(client_name)}</strong> wants to access your '
+        f"AWS accounts as <strong>{escape(user_name)}</strong>.</p>\n"
+        f"{scope_list}"
+        '<form method="POST" action="/authorize">\n'
+        f'<input type="hidden" name="consent" value="{escape(consent_id, quote=True)}">\n'
+        '<button id="approve" name="action" value="approve" type="submit">Approve</button>\n'
+        '<button id="deny" name="action" value="deny" type="submit">Deny</button>\n'
+        "</form>\n"
+        '<p class="note">Local IAM Identity Center emulator: no real AWS account is involved.</p>'
+    )
+    return _document("Allow access?", body)
+
+
+def authorize_error_page(message: str) -> str:
+    """/authorize refusing a request it must not redirect (bad client or redirect URI)."""
+    body = (
+        '<h1 id="result" data-outcome="error">Sign-in request not valid</h1>\n'
+        f'<p id="message">{escape(message)}</p>\n'
+        '<p class="note">Start the sign-in again from the application.</p>'
+    )
+    return _document("Sign-in request not valid", body)
 
 
 def start_page(region: str, accounts: Iterable[tuple[str, str, tuple[str, ...]]]) -> str:

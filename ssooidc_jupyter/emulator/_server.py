@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -23,9 +24,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import _wire
-from ._faults import FaultPlan
+from ._errors import OAuthErrorCode
+from ._faults import Fault, FaultKind, FaultPlan
+from ._operations import Family, Operation, family
 from ._records import RequestLog
-from ._routes import Api, Request, family, route
+from ._request import Request
+from ._routes import Api, route
 
 logger = logging.getLogger(__name__)
 
@@ -155,9 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             return False
 
-    def _open_record(self, operation: str, path: str, arrival: float, request_id: str) -> int:
+    def _open_record(self, operation: Operation, path: str, arrival: float, request_id: str) -> int:
         return self.server.log.open(
-            operation=operation,
+            operation=operation.value,  # plain strings: records are copied, dumped, compared
             method=self.command,
             path=path,
             time=arrival,
@@ -177,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _BadRequest as exc:
             # We could not find the end of this request, so the connection cannot be reused.
             self.close_connection = True
-            index = self._open_record("Unknown", split.path, arrival, request_id)
+            index = self._open_record(Operation.UNKNOWN, split.path, arrival, request_id)
             response = _wire.aws_json_error(400, "BadRequestException", str(exc))
             log.update(index, status=response.status, error=response.error)
             self._send(response, request_id)
@@ -186,20 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         operation = route(self.command, split.path, query, body)
         index = self._open_record(operation, split.path, arrival, request_id)
         fault = self.server.faults.take(operation)
-        if fault is not None:
-            log.update(index, fault=fault.kind)
-            # Waiting on the stop event rather than sleeping lets stop() cut a delay short.
-            if fault.delay and self.server.stopping.wait(fault.delay):
-                self._drop()
-                return
-            if fault.kind == "drop":
-                self._drop()
-                return
-            if fault.kind != "timeout":
-                response = _wire.fault_response(fault.kind, family(operation), request_id)
-                log.update(index, status=response.status, error=response.error)
-                self._send(response, request_id)
-                return
+        if fault is not None and self._deliver_fault(fault, operation, index, request_id):
+            return
         request = Request(
             method=self.command,
             path=split.path,
@@ -213,12 +205,31 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.api.handle(operation, request, request_id, note)
         except Exception as exc:
             # Only the type is logged: exception messages can quote tokens or secrets.
-            logger.error("internal error in %s: %s", operation, type(exc).__name__)
-            response = _wire.oidc_error("server_error", "Internal emulator error")
-            if family(operation) != "oidc":
+            logger.error("internal error in %s: %s", operation.value, type(exc).__name__)
+            response = _wire.oidc_error(OAuthErrorCode.SERVER_ERROR, "Internal emulator error")
+            if family(operation) is not Family.OIDC:
                 response = _wire.aws_json_error(500, "InternalServerException", "Internal error")
         log.update(index, status=response.status, error=response.error, **note)
         self._send(response, request_id)
+
+    def _deliver_fault(
+        self, fault: Fault, operation: Operation, index: int, request_id: str
+    ) -> bool:
+        """Act out an injected fault; False when the request is to be answered normally."""
+        self.server.log.update(index, fault=fault.kind.value)
+        # Waiting on the stop event rather than sleeping lets stop() cut a delay short.
+        if fault.delay and self.server.stopping.wait(fault.delay):
+            self._drop()
+            return True
+        if fault.kind is FaultKind.TIMEOUT:
+            return False
+        if fault.kind is FaultKind.DROP:
+            self._drop()
+            return True
+        response = _wire.fault_response(fault.kind, family(operation), request_id)
+        self.server.log.update(index, status=response.status, error=response.error)
+        self._send(response, request_id)
+        return True
 
     def _send(self, response: _wire.Response, request_id: str) -> None:
         if self.server.stopping.is_set():
@@ -228,6 +239,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)  # unbuffered socket writer: a single sendall()
         except OSError:
             self.close_connection = True
+        if response.truncate_at is not None:
+            self._reset()
+
+    def _reset(self) -> None:
+        """Abort the connection (RST, not FIN) after a partial body: the `truncated` fault.
+
+        A clean FIN after a short body is not an error to every client: botocore reads with
+        ``enforce_content_length=False`` and would parse the fragment as a whole answer. A
+        reset mid-body is what a crashed server or a load balancer cutting in looks like,
+        and every client reports it. The bytes already sent are still delivered first.
+        """
+        self.close_connection = True
+        with suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def _drop(self) -> None:
         """Hang up without a response, like a crashed proxy or a reset connection."""

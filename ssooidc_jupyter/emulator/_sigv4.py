@@ -14,21 +14,26 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ._enum import WireEnum
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_CLOCK_SKEW = 15 * 60  # seconds, as AWS allows
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 
-# Reasons a request fails verification; the HTTP layer maps them to per-service error codes.
-MISSING = "missing"  # no Authorization header at all
-INCOMPLETE = "incomplete"  # an Authorization header we cannot parse
-UNKNOWN_KEY = "unknown_key"  # access key (or its session token) not issued by us
-MISMATCH = "mismatch"  # wrong signature, wrong scope, stale timestamp
-EXPIRED = "expired"  # temporary credentials past their expiration
-UNAVAILABLE = "unavailable"  # botocore is not installed
+
+class SigV4Failure(WireEnum):
+    """Why a request fails verification; the HTTP layer maps it to per-service error codes."""
+
+    MISSING = "missing"  # no Authorization header at all
+    INCOMPLETE = "incomplete"  # an Authorization header we cannot parse
+    UNKNOWN_KEY = "unknown_key"  # access key (or its session token) not issued by us
+    MISMATCH = "mismatch"  # wrong signature, wrong scope, stale timestamp
+    EXPIRED = "expired"  # temporary credentials past their expiration
+    UNAVAILABLE = "unavailable"  # botocore is not installed
 
 
 class SignatureError(Exception):
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: SigV4Failure, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -59,7 +64,9 @@ def _parse_authorization(value: str) -> tuple[list[str], list[str], str]:
     """Split ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``."""
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
-        raise SignatureError(INCOMPLETE, f"Unsupported authorization algorithm; use {ALGORITHM}")
+        raise SignatureError(
+            SigV4Failure.INCOMPLETE, f"Unsupported authorization algorithm; use {ALGORITHM}"
+        )
     fields: dict[str, str] = {}
     for part in rest.split(","):
         key, sep, val = part.strip().partition("=")
@@ -71,15 +78,65 @@ def _parse_authorization(value: str) -> tuple[list[str], list[str], str]:
         signature = fields["Signature"]
     except KeyError as exc:
         raise SignatureError(
-            INCOMPLETE, f"Authorization header requires '{exc.args[0]}' parameter"
+            SigV4Failure.INCOMPLETE, f"Authorization header requires '{exc.args[0]}' parameter"
         ) from None
     if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
         raise SignatureError(
-            INCOMPLETE, "Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request"
+            SigV4Failure.INCOMPLETE,
+            "Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request",
         )
     if "host" not in signed_headers:
-        raise SignatureError(INCOMPLETE, "SignedHeaders must include host")
+        raise SignatureError(SigV4Failure.INCOMPLETE, "SignedHeaders must include host")
     return scope, signed_headers, signature
+
+
+def _check_date(headers: Mapping[str, str], scope_date: str, now: float) -> str:
+    """The X-Amz-Date, checked against the credential scope and the clock."""
+    amz_date = headers.get("x-amz-date", "")
+    try:
+        signed_at = datetime.datetime.strptime(amz_date, _AMZ_DATE_FORMAT).replace(
+            tzinfo=datetime.timezone.utc
+        )
+    except ValueError:
+        raise SignatureError(
+            SigV4Failure.INCOMPLETE, "Missing or malformed X-Amz-Date header"
+        ) from None
+    if scope_date != amz_date[:8]:
+        raise SignatureError(SigV4Failure.MISMATCH, "Credential date does not match X-Amz-Date")
+    if abs(now - signed_at.timestamp()) > MAX_CLOCK_SKEW:
+        raise SignatureError(SigV4Failure.MISMATCH, "Signature expired: request time too skewed")
+    return amz_date
+
+
+def _credential(
+    lookup: Callable[[str], Credential | None], access_key_id: str, headers: Mapping[str, str]
+) -> Credential:
+    """The credential behind the key, with its session token (if any) presented too."""
+    credential = lookup(access_key_id)
+    invalid = "The security token included in the request is invalid"
+    if credential is None:
+        raise SignatureError(SigV4Failure.UNKNOWN_KEY, invalid)
+    if credential.session_token is not None:
+        presented = headers.get("x-amz-security-token", "")
+        if not hmac.compare_digest(presented.encode(), credential.session_token.encode()):
+            raise SignatureError(SigV4Failure.UNKNOWN_KEY, invalid)
+    return credential
+
+
+def _check_signed_content(
+    headers: Mapping[str, str], signed_headers: list[str], body: bytes
+) -> None:
+    missing = [h for h in signed_headers if h not in headers]
+    if missing:
+        raise SignatureError(
+            SigV4Failure.MISMATCH, f"Signed header {missing[0]!r} is not in the request"
+        )
+    content_sha = headers.get("x-amz-content-sha256")
+    # The signature covers this header, not the body; make sure it really describes the body.
+    if content_sha is not None and content_sha != hashlib.sha256(body).hexdigest():
+        raise SignatureError(
+            SigV4Failure.MISMATCH, "x-amz-content-sha256 does not match the request body"
+        )
 
 
 def verify(
@@ -99,44 +156,16 @@ def verify(
     """
     authorization = headers.get("authorization")
     if not authorization:
-        raise SignatureError(MISSING, "Missing Authentication Token")
+        raise SignatureError(SigV4Failure.MISSING, "Missing Authentication Token")
     scope, signed_headers, signature = _parse_authorization(authorization)
     access_key_id, date, region, scope_service, _ = scope
     if scope_service != service:
         raise SignatureError(
-            MISMATCH, f"Credential should be scoped to correct service: '{service}'"
+            SigV4Failure.MISMATCH, f"Credential should be scoped to correct service: '{service}'"
         )
-
-    amz_date = headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.datetime.strptime(amz_date, _AMZ_DATE_FORMAT).replace(
-            tzinfo=datetime.timezone.utc
-        )
-    except ValueError:
-        raise SignatureError(INCOMPLETE, "Missing or malformed X-Amz-Date header") from None
-    if date != amz_date[:8]:
-        raise SignatureError(MISMATCH, "Credential date does not match X-Amz-Date")
-    if abs(now - signed_at.timestamp()) > MAX_CLOCK_SKEW:
-        raise SignatureError(MISMATCH, "Signature expired: request time too skewed")
-
-    credential = lookup(access_key_id)
-    if credential is None:
-        raise SignatureError(UNKNOWN_KEY, "The security token included in the request is invalid")
-    if credential.session_token is not None:
-        presented = headers.get("x-amz-security-token", "")
-        if not hmac.compare_digest(presented.encode(), credential.session_token.encode()):
-            raise SignatureError(
-                UNKNOWN_KEY, "The security token included in the request is invalid"
-            )
-
-    missing = [h for h in signed_headers if h not in headers]
-    if missing:
-        raise SignatureError(MISMATCH, f"Signed header {missing[0]!r} is not in the request")
-    content_sha = headers.get("x-amz-content-sha256")
-    # The signature covers this header, not the body; make sure it really describes the body.
-    if content_sha is not None and content_sha != hashlib.sha256(body).hexdigest():
-        raise SignatureError(MISMATCH, "x-amz-content-sha256 does not match the request body")
-
+    amz_date = _check_date(headers, date, now)
+    credential = _credential(lookup, access_key_id, headers)
+    _check_signed_content(headers, signed_headers, body)
     expected = _expected_signature(
         method=method,
         url=url,
@@ -150,13 +179,15 @@ def verify(
     )
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise SignatureError(
-            MISMATCH,
+            SigV4Failure.MISMATCH,
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method.",
         )
     # Checked last, as AWS does: an expired token is only reported for a genuine signature.
     if credential.expires_at is not None and now >= credential.expires_at:
-        raise SignatureError(EXPIRED, "The security token included in the request is expired")
+        raise SignatureError(
+            SigV4Failure.EXPIRED, "The security token included in the request is expired"
+        )
     return Verified(access_key_id=access_key_id, region=region)
 
 
@@ -178,7 +209,7 @@ def _expected_signature(
         from botocore.credentials import Credentials
     except ImportError:
         raise SignatureError(
-            UNAVAILABLE,
+            SigV4Failure.UNAVAILABLE,
             "This emulator cannot verify SigV4 signatures because botocore is not installed "
             "in its Python environment (pip install botocore).",
         ) from None

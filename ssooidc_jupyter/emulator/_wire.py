@@ -10,34 +10,39 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 from xml.sax.saxutils import escape
+
+from ._errors import OAuthErrorCode
+from ._faults import FaultKind
+from ._operations import Family
 
 OIDC_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.ssooidc/"
 PORTAL_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/"
 STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 # OAuth error code -> (modeled sso-oidc exception shape, HTTP status from the model).
-OIDC_ERRORS: dict[str, tuple[str, int]] = {
-    "authorization_pending": ("AuthorizationPendingException", 400),
-    "slow_down": ("SlowDownException", 400),
-    "expired_token": ("ExpiredTokenException", 400),
-    "access_denied": ("AccessDeniedException", 400),
-    "invalid_client": ("InvalidClientException", 401),
-    "invalid_grant": ("InvalidGrantException", 400),
-    "invalid_request": ("InvalidRequestException", 400),
-    "invalid_scope": ("InvalidScopeException", 400),
-    "unauthorized_client": ("UnauthorizedClientException", 400),
-    "unsupported_grant_type": ("UnsupportedGrantTypeException", 400),
-    "invalid_client_metadata": ("InvalidClientMetadataException", 400),
-    "invalid_redirect_uri": ("InvalidRedirectUriException", 400),
-    "invalid_request_region": ("InvalidRequestRegionException", 400),
-    "server_error": ("InternalServerException", 500),
+OIDC_ERRORS: dict[OAuthErrorCode, tuple[str, int]] = {
+    OAuthErrorCode.AUTHORIZATION_PENDING: ("AuthorizationPendingException", 400),
+    OAuthErrorCode.SLOW_DOWN: ("SlowDownException", 400),
+    OAuthErrorCode.EXPIRED_TOKEN: ("ExpiredTokenException", 400),
+    OAuthErrorCode.ACCESS_DENIED: ("AccessDeniedException", 400),
+    OAuthErrorCode.INVALID_CLIENT: ("InvalidClientException", 401),
+    OAuthErrorCode.INVALID_GRANT: ("InvalidGrantException", 400),
+    OAuthErrorCode.INVALID_REQUEST: ("InvalidRequestException", 400),
+    OAuthErrorCode.INVALID_SCOPE: ("InvalidScopeException", 400),
+    OAuthErrorCode.UNAUTHORIZED_CLIENT: ("UnauthorizedClientException", 400),
+    OAuthErrorCode.UNSUPPORTED_GRANT_TYPE: ("UnsupportedGrantTypeException", 400),
+    OAuthErrorCode.INVALID_CLIENT_METADATA: ("InvalidClientMetadataException", 400),
+    OAuthErrorCode.INVALID_REDIRECT_URI: ("InvalidRedirectUriException", 400),
+    OAuthErrorCode.INVALID_REQUEST_REGION: ("InvalidRequestRegionException", 400),
+    OAuthErrorCode.SERVER_ERROR: ("InternalServerException", 500),
 }
 # The model documents InvalidRequestRegionException's `error` member as "invalid_request".
-_OIDC_BODY_ERROR = {"invalid_request_region": "invalid_request"}
+_OIDC_BODY_ERROR = {OAuthErrorCode.INVALID_REQUEST_REGION: OAuthErrorCode.INVALID_REQUEST}
 
 NGINX_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -45,6 +50,10 @@ NGINX_502 = (
     b"</body>\r\n</html>\r\n"
 )
 TRUNCATED_JSON = b'{"accessTok'
+# The `truncated` fault advertises this whole document but sends only its first half.
+CUT_SHORT_JSON = json.dumps(
+    {"message": "This response was cut short by the emulator.", "padding": "." * 128}
+).encode()
 
 
 @dataclass
@@ -55,15 +64,18 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     # Short error code for the request record (never a message: messages may quote input).
     error: str | None = None
+    # When set, only this many body bytes are sent (Content-Length still says all of them)
+    # and the server hangs up: the `truncated` fault.
+    truncate_at: int | None = None
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(status=status, body=json.dumps(payload).encode())
 
 
-def oidc_error(error: str, description: str | None = None) -> Response:
+def oidc_error(error: OAuthErrorCode, description: str | None = None) -> Response:
     shape, status = OIDC_ERRORS[error]
-    body = {"error": _OIDC_BODY_ERROR.get(error, error), "error_description": description}
+    body = {"error": _OIDC_BODY_ERROR.get(error, error).value, "error_description": description}
     return Response(
         status=status,
         body=json.dumps(body).encode(),
@@ -106,46 +118,72 @@ def sts_error(
     return Response(status=status, body=xml.encode(), content_type="text/xml", error=code)
 
 
-def html_response(html: str, status: int = 200) -> Response:
+# A CSP source expression for an origin: nothing that could end the directive.
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-\[\]:]+")
+
+
+def _page_headers(form_origin: str | None = None) -> list[tuple[str, str]]:
+    # Browsers apply form-action to the redirects that follow a form post too, so the
+    # consent page must name the client's redirect origin or its 302 would be blocked.
+    form_action = "'self'"
+    if form_origin is not None and _ORIGIN.fullmatch(form_origin):
+        form_action += f" {form_origin}"
+    return [
+        # The pages never need scripts, frames or foreign resources; say so.
+        (
+            "Content-Security-Policy",
+            f"default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; "
+            "frame-ancestors 'none'",
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Cache-Control", "no-store"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+
+
+def html_response(html: str, status: int = 200, *, form_origin: str | None = None) -> Response:
     return Response(
         status=status,
         body=html.encode(),
         content_type="text/html; charset=utf-8",
-        headers=[
-            # The pages never need scripts, frames or foreign resources; say so.
-            (
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                "frame-ancestors 'none'",
-            ),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Cache-Control", "no-store"),
-        ],
+        headers=_page_headers(form_origin),
     )
 
 
-def fault_response(kind: str, family: str, request_id: str) -> Response:
+def redirect_response(location: str) -> Response:
+    """302 to ``location``: /authorize sending the browser back to the client."""
+    return Response(
+        status=302,
+        content_type="text/html; charset=utf-8",
+        # No body naming the location: it carries the authorization code.
+        headers=[("Location", location), *_page_headers()],
+    )
+
+
+def fault_response(kind: FaultKind, family: Family, request_id: str) -> Response:
     """The canned answer for an injected fault (not used for ``timeout`` and ``drop``)."""
-    if kind == "html_502":
+    if kind is FaultKind.HTML_502:
         return Response(status=502, body=NGINX_502, content_type="text/html", error="502")
-    if kind == "malformed_json":
+    if kind is FaultKind.MALFORMED_JSON:
         return Response(status=200, body=TRUNCATED_JSON)
-    if kind == "http_500":
-        if family == "oidc":
-            return oidc_error("server_error", "Injected internal server error")
-        if family == "sts":
+    if kind is FaultKind.TRUNCATED:
+        return Response(status=200, body=CUT_SHORT_JSON, truncate_at=len(CUT_SHORT_JSON) // 2)
+    if kind is FaultKind.HTTP_500:
+        if family is Family.OIDC:
+            return oidc_error(OAuthErrorCode.SERVER_ERROR, "Injected internal server error")
+        if family is Family.STS:
             return sts_error(500, "InternalFailure", "Injected failure", request_id, sender=False)
         return aws_json_error(500, "InternalServerException", "Injected internal server error")
-    if kind == "throttle_429":
-        if family == "sts":
+    if kind is FaultKind.THROTTLE_429:
+        if family is Family.STS:
             response = sts_error(429, "Throttling", "Rate exceeded", request_id)
             response.headers.append(("x-amzn-ErrorType", "TooManyRequestsException"))
             return response
         return aws_json_error(429, "TooManyRequestsException", "Too many requests")
-    if kind == "slow_down":
-        if family == "oidc":
-            return oidc_error("slow_down", "Injected slow_down")
-        if family == "sts":
+    if kind is FaultKind.SLOW_DOWN:
+        if family is Family.OIDC:
+            return oidc_error(OAuthErrorCode.SLOW_DOWN, "Injected slow_down")
+        if family is Family.STS:
             return sts_error(400, "Throttling", "Rate exceeded", request_id)
         return aws_json_error(400, "SlowDownException", "Injected slow_down")
     raise ValueError(f"no canned response for fault {kind!r}")
@@ -165,4 +203,7 @@ def serialize(response: Response, request_id: str, *, close: bool) -> bytes:
     ]
     lines.extend(f"{name}: {value}" for name, value in response.headers)
     head = "\r\n".join(lines) + "\r\n\r\n"
-    return head.encode("latin-1") + response.body
+    body = response.body
+    if response.truncate_at is not None:
+        body = body[: response.truncate_at]
+    return head.encode("latin-1") + body
