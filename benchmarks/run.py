@@ -72,7 +72,7 @@ def main() -> int:
     from botocore.utils import JSONFileCache
 
     import ssooidc_jupyter as sj
-    from ssooidc_jupyter._cache import cache_dir
+    from ssooidc_jupyter.auth._cache import cache_dir
     from ssooidc_jupyter.emulator import Emulator
 
     rows: list[tuple[str, float, float]] = []

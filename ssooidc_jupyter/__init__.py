@@ -43,33 +43,33 @@ from ._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ._aws import Account, RoleCredentials
-    from ._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
-    from ._flow import DevicePrompt
-    from ._iam import IAMToken, iam_token, iam_token_async
-    from ._login import login, login_async, session
-    from ._token import SSOToken
-    from ._widget import LoginView, LoginWidget
+    from .auth._aws import Account, RoleCredentials
+    from .auth._flow import DevicePrompt
+    from .auth._iam import IAMToken, iam_token, iam_token_async
+    from .auth._login import login, login_async, session
+    from .auth._token import SSOToken
+    from .notebook._widget import LoginView, LoginWidget
+    from .oidc._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
 
 __version__ = "0.1.0"
 
 # name -> module that defines it, imported on first attribute access (PEP 562).
 _LAZY = {
-    "SSOOIDCClient": "._client",
-    "AsyncSSOOIDCClient": "._client",
-    "ssooidc": "._client",
-    "login": "._login",
-    "login_async": "._login",
-    "session": "._login",
-    "SSOToken": "._token",
-    "DevicePrompt": "._flow",
-    "Account": "._aws",
-    "RoleCredentials": "._aws",
-    "IAMToken": "._iam",
-    "iam_token": "._iam",
-    "iam_token_async": "._iam",
-    "LoginView": "._widget",
-    "LoginWidget": "._widget",
+    "SSOOIDCClient": ".oidc._client",
+    "AsyncSSOOIDCClient": ".oidc._client",
+    "ssooidc": ".oidc._client",
+    "login": ".auth._login",
+    "login_async": ".auth._login",
+    "session": ".auth._login",
+    "SSOToken": ".auth._token",
+    "DevicePrompt": ".auth._flow",
+    "Account": ".auth._aws",
+    "RoleCredentials": ".auth._aws",
+    "IAMToken": ".auth._iam",
+    "iam_token": ".auth._iam",
+    "iam_token_async": ".auth._iam",
+    "LoginView": ".notebook._widget",
+    "LoginWidget": ".notebook._widget",
 }
 
 __all__ = [
@@ -129,13 +129,13 @@ def load_ipython_extension(ipython: Any) -> None:
 
     Imports no httpx, ipywidgets, boto3 or botocore: they load at first use.
     """
-    from ._extension import load
+    from .notebook._extension import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from ._extension import unload
+    from .notebook._extension import unload
 
     unload(ipython)
 

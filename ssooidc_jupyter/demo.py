@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._flow import DevicePrompt
+from .auth._flow import DevicePrompt
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -16,7 +16,8 @@ import botocore.tokens
 import botocore.utils
 import pytest
 
-from ssooidc_jupyter._awsconfig import (
+from ssooidc_jupyter._exceptions import ConfigurationError
+from ssooidc_jupyter.auth._awsconfig import (
     DEFAULT_SCOPES,
     SSOSettings,
     config_file_path,
@@ -25,8 +26,8 @@ from ssooidc_jupyter._awsconfig import (
     resolve_sso_settings,
     write_sso_profile,
 )
-from ssooidc_jupyter._cache import CachedToken, TokenCache, token_cache_key
-from ssooidc_jupyter._exceptions import ConfigurationError
+from ssooidc_jupyter.auth._cache import TokenCache
+from ssooidc_jupyter.auth._models import CachedToken, token_cache_key
 
 URL = "https://d-1234567890.awsapps.com/start"
 URL2 = "https://other.awsapps.com/start/#/"

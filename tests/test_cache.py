@@ -26,18 +26,15 @@ import botocore.utils
 import dateutil.parser
 import pytest
 
-from ssooidc_jupyter import _cache
-from ssooidc_jupyter._cache import (
+from ssooidc_jupyter._exceptions import CacheError
+from ssooidc_jupyter.auth import _files
+from ssooidc_jupyter.auth._cache import CacheLockTimeout, CacheWarning, TokenCache, cache_dir
+from ssooidc_jupyter.auth._models import (
     CachedRegistration,
     CachedToken,
-    CacheLockTimeout,
-    CacheWarning,
-    TokenCache,
-    cache_dir,
     registration_cache_key,
     token_cache_key,
 )
-from ssooidc_jupyter._exceptions import CacheError
 
 ACCESS = "ACCESS-TOKEN-SECRET-aaaa"
 REFRESH = "REFRESH-TOKEN-SECRET-bbbb"
@@ -606,7 +603,7 @@ def test_disk_full_keeps_the_old_file(
     def fail(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(_cache.os, failing, fail)
+    monkeypatch.setattr(_files.os, failing, fail)
     with pytest.raises(CacheError, match="disk space") as info:
         cache.save_token("k", make_token())
     monkeypatch.undo()

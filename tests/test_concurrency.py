@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from ssooidc_jupyter._cache import cache_dir, token_cache_key
+from ssooidc_jupyter.auth._cache import cache_dir
+from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 
 PROCESSES = 8

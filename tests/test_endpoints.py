@@ -9,7 +9,7 @@ from botocore.config import Config
 from botocore.endpoint_provider import EndpointProvider
 
 from ssooidc_jupyter import ConfigurationError, InvalidRegionError, ssooidc
-from ssooidc_jupyter._endpoints import resolve_endpoint
+from ssooidc_jupyter.oidc._endpoints import resolve_endpoint
 
 REGIONS = [
     "us-east-1",

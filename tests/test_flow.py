@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 import ssooidc_jupyter as sj
-from ssooidc_jupyter._cache import CachedRegistration, CachedToken
-from ssooidc_jupyter._flow import (
+from ssooidc_jupyter.auth._flow import (
     DEVICE_GRANT,
     Call,
     DropRegistration,
@@ -31,6 +30,7 @@ from ssooidc_jupyter._flow import (
     classify,
     login_flow,
 )
+from ssooidc_jupyter.auth._models import CachedRegistration, CachedToken
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 START = "https://d-123.awsapps.com/start"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from jupyter_client import KernelManager
 
-from ssooidc_jupyter._cache import token_cache_key
+from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 
 pytestmark = pytest.mark.slow

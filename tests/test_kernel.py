@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from jupyter_client import KernelManager
 
-from ssooidc_jupyter._cache import token_cache_key
+from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 
 Message = dict[str, Any]
-HAS_WIDGET = importlib.util.find_spec("ssooidc_jupyter._widget") is not None
+HAS_WIDGET = importlib.util.find_spec("ssooidc_jupyter.notebook._widget") is not None
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 

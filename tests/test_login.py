@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import ssooidc_jupyter as sj
-from ssooidc_jupyter._cache import TokenCache, cache_dir, token_cache_key
+from ssooidc_jupyter.auth._cache import TokenCache, cache_dir
+from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 
 

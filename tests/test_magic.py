@@ -25,11 +25,11 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 from ssooidc_jupyter import SSOToken
-from ssooidc_jupyter._cache import TokenCache, token_cache_key
-from ssooidc_jupyter._configurable import SSOOIDC
-from ssooidc_jupyter._controller import PendingSSOToken
-from ssooidc_jupyter._pending_session import PendingSession
+from ssooidc_jupyter.auth._cache import TokenCache
+from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from ssooidc_jupyter.notebook._configurable import SSOOIDC
+from ssooidc_jupyter.notebook._pending import PendingSession, PendingSSOToken
 
 HEAVY = ("httpx", "ipywidgets", "boto3", "botocore")
 

@@ -20,12 +20,13 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._cache import atomic_write
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
+from ..oidc._values import validate_region, validate_start_url
+from ._files import atomic_write
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -73,6 +74,8 @@ class SSOSettings:
     role_name: str | None = None
     profile: str | None = None
     source: str = ""
+    #: The profile's own ``region`` (for the AWS clients, not the sign-in), if it has one.
+    profile_region: str | None = None
 
 
 # -- locating and loading the file --------------------------------------------------------
@@ -313,7 +316,7 @@ def _from_session(
     return start_url, region, scopes
 
 
-def resolve_sso_settings(
+def _resolve_sso_settings(
     *, profile: str | None = None, session_name: str | None = None
 ) -> SSOSettings:
     """Resolve the sign-in settings from the AWS config file at call time.
@@ -382,6 +385,7 @@ def resolve_sso_settings(
             role_name=_string_value(merged, _ROLE, where),
             profile=profile_name,
             source=f"profile '{profile_name}' → sso-session '{referenced}' in {path}",
+            profile_region=_string_value(values, "region", where),
         )
 
     if session_name is not None:
@@ -413,12 +417,30 @@ def resolve_sso_settings(
         role_name=_string_value(values, _ROLE, where),
         profile=profile_name,
         source=f"profile '{profile_name}' (legacy sso_start_url) in {path}",
+        profile_region=_string_value(values, "region", where),
     )
 
 
 # -- writing a private profile ------------------------------------------------------------
 
+
 # Names that shlex.split keeps as one word and configparser keeps in a header unchanged.
+def resolve_sso_settings(
+    *, profile: str | None = None, session_name: str | None = None
+) -> SSOSettings:
+    """Where and how to sign in, from the AWS config file (see :func:`_resolve_sso_settings`).
+
+    The start URL and region go through the same validators as ``login()``'s arguments, and
+    an error names the profile or section they came from."""
+    settings = _resolve_sso_settings(profile=profile, session_name=session_name)
+    try:
+        start_url = validate_start_url(settings.start_url)
+        validate_region(settings.region)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{settings.source}: {exc}") from exc
+    return replace(settings, start_url=start_url)
+
+
 _NAME_RE = re.compile(r"[A-Za-z0-9_.@+=,:/-]+")
 
 

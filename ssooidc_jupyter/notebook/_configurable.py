@@ -20,22 +20,10 @@ from typing import Any
 from traitlets import Float, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from ._display import safe_link
-from ._endpoints import validate_region
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
+from ..oidc._values import validate_endpoint, validate_region, validate_start_url
 
-__all__ = ["SSOOIDC", "check_url", "check_variable"]
-
-
-def check_url(what: str, value: str) -> str:
-    """``value`` if it is an https URL (or http to a loopback host, the emulator), else
-    ConfigurationError: a start URL or endpoint over plain http would send the sign-in to
-    whoever sits on the network."""
-    if safe_link(value) is None:
-        raise ConfigurationError(
-            f"{what} must be an https:// URL (or http:// to localhost), not {value!r}"
-        )
-    return value
+__all__ = ["SSOOIDC", "check_variable"]
 
 
 def check_variable(what: str, value: str) -> str:
@@ -43,15 +31,6 @@ def check_variable(what: str, value: str) -> str:
     if not value.isidentifier() or keyword.iskeyword(value):
         raise ConfigurationError(f"{what} must be a Python identifier, not {value!r}")
     return value
-
-
-def _check_region(what: str, value: str) -> str:
-    try:
-        return validate_region(value)
-    except ConfigurationError:
-        raise ConfigurationError(
-            f"{what} must be an AWS region name like 'us-east-1', not {value!r}"
-        ) from None
 
 
 class SSOOIDC(Configurable):
@@ -111,24 +90,27 @@ class SSOOIDC(Configurable):
     # (``%config`` shows it, a config file fails to apply with it).
 
     @staticmethod
-    def _checked(check: Callable[..., str], what: str, value: str) -> str:
+    def _checked(check: Callable[[Any], str], what: str, value: Any) -> str:
+        # The package's one validator of the value, its message prefixed with the option.
         try:
-            return check(what, value)
+            return check(value)
         except ConfigurationError as exc:
-            raise TraitError(str(exc)) from None
+            raise TraitError(f"{what}: {exc}") from exc
 
-    @validate("start_url", "endpoint")
-    def _check_url(self, proposal: Any) -> str | None:
+    @validate("start_url")
+    def _check_start_url(self, proposal: Any) -> str | None:
         value = proposal["value"]
-        if not value:
-            return None
-        name = proposal["trait"].name
-        return self._checked(check_url, f"SSOOIDC.{name}", value.strip())
+        return self._checked(validate_start_url, "SSOOIDC.start_url", value) if value else None
+
+    @validate("endpoint")
+    def _check_endpoint(self, proposal: Any) -> str | None:
+        value = proposal["value"]
+        return self._checked(validate_endpoint, "SSOOIDC.endpoint", value) if value else None
 
     @validate("region")
     def _check_region(self, proposal: Any) -> str | None:
         value = proposal["value"]
-        return self._checked(_check_region, "SSOOIDC.region", value) if value else None
+        return self._checked(validate_region, "SSOOIDC.region", value) if value else None
 
     @validate("sso_session", "profile")
     def _check_name(self, proposal: Any) -> str | None:
@@ -149,7 +131,12 @@ class SSOOIDC(Configurable):
 
     @validate("variable", "session_variable")
     def _check_variable(self, proposal: Any) -> str:
-        return self._checked(check_variable, f"SSOOIDC.{proposal['trait'].name}", proposal["value"])
+        name = proposal["trait"].name
+        return self._checked(
+            lambda value: check_variable(f"SSOOIDC.{name}", value),
+            f"SSOOIDC.{name}",
+            proposal["value"],
+        )
 
     @validate("timeout")
     def _check_timeout(self, proposal: Any) -> float | None:

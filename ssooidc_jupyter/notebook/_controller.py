@@ -17,20 +17,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
-from ._exceptions import (
+from .._exceptions import (
     LoginCancelledError,
     LoginDeniedError,
     LoginError,
     LoginExpiredError,
     SSOOIDCError,
 )
-from ._flow import DevicePrompt
-from ._login import LoginContext, complete_login
-from ._token import SSOToken
+from ..auth._context import LoginContext
+from ..auth._flow import DevicePrompt
+from ..auth._login import complete_login
+from ..auth._token import SSOToken
 
-__all__ = ["LoginController", "LoginState", "PendingSSOToken"]
+__all__ = ["LoginController", "LoginState"]
 
 logger = logging.getLogger("ssooidc_jupyter.controller")
 
@@ -102,8 +103,6 @@ class LoginController:
             if self.running:
                 return self
             if force is not None:
-                from dataclasses import replace
-
                 self.context = replace(
                     self.context, request=replace(self.context.request, force=force)
                 )
@@ -198,63 +197,3 @@ class LoginController:
             LoginState.EXPIRED: f"Sign-in expired: {reason}",
             LoginState.CANCELLED: "Sign-in cancelled.",
         }.get(self.state, f"Sign-in failed: {reason}")
-
-
-class PendingSSOToken(SSOToken):
-    """The token a notebook gets *at once*, before the user has approved.
-
-    Using it (``.access_token``, ``.expires_at``, ``.session(...)``, ...) waits for the
-    sign-in to end, then proceeds -- or raises why it did not happen. Its repr never waits
-    and never shows a secret, so Run All and the variable inspector stay quick.
-    """
-
-    def __init__(self, controller: LoginController) -> None:
-        self._controller = controller
-        self._resolved: SSOToken | None = None
-        self._context = controller.context
-        self._lock = threading.Lock()
-        self._portal: Any = None
-
-    @property
-    def _cached(self) -> Any:
-        return self._token()._cached
-
-    @_cached.setter
-    def _cached(self, value: Any) -> None:
-        self._token()._cached = value
-
-    def _token(self) -> SSOToken:
-        if self._resolved is None:
-            self._resolved = self._controller.wait()
-            self._context = self._resolved._context
-        return self._resolved
-
-    @property
-    def ready(self) -> bool:
-        return self._controller.state is LoginState.SIGNED_IN
-
-    @property
-    def controller(self) -> LoginController:
-        return self._controller
-
-    def current_access_token(self) -> str:
-        return self._token().current_access_token()
-
-    def refresh(self) -> SSOToken:
-        return self._token().refresh()
-
-    def __repr__(self) -> str:
-        controller = self._controller
-        if controller.state is LoginState.SIGNED_IN and controller.token is not None:
-            token = controller.token
-            return (
-                f"<SSOToken signed in to {token.start_url} until "
-                f"{token.expires_at:%Y-%m-%d %H:%M} UTC>"
-            )
-        if controller.state is LoginState.PENDING and controller.prompt is not None:
-            return f"<SSOToken pending approval of code {controller.prompt.user_code}>"
-        if not controller.state.finished:
-            return f"<SSOToken starting sign-in to {controller.context.request.start_url}>"
-        return f"<SSOToken not signed in: {controller.status_line()}>"
-
-    __str__ = __repr__

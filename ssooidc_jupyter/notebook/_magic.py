@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
@@ -22,14 +21,12 @@ from IPython.core.magic import Magics, magics_class
 from IPython.core.magic import line_magic as _line_magic
 from IPython.display import display as _display
 
-from ._configurable import SSOOIDC, check_url, check_variable
-from ._exceptions import ConfigurationError
-from ._signin import NotebookSignIn, usage_error
+from .._exceptions import ConfigurationError
+from ..oidc._values import validate_endpoint, validate_start_url
+from ._configurable import SSOOIDC, check_variable
+from ._signin import LoginOptions, NotebookSignIn, Source, usage_error
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["LoginOptions", "SSOOIDCMagics", "Source"]
+__all__ = ["SSOOIDCMagics"]
 
 logger = logging.getLogger("ssooidc_jupyter.magic")
 
@@ -68,39 +65,6 @@ _ALLOWED = {
     "logout": _SOURCE_OPTIONS,
     "cancel": frozenset(),
 }
-
-
-# ---- what the line asked for ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where to sign in: explicit options or the configurable's defaults."""
-
-    start_url: str | None = None
-    region: str | None = None
-    sso_session: str | None = None
-    profile: str | None = None
-    endpoint: str | None = None
-    explicit: bool = False
-
-    @property
-    def named(self) -> bool:
-        return bool(self.start_url or self.sso_session or self.profile)
-
-
-@dataclass(frozen=True)
-class LoginOptions:
-    source: Source
-    variable: str = "ssooidc_token"
-    scopes: tuple[str, ...] | None = None
-    account: str | None = None
-    role: str | None = None
-    session_variable: str = "session"
-    force: bool = False
-    wait: bool = False
-    timeout: float | None = None
-    export: bool = False
 
 
 def _scopes(value: str) -> list[str]:
@@ -183,9 +147,9 @@ class SSOOIDCMagics(Magics):
             raise UsageError(f"{' and '.join(named)} cannot be combined: pass one of them")
         try:
             if args.start_url:
-                check_url("--start-url", args.start_url)
+                validate_start_url(args.start_url)
             if args.endpoint:
-                check_url("--endpoint", args.endpoint)
+                validate_endpoint(args.endpoint)
         except ConfigurationError as exc:
             raise usage_error(exc) from None
         settings = self.settings

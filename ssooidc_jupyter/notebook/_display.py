@@ -12,34 +12,15 @@ import html
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from ..oidc._values import safe_link
 
 if TYPE_CHECKING:
+    from ..auth._flow import DevicePrompt
     from ._controller import LoginController
-    from ._flow import DevicePrompt
 
-__all__ = ["StatusView", "Table", "line_bundle", "safe_link", "status_bundle"]
-
-
-def safe_link(url: str) -> str | None:
-    """``url`` if it may be offered as a link (https, or http to loopback), else None."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname:
-        host = parts.hostname
-        if host == "localhost":
-            return url
-        try:
-            return url if ip_address(host).is_loopback else None
-        except ValueError:
-            return None
-    return None
+__all__ = ["StatusView", "Table", "line_bundle", "status_bundle"]
 
 
 # JupyterLab's theme colours (readable in light and dark themes), with fallbacks for

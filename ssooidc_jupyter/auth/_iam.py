@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 __all__ = ["GRANTS", "IAMToken", "iam_token", "iam_token_async"]
 
@@ -147,7 +147,7 @@ def iam_token(
     )
     if client is not None:
         return IAMToken.from_response(client.create_token_with_iam(**params))
-    from ._client import SSOOIDCClient
+    from ..oidc._client import SSOOIDCClient
 
     with SSOOIDCClient(credentials=credentials, endpoint=endpoint, region=region) as own:
         return IAMToken.from_response(own.create_token_with_iam(**params))
@@ -187,7 +187,7 @@ async def iam_token_async(
     )
     if client is not None:
         return IAMToken.from_response(await client.create_token_with_iam(**params))
-    from ._client import AsyncSSOOIDCClient
+    from ..oidc._client import AsyncSSOOIDCClient
 
     async with AsyncSSOOIDCClient(credentials=credentials, endpoint=endpoint, region=region) as own:
         return IAMToken.from_response(await own.create_token_with_iam(**params))

@@ -1,4 +1,4 @@
-"""Region validation and the sso-oidc endpoint rules (no I/O, no botocore).
+"""The sso-oidc endpoint rules (no I/O, no botocore).
 
 The hosts are those of botocore's endpoint rule set for ``sso-oidc``
 (``endpoint-rule-set-1.json``) over its partitions; ``tests/test_endpoints.py`` checks them
@@ -10,13 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._exceptions import ConfigurationError, InvalidRegionError
+from ._values import validate_endpoint, validate_region
 
 __all__ = ["Partition", "partition_for", "resolve_endpoint", "validate_endpoint", "validate_region"]
-
-# A region is one DNS label: lowercase letters, digits and inner dashes. Anything else
-# ("us-east-1.evil.example/", " us-east-1", "") could steer the request to another host.
-_REGION_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -40,17 +36,6 @@ _PARTITIONS: tuple[Partition, ...] = (
 )
 
 
-def validate_region(region: object) -> str:
-    """Return ``region`` if it is a region name, else raise :class:`InvalidRegionError`."""
-    if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
-        raise InvalidRegionError(
-            f"{region!r} is not an AWS region name (expected something like 'us-east-1'); "
-            "check the region argument, AWS_REGION / AWS_DEFAULT_REGION, or sso_region in "
-            "your AWS config file."
-        )
-    return region
-
-
 def partition_for(region: str) -> Partition:
     for partition in _PARTITIONS:
         if re.fullmatch(partition.region_regex, region):
@@ -72,20 +57,3 @@ def resolve_endpoint(region: str, *, use_fips: bool = False, use_dualstack: bool
     if use_dualstack:
         return f"https://oidc.{region}.{partition.dual_stack_dns_suffix}"
     return f"https://oidc.{region}.{partition.dns_suffix}"
-
-
-def validate_endpoint(endpoint: object) -> str:
-    """Return a normalised endpoint URL (no trailing slash) or raise ConfigurationError."""
-    from urllib.parse import urlsplit
-
-    if not isinstance(endpoint, str) or not endpoint.strip():
-        raise ConfigurationError(f"endpoint must be a URL such as 'https://host', not {endpoint!r}")
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"endpoint {endpoint!r} is not an http(s) URL with a host; "
-            "use for example 'https://oidc.us-east-1.amazonaws.com' or 'http://127.0.0.1:8080'."
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"endpoint {endpoint!r} must not carry a query or a fragment")
-    return endpoint.strip().rstrip("/")

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -21,19 +21,18 @@ from IPython.core.error import UsageError
 from IPython.display import DisplayHandle as _DisplayHandle
 from IPython.display import display as _display
 
+from .._exceptions import ConfigurationError, LoginError, SSOOIDCError
 from ._configurable import SSOOIDC
 from ._display import Table, line_bundle
-from ._exceptions import ConfigurationError, LoginError, SSOOIDCError
 from ._export import EXPORT_PROFILE, KernelProfile, export_session_name
 
 if TYPE_CHECKING:
-    from ._controller import LoginController, PendingSSOToken
-    from ._login import LoginContext
-    from ._magic import LoginOptions, Source
-    from ._pending_session import PendingSession
-    from ._token import SSOToken
+    from ..auth._context import LoginContext
+    from ..auth._token import SSOToken
+    from ._controller import LoginController
+    from ._pending import PendingSession, PendingSSOToken
 
-__all__ = ["NotebookSignIn", "one_line", "usage_error"]
+__all__ = ["LoginOptions", "NotebookSignIn", "Source", "one_line", "usage_error"]
 
 logger = logging.getLogger("ssooidc_jupyter.magic")
 
@@ -56,6 +55,39 @@ def one_line(exc: BaseException) -> BaseException:
 
 def usage_error(exc: ConfigurationError, hint: str = "") -> UsageError:
     return UsageError(" ".join(f"{exc} {hint}".split()))
+
+
+# ---- what the line asked for ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where to sign in: explicit options or the configurable's defaults."""
+
+    start_url: str | None = None
+    region: str | None = None
+    sso_session: str | None = None
+    profile: str | None = None
+    endpoint: str | None = None
+    explicit: bool = False
+
+    @property
+    def named(self) -> bool:
+        return bool(self.start_url or self.sso_session or self.profile)
+
+
+@dataclass(frozen=True)
+class LoginOptions:
+    source: Source
+    variable: str = "ssooidc_token"
+    scopes: tuple[str, ...] | None = None
+    account: str | None = None
+    role: str | None = None
+    session_variable: str = "session"
+    force: bool = False
+    wait: bool = False
+    timeout: float | None = None
+    export: bool = False
 
 
 # ---- doing it ---------------------------------------------------------------------------
@@ -135,7 +167,7 @@ class NotebookSignIn:
     ) -> LoginContext:
         """Resolve where to sign in (no network); a configuration problem is a one-line
         UsageError."""
-        from ._login import resolve_login
+        from ..auth._context import resolve_login
 
         try:
             context = resolve_login(
@@ -165,8 +197,8 @@ class NotebookSignIn:
         self, source: Source
     ) -> tuple[LoginContext, SSOToken | None, LoginController | None]:
         """The sign-in a command is about: this kernel's, else a valid one in the cache."""
-        from ._flow import TokenState, classify
-        from ._token import SSOToken
+        from ..auth._flow import TokenState, classify
+        from ..auth._token import SSOToken
 
         if not source.explicit and self.current is not None:
             controller = self.current.controller
@@ -218,8 +250,8 @@ class NotebookSignIn:
     # -- login ----------------------------------------------------------------------------
 
     def login(self, options: LoginOptions) -> None:
-        from ._controller import LoginController, PendingSSOToken
-        from ._pending_session import PendingSession
+        from ._controller import LoginController
+        from ._pending import PendingSession, PendingSSOToken
 
         context = self.context(
             options.source,
@@ -417,7 +449,7 @@ class NotebookSignIn:
 
 
 def _fresh_in_cache(context: LoginContext) -> bool:
-    from ._flow import TokenState, classify
+    from ..auth._flow import TokenState, classify
 
     cached = context.slot.load_token()
     now = datetime.now(timezone.utc)

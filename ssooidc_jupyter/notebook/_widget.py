@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from traitlets import Bool, Unicode, observe
 
+from ..auth._login import resolve_login
 from ._controller import LoginController, LoginState
 from ._display import ERROR_COLOUR, clock, prompt_html, state_colour
-from ._login import resolve_login
 
 if TYPE_CHECKING:
-    from ._aws import Account
-    from ._flow import DevicePrompt
-    from ._token import SSOToken
+    from ..auth._aws import Account
+    from ..auth._flow import DevicePrompt
+    from ..auth._token import SSOToken
 
 __all__ = ["LoginView", "LoginWidget", "copy_button_html"]
 

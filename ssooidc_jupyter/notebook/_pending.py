@@ -1,4 +1,11 @@
-"""``PendingSession``: the boto3 Session a notebook gets *at once* for ``--account/--role``.
+"""Stand-ins a notebook gets *at once*, before the user has approved the sign-in.
+
+``PendingSSOToken`` stands for the token; ``PendingSession``, the boto3 Session for
+``--account/--role``. Both are composition, not subclasses: they hold the controller (or
+the pending token) and delegate to the real object once it exists. Their reprs never wait
+and never show a secret, so Run All and the variable inspector stay quick.
+
+``PendingSession``:
 
 ``%ssooidc login --account A --role R`` returns before the user has approved, yet the next
 cell (Run All) may already call ``session.client("s3")``. So the session variable is bound
@@ -11,12 +18,63 @@ stand-in is only ever seen by cells that run during the wait.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._token import SSOToken
+from ..auth._token import SSOToken
+from ._controller import LoginController, LoginState
 
-__all__ = ["PendingSession"]
+__all__ = ["PendingSSOToken", "PendingSession"]
+
+
+class PendingSSOToken:
+    """The token a notebook gets *at once*, before the user has approved.
+
+    Using it (``.access_token``, ``.expires_at``, ``.session(...)``, ...) waits for the
+    sign-in to end, then delegates to the real :class:`SSOToken` -- or raises why the
+    sign-in did not happen. Private names never wait (IPython probes ``_repr_*_`` when
+    showing a value), and neither do :attr:`ready`, :attr:`controller` and the repr.
+    """
+
+    def __init__(self, controller: LoginController) -> None:
+        self._controller = controller
+
+    @property
+    def ready(self) -> bool:
+        """True once signed in (attribute use no longer waits)."""
+        return self._controller.state is LoginState.SIGNED_IN
+
+    @property
+    def controller(self) -> LoginController:
+        return self._controller
+
+    def resolve(self) -> SSOToken:
+        """The real token: waits for the sign-in (interruptibly), or raises why it failed."""
+        return self._controller.wait()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.resolve(), name)
+
+    def __dir__(self) -> list[str]:
+        public = {name for name in dir(SSOToken) if not name.startswith("_")}
+        return sorted(public | {"ready", "controller", "resolve"})
+
+    def __repr__(self) -> str:
+        controller = self._controller
+        if controller.state is LoginState.SIGNED_IN and controller.token is not None:
+            token = controller.token
+            return (
+                f"<SSOToken signed in to {token.start_url} until "
+                f"{token.expires_at:%Y-%m-%d %H:%M} UTC>"
+            )
+        if controller.state is LoginState.PENDING and controller.prompt is not None:
+            return f"<SSOToken pending approval of code {controller.prompt.user_code}>"
+        if not controller.state.finished:
+            return f"<SSOToken starting sign-in to {controller.context.request.start_url}>"
+        return f"<SSOToken not signed in: {controller.status_line()}>"
+
+    __str__ = __repr__
 
 
 class PendingSession:
@@ -29,7 +87,7 @@ class PendingSession:
 
     def __init__(
         self,
-        token: SSOToken,
+        token: SSOToken | PendingSSOToken,
         account_id: str,
         role_name: str,
         region_name: str | None = None,

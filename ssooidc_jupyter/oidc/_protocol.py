@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from ._exceptions import (
+from .._exceptions import (
     MODELED_EXCEPTIONS,
     OAUTH_ERROR_TO_SHAPE,
     InvalidResponseError,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._exceptions import ConfigurationError, MissingDependencyError
 from ._config import ClientConfig
-from ._exceptions import ConfigurationError, MissingDependencyError
 
 __all__ = ["SIGNING_NAME", "load_credentials", "sign"]
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._cache import CachedToken
-from ._exceptions import LoginError
-from ._flow import TokenState, classify, login_flow, refresh_flow
+from .._exceptions import LoginError
+from ._context import LazyClient, LoginContext
+from ._drivers import run_async, run_sync
+from ._flow import Flow, current_token_flow, refresh_now_flow
+from ._models import CachedToken
 
 if TYPE_CHECKING:
     from ._aws import Account, RoleCredentials
-    from ._login import LoginContext
 
 __all__ = ["SSOToken"]
 
@@ -87,67 +87,57 @@ class SSOToken:
 
     # ---- keeping it fresh ------------------------------------------------------------------
 
+    def _run(self, flow: Flow) -> CachedToken:
+        """Drive a flow that never prompts, in this thread, with a client made on demand."""
+        client = LazyClient(self._context)
+        try:
+            return run_sync(
+                flow, client, self._context.slot, on_prompt=_no_prompt, on_notice=_ignore
+            )
+        finally:
+            client.close()
+
+    async def _arun(self, flow: Flow) -> CachedToken:
+        """:meth:`_run` on the running event loop (the async driver and client)."""
+        client = LazyClient(self._context, asynchronous=True)
+        try:
+            return await run_async(
+                flow, client, self._context.slot, on_prompt=_no_prompt, on_notice=_ignore
+            )
+        finally:
+            await client.aclose()
+
     def refresh(self) -> SSOToken:
         """Run the refresh_token grant now, under the cross-process lock, starting from the
         refresh token currently in the cache (another kernel may have rotated it a moment
         ago); write the result back. Raises :class:`SessionEndedError` when the session is
         over."""
-        from ._drivers import run_sync
-        from ._flow import LoadToken, Lock
-
-        context = self._context
-        slot = context.slot
-        base = self._cached
-
-        def flow() -> Any:
-            yield Lock()
-            current = yield LoadToken()
-            if classify(current, _utcnow(), base.start_url) is not TokenState.MISSING:
-                start = current
-            else:
-                start = base
-            return (yield from refresh_flow(start, _utcnow))
-
-        client = context.sync_client()
-        try:
-            refreshed = run_sync(flow(), client, slot, on_prompt=_no_prompt, on_notice=_ignore)
-        finally:
-            client.close()
+        refreshed = self._run(refresh_now_flow(self._cached, _utcnow))
         with self._lock:
             self._cached = refreshed
+        return self
+
+    async def arefresh(self) -> SSOToken:
+        """:meth:`refresh` for asyncio: never blocks the event loop."""
+        self._cached = await self._arun(refresh_now_flow(self._cached, _utcnow))
         return self
 
     def current_access_token(self) -> str:
         """A valid access token now, without ever prompting: the cached one (another login
         may have renewed it), refreshed silently when it is about to expire. Raises
         :class:`LoginError` when a new sign-in is needed."""
-        from ._drivers import run_sync
-
         with self._lock:
-            if classify(self._cached, _utcnow(), self.start_url) is TokenState.FRESH:
-                # Still, prefer a newer token written by another login in the meantime.
-                newer = self._context.slot.load_token()
-                if (
-                    newer is not None
-                    and newer.start_url == self._cached.start_url
-                    and newer.access_token != self._cached.access_token
-                    and newer.expires_at >= self._cached.expires_at
-                ):
-                    self._cached = newer
-                return self._cached.access_token
-            request = replace(self._context.request, interactive=False, force=False)
-            client = _lazy_sync_client(self._context)
-            try:
-                self._cached = run_sync(
-                    login_flow(request, _utcnow),
-                    client,
-                    self._context.slot,
-                    on_prompt=_no_prompt,
-                    on_notice=_ignore,
-                )
-            finally:
-                client.close()
+            self._cached = self._run(
+                current_token_flow(self._context.request, self._cached, _utcnow)
+            )
             return self._cached.access_token
+
+    async def acurrent_access_token(self) -> str:
+        """:meth:`current_access_token` for asyncio: never blocks the event loop."""
+        self._cached = await self._arun(
+            current_token_flow(self._context.request, self._cached, _utcnow)
+        )
+        return self._cached.access_token
 
     # ---- AWS credentials (the ``aws`` extra) -----------------------------------------------
 
@@ -177,7 +167,11 @@ class SSOToken:
         current SSO token (never a frozen copy)."""
         from ._aws import refreshable_session
 
-        return refreshable_session(self, account_id, role_name, region_name)
+        return refreshable_session(
+            lambda: self.credentials(account_id, role_name),
+            region_name=region_name,
+            default_region=self.region,
+        )
 
     def logout(self) -> None:
         """End the portal session (Logout) and remove this sign-in's cache entry."""
@@ -197,9 +191,3 @@ def _no_prompt(prompt: Any) -> None:
 
 def _ignore(message: str) -> None:
     pass
-
-
-def _lazy_sync_client(context: LoginContext) -> Any:
-    from ._login import _LazyClient
-
-    return _LazyClient(context)

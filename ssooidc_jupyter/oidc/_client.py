@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import _exceptions
-from ._config import ClientConfig, build_config
-from ._exceptions import (
+from .. import _exceptions
+from .._exceptions import (
     ConfigurationError,
     EndpointConnectionError,
     RequestTimeoutError,
@@ -33,6 +32,7 @@ from ._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from ._config import ClientConfig, build_config
 from ._protocol import (
     OPERATIONS,
     CreateTokenResponse,

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._endpoints import resolve_endpoint, validate_endpoint, validate_region
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
+from ._endpoints import resolve_endpoint
+from ._values import validate_endpoint, validate_region
 
 __all__ = ["ClientConfig", "StaticCredentials", "build_config"]
 

@@ -7,14 +7,12 @@ boto3, so they honour ``AWS_ENDPOINT_URL_SSO`` / ``AWS_ENDPOINT_URL_STS`` /
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._exceptions import MissingDependencyError, ServiceError, SSOOIDCError
-
-if TYPE_CHECKING:
-    from ._token import SSOToken
+from .._exceptions import MissingDependencyError, ServiceError, SSOOIDCError
 
 __all__ = [
     "Account",
@@ -160,17 +158,21 @@ def portal_logout(client: Any, access_token: str) -> None:
 
 
 def refreshable_session(
-    token: SSOToken, account_id: str, role_name: str, region_name: str | None
+    fetch_credentials: Callable[[], RoleCredentials],
+    *,
+    region_name: str | None,
+    default_region: str,
 ) -> Any:
     """A boto3 Session whose credentials are botocore *refreshable* credentials: each refresh
-    asks the token for a currently valid access token (re-reading the cache, refreshing
-    silently) and fetches new role credentials."""
+    calls ``fetch_credentials`` (the token's :meth:`credentials`, which re-reads the cache and
+    refreshes silently) for new role credentials. ``default_region`` (the IAM Identity
+    Center region) is used when no region is configured anywhere."""
     boto3 = _boto3()
     import botocore.session
     from botocore.credentials import RefreshableCredentials
 
     def fetch() -> dict[str, str]:
-        creds = token.credentials(account_id, role_name)
+        creds = fetch_credentials()
         return {
             "access_key": creds.access_key_id,
             "secret_key": creds.secret_access_key,
@@ -188,5 +190,5 @@ def refreshable_session(
     session = boto3.session.Session(botocore_session=core, region_name=region_name)
     if session.region_name is None:
         # No region configured anywhere: the IAM Identity Center region is a sane default.
-        session = boto3.session.Session(botocore_session=core, region_name=token.region)
+        session = boto3.session.Session(botocore_session=core, region_name=default_region)
     return session

@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._cache import CachedRegistration, CachedToken, CacheLockTimeout, TokenCache
-from ._exceptions import LoginCancelledError, SSOOIDCError
+from .._exceptions import LoginCancelledError, SSOOIDCError
+from ..oidc._protocol import OPERATIONS
+from ._cache import TokenCache
 from ._flow import (
     Call,
     DevicePrompt,
@@ -33,7 +34,7 @@ from ._flow import (
     ShowPrompt,
     Wait,
 )
-from ._protocol import OPERATIONS
+from ._models import CachedRegistration, CachedToken
 
 __all__ = ["CacheSlot", "run_async", "run_sync"]
 
@@ -42,7 +43,6 @@ logger = logging.getLogger("ssooidc_jupyter.login")
 # How long a sign-in waits for another process's sign-in to finish before giving up: longer
 # than a device code lives (10 min) so a login in another kernel can run its course.
 LOCK_WAIT = 15 * 60.0
-_LOCK_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -100,23 +100,8 @@ def _sync_lock(slot: CacheSlot, cancel: threading.Event | None) -> Iterator[None
     if slot.cache is None:
         yield
         return
-    deadline = time.monotonic() + LOCK_WAIT
-    while True:
-        held = slot.cache.lock(slot.token_key, timeout=_LOCK_POLL)
-        try:
-            held.__enter__()
-            break
-        except CacheLockTimeout:
-            # Short tries, so a Cancel (or the deadline) is noticed while another kernel
-            # is signing in.
-            if cancel is not None and cancel.is_set():
-                raise LoginCancelledError("Sign-in cancelled.") from None
-            if time.monotonic() > deadline:
-                raise
-    try:
+    with slot.cache.lock(slot.token_key, timeout=LOCK_WAIT, cancel=cancel):
         yield
-    finally:
-        held.__exit__(None, None, None)
 
 
 def run_sync(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from ._exceptions import (
+from .._exceptions import (
     EndpointConnectionError,
     InvalidResponseError,
     RequestTimeoutError,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._login import LoginContext
+    from ..auth._login import LoginContext
 
 __all__ = ["EXPORT_ENV", "EXPORT_PROFILE", "KernelProfile", "export_session_name"]
 
@@ -39,7 +39,7 @@ class KernelProfile:
         self._saved: dict[str, str | None] | None = None
 
     def write(self, context: LoginContext, account: str, role: str) -> Path:
-        from ._awsconfig import write_sso_profile
+        from ..auth._awsconfig import write_sso_profile
 
         request = context.request
         assert request.session_name is not None  # _context() names one for --export

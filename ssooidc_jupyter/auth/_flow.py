@@ -16,12 +16,11 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeAlias
 
-from ._cache import CachedRegistration, CachedToken
-from ._exceptions import (
+from .._exceptions import (
     AccessDeniedException,
     AuthorizationPendingException,
     ExpiredTokenException,
@@ -36,6 +35,7 @@ from ._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from ._models import CachedRegistration, CachedToken
 
 __all__ = [
     "ADVISORY_REFRESH",
@@ -57,8 +57,10 @@ __all__ = [
     "TokenState",
     "Wait",
     "classify",
+    "current_token_flow",
     "login_flow",
     "refresh_flow",
+    "refresh_now_flow",
 ]
 
 logger = logging.getLogger("ssooidc_jupyter.flow")
@@ -282,6 +284,36 @@ def refresh_flow(token: CachedToken, now: Callable[[], datetime]) -> Flow:
     )
     yield SaveToken(refreshed)
     return refreshed
+
+
+def refresh_now_flow(held: CachedToken, now: Callable[[], datetime]) -> Flow:
+    """:meth:`SSOToken.refresh`: the refresh grant now, under the lock, from the refresh
+    token currently in the cache (another kernel may have rotated it a moment ago)."""
+    yield Lock()
+    current = yield LoadToken()
+    start = current if classify(current, now(), held.start_url) is not TokenState.MISSING else held
+    return (yield from refresh_flow(start, now))
+
+
+def current_token_flow(
+    request: LoginRequest, held: CachedToken, now: Callable[[], datetime]
+) -> Flow:
+    """:meth:`SSOToken.current_access_token`: a valid token without ever prompting.
+
+    The one in hand while it is fresh -- or a newer one another login wrote to the cache
+    meanwhile; otherwise the silent part of :func:`login_flow` (refresh, or LoginError)."""
+    if classify(held, now(), request.start_url) is TokenState.FRESH:
+        newer = yield LoadToken()
+        if (
+            newer is not None
+            and newer.start_url == held.start_url
+            and newer.access_token != held.access_token
+            and newer.expires_at >= held.expires_at
+        ):
+            return newer  # type: ignore[no-any-return]
+        return held
+    silent = replace(request, interactive=False, force=False)
+    return (yield from login_flow(silent, now))
 
 
 def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:

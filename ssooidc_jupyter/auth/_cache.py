@@ -1,0 +1,323 @@
+"""The SSO token cache shared with the AWS CLI v2 and botocore (``~/.aws/sso/cache``).
+
+File names and JSON shapes are exactly those of botocore's ``SSOTokenLoader`` /
+``SSOTokenProvider`` and the CLI's ``SSOTokenFetcher``, so a token saved here is used by
+``aws s3 ls --profile x`` and ``boto3.Session(profile_name="x")``, and a token from
+``aws sso login`` is used here.
+
+What this cache does better than theirs:
+
+* writes are atomic (temporary file in the same directory, ``fsync``, ``os.replace``), so a
+  parallel reader never sees half-written JSON, and a failed write leaves the old file intact;
+* files are ``0600`` from the moment they exist, and the cache directory is ``0700``;
+* a corrupt or foreign file is reported with a :class:`CacheWarning` and treated as absent,
+  never deleted and never allowed to crash the caller;
+* a cross-process lock (:meth:`TokenCache.lock`, :meth:`TokenCache.alock`) serialises
+  read-modify-write cycles and sign-ins.
+
+Nothing here ever puts a token, refresh token or client secret in a log line, warning,
+exception message or ``repr``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import CacheError, LoginCancelledError
+from ._files import atomic_write, failure_advice, make_private_dirs, os_reason
+from ._models import CachedRegistration, CachedToken
+
+if TYPE_CHECKING:
+    import filelock
+
+__all__ = ["CacheLockTimeout", "CacheWarning", "TokenCache", "cache_dir"]
+
+logger = logging.getLogger(__name__)
+
+#: Key names must stay plain file names inside the cache directory: no separators, no dot
+#: files (our temporary files start with a dot), nothing the CLI would not produce itself.
+_KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}")
+
+#: How often a waiting sign-in tries the lock again: short, so a Cancel or a finished
+#: sign-in in another kernel is noticed at once, long enough to cost nothing.
+LOCK_POLL_SECONDS = 0.05
+
+# Distinguishes "no usable file" from a file that holds JSON null (which must be warned about).
+_ABSENT = object()
+
+
+class CacheWarning(UserWarning):
+    """A cache file exists but cannot be used (corrupt, truncated, foreign or unreadable)."""
+
+
+class CacheLockTimeout(CacheError, TimeoutError):
+    """Another process held the cache lock for longer than the timeout."""
+
+
+def cache_dir() -> Path:
+    """``~/.aws/sso/cache`` for the HOME of *this* call.
+
+    botocore computes this at import time; we do not, so a kernel whose HOME changes (tests,
+    ``os.environ["HOME"] = ...`` in a notebook) writes where the next ``aws`` process reads.
+    """
+    return Path(os.path.expanduser("~")) / ".aws" / "sso" / "cache"
+
+
+class TokenCache:
+    """The SSO token cache in *directory*, by default ``~/.aws/sso/cache`` of the current HOME.
+
+    Token and registration files share the directory and the ``<key>.json`` naming, as in
+    the CLI; they differ only by key (see :func:`token_cache_key` and
+    :func:`registration_cache_key`).
+
+    Loading never raises and never deletes: a missing file is ``None``; an unusable file is
+    ``None`` plus a :class:`CacheWarning` naming the path. Saving is atomic and raises
+    :class:`~ssooidc_jupyter.CacheError` (with the old file intact) when it cannot write.
+    """
+
+    def __init__(self, directory: Path | str | None = None) -> None:
+        self._directory = None if directory is None else Path(directory)
+
+    def __repr__(self) -> str:
+        where = "default" if self._directory is None else str(self._directory)
+        return f"TokenCache({where!r})"
+
+    @property
+    def directory(self) -> Path:
+        """The cache directory, recomputed from HOME on every call when not given."""
+        return cache_dir() if self._directory is None else self._directory
+
+    # paths
+
+    def _path(self, key: str, suffix: str) -> Path:
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            # A programming error, and a guard against writing outside the directory.
+            raise ValueError("cache key must be a plain file name such as a sha1 hex digest")
+        return self.directory / f"{key}{suffix}"
+
+    def token_path(self, key: str) -> Path:
+        """``<dir>/<key>.json``, where botocore looks for the token."""
+        return self._path(key, ".json")
+
+    def registration_path(self, key: str) -> Path:
+        """``<dir>/<key>.json``, where the CLI looks for the client registration."""
+        return self._path(key, ".json")
+
+    def lock_path(self, key: str) -> Path:
+        """``<dir>/<key>.lock``; botocore only ever opens ``.json`` files, so it is ignored."""
+        return self._path(key, ".lock")
+
+    # loading
+
+    def _load_json(self, path: Path) -> object:
+        """The parsed file, or ``_ABSENT`` (missing, or unusable and already warned about)."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return _ABSENT
+        except OSError as exc:
+            self._warn(path, f"cannot be read ({os_reason(exc)})", stacklevel=4)
+            return _ABSENT
+        try:
+            data: object = json.loads(raw)
+        except (ValueError, RecursionError):
+            # ValueError covers truncated JSON and undecodable bytes; never show either.
+            self._warn(path, "is not valid JSON (truncated or corrupt)", stacklevel=4)
+            return _ABSENT
+        return data
+
+    @staticmethod
+    def _warn(path: Path, problem: str, *, stacklevel: int = 3) -> None:
+        # stacklevel points the warning at the caller of load_token/load_registration.
+        message = (
+            f"Ignoring SSO cache file {path}: it {problem}. It was left in place; "
+            f"sign in again to replace it, or delete it if it is not yours."
+        )
+        logger.debug("%s", message)
+        warnings.warn(message, CacheWarning, stacklevel=stacklevel)
+
+    def load_token(self, key: str) -> CachedToken | None:
+        """The token in ``<key>.json``, or None (see the class docstring)."""
+        path = self.token_path(key)
+        data = self._load_json(path)
+        if data is _ABSENT:
+            return None
+        try:
+            return CachedToken.from_json(data)
+        except ValueError as exc:
+            self._warn(path, f"is not an SSO token ({exc})")
+            return None
+
+    def load_registration(self, key: str) -> CachedRegistration | None:
+        """The client registration in ``<key>.json``, or None (see the class docstring)."""
+        path = self.registration_path(key)
+        data = self._load_json(path)
+        if data is _ABSENT:
+            return None
+        try:
+            return CachedRegistration.from_json(data)
+        except ValueError as exc:
+            self._warn(path, f"is not a client registration ({exc})")
+            return None
+
+    # saving
+
+    def _ensure_directory(self) -> Path:
+        directory = self.directory
+        created = make_private_dirs(directory)
+        if self._directory is None and not created:
+            # ~/.aws/sso/cache is ours by definition; the CLI creates it 0755 (umask), which
+            # lets other local users list whose sessions exist. Only the default directory
+            # is tightened: a directory the caller chose may be shared on purpose.
+            with contextlib.suppress(OSError):
+                st = directory.stat()
+                owned = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+                if owned and st.st_mode & 0o077:
+                    os.chmod(directory, 0o700)
+        return directory
+
+    def _save(self, path: Path, data: dict[str, Any], what: str) -> None:
+        payload = json.dumps(data).encode("utf-8")
+        try:
+            self._ensure_directory()
+            atomic_write(path, payload)
+        except OSError as exc:
+            raise CacheError(
+                f"Could not save the SSO {what} to {path}: {os_reason(exc)}. "
+                f"{failure_advice(exc)}; the previous file, if any, is unchanged."
+            ) from exc
+        logger.debug("Saved SSO %s to %s", what, path)
+
+    def save_token(self, key: str, token: CachedToken) -> None:
+        """Atomically write *token* to ``<key>.json`` (0600, directory 0700)."""
+        self._save(self.token_path(key), token.to_json(), "token")
+
+    def save_registration(self, key: str, registration: CachedRegistration) -> None:
+        """Atomically write *registration* to ``<key>.json`` (0600, directory 0700)."""
+        self._save(self.registration_path(key), registration.to_json(), "client registration")
+
+    # deleting
+
+    def _delete(self, path: Path, what: str) -> bool:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise CacheError(
+                f"Could not delete the SSO {what} {path}: {os_reason(exc)}. "
+                f"Delete it by hand to sign out."
+            ) from exc
+        logger.debug("Deleted SSO %s %s", what, path)
+        return True
+
+    def delete_token(self, key: str) -> bool:
+        """Remove ``<key>.json``; True if there was one. Missing is fine (logout twice)."""
+        return self._delete(self.token_path(key), "token")
+
+    def delete_registration(self, key: str) -> bool:
+        """Remove ``<key>.json``; True if there was one."""
+        return self._delete(self.registration_path(key), "client registration")
+
+    # locking
+
+    def _file_lock(self, key: str) -> filelock.BaseFileLock:
+        # Lazy: a cached sign-in takes no lock, so filelock is imported only when one is.
+        import filelock
+
+        path = self.lock_path(key)
+        try:
+            self._ensure_directory()
+        except OSError as exc:
+            raise CacheError(
+                f"Could not create the SSO cache directory {path.parent}: "
+                f"{os_reason(exc)}. {failure_advice(exc)}."
+            ) from exc
+        # A fresh instance per call (no singleton): two lock() calls in one process then hold
+        # two descriptors and exclude each other like two processes would. thread_local=False
+        # so a lock taken in one thread may be released in another (executor hand-offs).
+        return filelock.FileLock(str(path), mode=0o600, thread_local=False)
+
+    def _attempts(
+        self, key: str, timeout: float | None
+    ) -> Generator[float, None, filelock.BaseFileLock]:
+        """The one lock loop: try without blocking, else yield how long to wait before the
+        next try; return the held lock. The sync and async lock methods only do the waits."""
+        import filelock
+
+        flock = self._file_lock(key)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                flock.acquire(timeout=0)
+                return flock
+            except filelock.Timeout:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise self._timeout_error(self.lock_path(key), timeout) from None
+            except OSError as exc:
+                raise CacheError(
+                    f"Could not lock {self.lock_path(key)}: {os_reason(exc)}. "
+                    f"{failure_advice(exc)}."
+                ) from exc
+            yield LOCK_POLL_SECONDS
+
+    @staticmethod
+    def _timeout_error(path: Path, timeout: float | None) -> CacheLockTimeout:
+        return CacheLockTimeout(
+            f"Another process has held the SSO cache lock {path} for more than {timeout} s "
+            f"(probably a sign-in in another notebook or terminal). Finish or cancel it and "
+            f"try again."
+        )
+
+    @contextlib.contextmanager
+    def lock(
+        self, key: str, timeout: float | None = None, *, cancel: threading.Event | None = None
+    ) -> Iterator[None]:
+        """Hold the cross-process lock ``<key>.lock`` for the ``with`` block.
+
+        ``timeout=None`` waits forever; otherwise :class:`CacheLockTimeout` after *timeout*
+        seconds; a set ``cancel`` event stops the wait with :class:`LoginCancelledError`.
+        Blocks the calling thread: in a coroutine use :meth:`alock`.
+        """
+        attempts = self._attempts(key, timeout)
+        try:
+            while True:
+                delay = next(attempts)
+                if cancel is None:
+                    time.sleep(delay)
+                elif cancel.wait(delay):
+                    raise LoginCancelledError("Sign-in cancelled.")
+        except StopIteration as held:
+            flock: filelock.BaseFileLock = held.value
+        try:
+            yield
+        finally:
+            flock.release()
+
+    @contextlib.asynccontextmanager
+    async def alock(self, key: str, timeout: float | None = None) -> AsyncIterator[None]:
+        """:meth:`lock` for coroutines: waits with ``asyncio.sleep``, never blocking the
+        event loop. Cancel the task to stop waiting."""
+        # Lazy: only the async driver waits on a lock, and the sync path stays asyncio-free.
+        import asyncio
+
+        attempts = self._attempts(key, timeout)
+        try:
+            while True:
+                await asyncio.sleep(next(attempts))
+        except StopIteration as held:
+            flock: filelock.BaseFileLock = held.value
+        try:
+            yield
+        finally:
+            flock.release()

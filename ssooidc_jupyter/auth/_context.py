@@ -1,0 +1,172 @@
+"""Where a sign-in goes, resolved once: :class:`LoginContext` and :func:`resolve_login`.
+
+Every entry point (``login()``, ``login_async()``, the magic, the widget, the Jupyter server)
+resolves its arguments here, so the start URL, region, endpoint and scopes are validated by
+one function each and the cache keys are derived once per sign-in. No network; the AWS
+config file is read only when the arguments do not say everything.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ConfigurationError
+from ..oidc._values import validate_endpoint, validate_region, validate_start_url
+from ._awsconfig import DEFAULT_SCOPES, SSOSettings, resolve_sso_settings
+from ._cache import TokenCache
+from ._drivers import CacheSlot
+from ._flow import LoginRequest
+from ._models import registration_cache_key, token_cache_key
+
+__all__ = ["LazyClient", "LoginContext", "resolve_login"]
+
+
+@dataclass(frozen=True)
+class LoginContext:
+    """A resolved sign-in: what to ask for, where, and which cache entries it uses.
+
+    It holds no secret; :class:`SSOToken` keeps one to refresh and re-read the cache.
+    """
+
+    request: LoginRequest
+    endpoint: str | None
+    cache_dir: Path | None
+    cache_enabled: bool
+    http_timeout: float
+    settings: SSOSettings | None = None
+
+    @functools.cached_property
+    def slot(self) -> CacheSlot:
+        """The cache and the two keys of this sign-in (computed once: the keys are sha1s)."""
+        cache = TokenCache(self.cache_dir) if self.cache_enabled else None
+        request = self.request
+        return CacheSlot(
+            cache=cache,
+            token_key=token_cache_key(request.session_name, request.start_url),
+            registration_key=registration_cache_key(
+                start_url=request.start_url,
+                region=request.region,
+                scopes=list(request.scopes),
+                session_name=request.session_name,
+            ),
+        )
+
+    def settled(self) -> LoginContext:
+        """This context for a token already signed in: a later refresh never forces a new
+        sign-in."""
+        if not self.request.force:
+            return self
+        return replace(self, request=replace(self.request, force=False))
+
+    def client_config(self) -> dict[str, Any]:
+        return {"timeout": self.http_timeout}
+
+    def sync_client(self) -> Any:
+        # Lazy: the client pulls in httpx, which a cached sign-in never needs.
+        from ..oidc._client import SSOOIDCClient
+
+        return SSOOIDCClient(
+            config=self.client_config(), endpoint=self.endpoint, region=self.request.region
+        )
+
+    def async_client(self) -> Any:
+        # Lazy, as sync_client.
+        from ..oidc._client import AsyncSSOOIDCClient
+
+        return AsyncSSOOIDCClient(
+            config=self.client_config(), endpoint=self.endpoint, region=self.request.region
+        )
+
+
+def resolve_login(
+    start_url: str | None = None,
+    region: str | None = None,
+    *,
+    endpoint: str | None = None,
+    scopes: Sequence[str] | None = None,
+    session_name: str | None = None,
+    profile: str | None = None,
+    force: bool = False,
+    cache: bool | str | Path = True,
+    timeout: float | None = None,
+    http_timeout: float = 60.0,
+) -> LoginContext:
+    """Resolve the arguments of :func:`login` (no network, reads ``~/.aws/config`` if
+    needed). Arguments win over the config file."""
+    if isinstance(scopes, str):
+        raise ConfigurationError("scopes must be a list of strings, not one string")
+    if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
+        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    settings: SSOSettings | None = None
+    if profile is not None or start_url is None or (region is None and session_name):
+        # The config file is read only when the arguments do not say everything; with
+        # start_url and region given, session_name is just the name of the cache entry.
+        settings = resolve_sso_settings(profile=profile, session_name=session_name)
+    chosen_url = start_url or (settings.start_url if settings else None)
+    chosen_region = region or (settings.region if settings else None)
+    if not chosen_url:
+        raise ConfigurationError(
+            "No start URL: pass start_url= (your AWS access portal URL, like "
+            "'https://d-1234567890.awsapps.com/start'), or profile= / session_name= naming an "
+            "SSO configuration in ~/.aws/config."
+        )
+    chosen_url = validate_start_url(chosen_url)
+    if not chosen_region:
+        raise ConfigurationError(
+            f"No region for {chosen_url}: pass region= (the region of your IAM Identity Center "
+            "instance, as in sso_region)."
+        )
+    validate_region(chosen_region)
+    chosen_scopes = list(scopes) if scopes is not None else None
+    if chosen_scopes is None:
+        chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
+    if cache is True:
+        cache_dir, cache_enabled = None, True
+    elif cache is False or cache is None:
+        cache_dir, cache_enabled = None, False
+    else:
+        cache_dir, cache_enabled = Path(cache).expanduser(), True
+    return LoginContext(
+        request=LoginRequest(
+            start_url=chosen_url,
+            region=chosen_region,
+            scopes=tuple(chosen_scopes),
+            session_name=session_name or (settings.session_name if settings else None),
+            force=force,
+            timeout=timeout,
+        ),
+        endpoint=None if endpoint is None else validate_endpoint(endpoint),
+        cache_dir=cache_dir,
+        cache_enabled=cache_enabled,
+        http_timeout=http_timeout,
+        settings=settings,
+    )
+
+
+class LazyClient:
+    """Makes the httpx client on the first call: a cached-token login never imports httpx
+    or opens a connection pool."""
+
+    def __init__(self, context: LoginContext, *, asynchronous: bool = False) -> None:
+        self._context = context
+        self._asynchronous = asynchronous
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if self._client is None:
+            self._client = (
+                self._context.async_client() if self._asynchronous else self._context.sync_client()
+            )
+        return getattr(self._client, name)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()

@@ -1,0 +1,194 @@
+"""``login()`` and ``login_async()``: one call that returns a usable :class:`SSOToken`.
+
+They resolve where to sign in (arguments, a profile or an sso-session from
+``~/.aws/config``), then hand :func:`._flow.login_flow` to a driver. A valid cached token is
+returned after one cache read and no network call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from .._exceptions import ConfigurationError
+from ._context import LazyClient, LoginContext, resolve_login
+from ._drivers import NoticeHandler, PromptHandler, run_async, run_sync
+from ._flow import DevicePrompt, login_flow
+from ._token import SSOToken
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "LoginArguments",
+    "LoginContext",
+    "complete_login",
+    "complete_login_async",
+    "login",
+    "login_async",
+    "resolve_login",
+    "session",
+]
+
+logger = logging.getLogger("ssooidc_jupyter.login")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def default_prompt(prompt: DevicePrompt) -> None:
+    """Show the code on stderr (not stdout: notebooks save stdout with the file)."""
+    sys.stderr.write(
+        "\nTo sign in to AWS IAM Identity Center, open\n"
+        f"    {prompt.verification_uri_complete}\n"
+        f"and check that it shows the code {prompt.user_code} "
+        f"(valid until {prompt.expires_at:%H:%M:%S} UTC).\n\n"
+    )
+    sys.stderr.flush()
+
+
+def default_notice(message: str) -> None:
+    logger.warning("%s", message)
+
+
+class LoginArguments(TypedDict, total=False):
+    """The keyword arguments that :func:`login` and :func:`login_async` share (one list,
+    so the twins cannot drift). See :func:`login` for what each means."""
+
+    endpoint: str | None
+    scopes: Sequence[str] | None
+    session_name: str | None
+    profile: str | None
+    force: bool
+    cache: bool | str | Path
+    timeout: float | None
+
+
+def login(
+    start_url: str | None = None,
+    region: str | None = None,
+    *,
+    on_prompt: PromptHandler | None = None,
+    on_notice: NoticeHandler | None = None,
+    cancel: threading.Event | None = None,
+    **arguments: Unpack[LoginArguments],
+) -> SSOToken:
+    """Sign in to IAM Identity Center and return an :class:`SSOToken`.
+
+    Where: ``start_url`` and ``region``, or ``profile=`` / ``session_name=`` naming an SSO
+    configuration of ``~/.aws/config`` (arguments win over the file); ``endpoint=`` points
+    at another sso-oidc endpoint (the emulator); ``scopes=`` the registration scopes.
+
+    Returns a valid cached token without a network call; refreshes one that is about to
+    expire; otherwise runs the device flow, calling ``on_prompt`` once with the
+    :class:`DevicePrompt` to show. Blocks this thread until then (``cancel`` stops it; so
+    does KeyboardInterrupt). ``timeout`` bounds the wait for approval in seconds;
+    ``force=True`` signs in again even with a valid token; ``cache=False`` (or a directory)
+    keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``.
+    """
+    context = resolve_login(start_url, region, **arguments)
+    return complete_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
+
+
+async def login_async(
+    start_url: str | None = None,
+    region: str | None = None,
+    *,
+    on_prompt: PromptHandler | None = None,
+    on_notice: NoticeHandler | None = None,
+    **arguments: Unpack[LoginArguments],
+) -> SSOToken:
+    """:func:`login` for asyncio: never blocks the event loop; cancel the task to stop.
+
+    The token's ``a``-methods (:meth:`SSOToken.acurrent_access_token`,
+    :meth:`SSOToken.arefresh`, ...) keep it that way after the sign-in."""
+    context = resolve_login(start_url, region, **arguments)
+    return await complete_login_async(context, on_prompt=on_prompt, on_notice=on_notice)
+
+
+def complete_login(
+    context: LoginContext,
+    *,
+    on_prompt: PromptHandler | None = None,
+    on_notice: NoticeHandler | None = None,
+    cancel: threading.Event | None = None,
+) -> SSOToken:
+    """Run the sign-in of a resolved ``context`` in this thread."""
+    client = LazyClient(context)
+    try:
+        cached = run_sync(
+            login_flow(context.request, _utcnow),
+            client,
+            context.slot,
+            on_prompt=default_prompt if on_prompt is None else on_prompt,
+            on_notice=default_notice if on_notice is None else on_notice,
+            cancel=cancel,
+        )
+    finally:
+        client.close()
+    return SSOToken(cached, context=context.settled())
+
+
+async def complete_login_async(
+    context: LoginContext,
+    *,
+    on_prompt: PromptHandler | None = None,
+    on_notice: NoticeHandler | None = None,
+) -> SSOToken:
+    """:func:`complete_login` on the running event loop."""
+    client = LazyClient(context, asynchronous=True)
+    try:
+        cached = await run_async(
+            login_flow(context.request, _utcnow),
+            client,
+            context.slot,
+            on_prompt=default_prompt if on_prompt is None else on_prompt,
+            on_notice=default_notice if on_notice is None else on_notice,
+        )
+    finally:
+        await client.aclose()
+    return SSOToken(cached, context=context.settled())
+
+
+def session(
+    profile: str | None = None,
+    *,
+    region_name: str | None = None,
+    endpoint: str | None = None,
+    on_prompt: PromptHandler | None = None,
+    force: bool = False,
+    cache: bool | str | Path = True,
+    timeout: float | None = None,
+) -> Any:
+    """A refreshable ``boto3.Session`` for a profile that names an account and a role
+    (``sso_account_id``, ``sso_role_name``), signing in first if needed.
+
+    The config file is read once: the sign-in, the account and role, and the profile's
+    ``region`` (the default of ``region_name``) all come from that one reading."""
+    context = resolve_login(
+        profile=profile, endpoint=endpoint, force=force, cache=cache, timeout=timeout
+    )
+    settings = context.settings
+    if settings is None or not settings.account_id or not settings.role_name:
+        where = settings.source if settings is not None else "The profile"
+        raise ConfigurationError(
+            f"{where or 'The profile'} names no sso_account_id and sso_role_name; "
+            "add them to the profile, or call login() and token.session(account_id=..., "
+            "role_name=...)."
+        )
+    token = complete_login(context, on_prompt=on_prompt)
+    if region_name is None:
+        # botocore's order for the region: the environment, then the profile's own value.
+        region_name = (
+            os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or settings.profile_region
+        )
+    return token.session(settings.account_id, settings.role_name, region_name=region_name)

@@ -1,0 +1,372 @@
+"""What the SSO cache holds, and under which names: tokens, client registrations, keys.
+
+Pure data: no file, no lock, no clock of its own, so the I/O-free flow (``_flow``) can import
+it without dragging in files, locks or asyncio. The shapes are exactly botocore's
+(``SSOTokenLoader`` / ``SSOTokenProvider``) and the AWS CLI v2's (``SSOTokenFetcher``), so a
+token written through this package is read by ``aws`` and boto3, and the other way round.
+
+Nothing here ever puts a token, refresh token or client secret in a ``repr`` or an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+__all__ = [
+    "REGISTRATION_EXPIRY_WINDOW",
+    "CachedRegistration",
+    "CachedToken",
+    "format_timestamp",
+    "parse_timestamp",
+    "registration_cache_key",
+    "token_cache_key",
+]
+
+#: botocore's serialisation of datetimes in the SSO cache (``tokens._serialize_utc_timestamp``).
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+#: The CLI treats a registration as expired 15 minutes early (``_EXPIRY_WINDOW``).
+REGISTRATION_EXPIRY_WINDOW = timedelta(minutes=15)
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+def token_cache_key(session_name: str | None, start_url: str) -> str:
+    """The token file name (without ``.json``) botocore and the CLI use.
+
+    sha1 of the sso-session name, or of the start URL for legacy profiles that have none
+    (``botocore.utils.SSOTokenLoader._generate_cache_key``).
+    """
+    input_str = start_url if session_name is None else session_name
+    # sha1 is botocore's choice of file name, not a security measure.
+    return hashlib.sha1(input_str.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def registration_cache_key(
+    *,
+    start_url: str,
+    region: str,
+    scopes: Sequence[str] | None,
+    session_name: str | None,
+) -> str:
+    """The client-registration file name the AWS CLI v2 uses.
+
+    ``BaseSSOTokenFetcher._registration_cache_key`` in the CLI's botocore: all five members
+    are always present (``None`` becomes JSON ``null``), default ``json.dumps`` separators,
+    ``sort_keys=True``. ``scopes=None`` (no ``sso_registration_scopes`` in the config) and
+    ``scopes=[]`` give different keys, exactly as in the CLI.
+    """
+    args = {
+        "tool": "botocore",
+        "startUrl": start_url,
+        "region": region,
+        "scopes": None if scopes is None else list(scopes),
+        "session_name": session_name,
+    }
+    cache_args = json.dumps(args, sort_keys=True).encode("utf-8")
+    return hashlib.sha1(cache_args, usedforsecurity=False).hexdigest()
+
+
+# -- timestamps ---------------------------------------------------------------------------
+
+_TIMESTAMP_RE = re.compile(
+    r"""
+    (?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})
+    (?:[Tt\s]+
+        (?P<hour>\d{1,2}):(?P<minute>\d{2})
+        (?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?
+    )?
+    \s*
+    (?P<tz>[Zz]|UTC|utc|GMT|gmt|[+-]\d{2}(?::?\d{2})?)?
+    """,
+    re.VERBOSE,
+)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """Parse a cache timestamp into an aware UTC datetime, as liberally as botocore does.
+
+    botocore hands these strings to ``dateutil.parser.parse``; we accept what the AWS tools
+    and their look-alikes actually write: ``Z``, ``+00:00``, ``+0000``, ``UTC``/``GMT``
+    suffixes (also from ``strftime('%Z')``), fractional seconds of any length, a space
+    instead of ``T``. A timestamp without a zone is taken as UTC (every writer means UTC).
+    Raises ValueError for anything else.
+    """
+    if not isinstance(value, str):
+        raise ValueError("timestamp is not a string")
+    match = _TIMESTAMP_RE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError("timestamp is not in ISO 8601 form")
+    fraction = match["fraction"] or "0"
+    # Round to microseconds the way dateutil does (truncate beyond 6 digits).
+    microsecond = int(fraction[:6].ljust(6, "0"))
+    offset = timedelta(0)
+    tz_text = match["tz"]
+    if tz_text and tz_text[0] in "+-":
+        digits = tz_text[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError("timestamp has an invalid UTC offset")
+        offset = timedelta(hours=hours, minutes=minutes)
+        if tz_text[0] == "-":
+            offset = -offset
+    try:
+        parsed = datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            microsecond,
+            tzinfo=timezone(offset),
+        )
+    except (ValueError, OverflowError):
+        raise ValueError("timestamp is not a valid date and time") from None
+    return parsed.astimezone(timezone.utc)
+
+
+def format_timestamp(value: datetime) -> str:
+    """botocore's cache format: ``2024-01-31T12:00:00Z`` (UTC, whole seconds)."""
+    return _as_utc(value, "timestamp").strftime(_TIMESTAMP_FORMAT)
+
+
+def _as_utc(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        # A naive datetime is a bug in the caller: local time or UTC cannot be guessed.
+        raise ValueError(f"{what} must be timezone-aware")
+    return value.astimezone(timezone.utc)
+
+
+def _now_utc(now: datetime | None) -> datetime:
+    return datetime.now(timezone.utc) if now is None else _as_utc(now, "now")
+
+
+# -- JSON member helpers ------------------------------------------------------------------
+
+
+def _required_str(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        # Name the member, never its value: it may be a secret.
+        raise ValueError(f"member {name!r} is missing or not a non-empty string")
+    return value
+
+
+def _optional_str(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"member {name!r} is not a string")
+    return value
+
+
+def _required_timestamp(data: Mapping[str, Any], name: str) -> datetime:
+    value = data.get(name)
+    if value is None:
+        raise ValueError(f"member {name!r} is missing")
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise ValueError(f"member {name!r}: {exc}") from None
+
+
+def _optional_timestamp(data: Mapping[str, Any], name: str) -> datetime | None:
+    return None if data.get(name) is None else _required_timestamp(data, name)
+
+
+def _string_list(data: Mapping[str, Any], name: str) -> list[str] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"member {name!r} is not a list of strings")
+    return list(value)
+
+
+# -- the cached objects -------------------------------------------------------------------
+
+_TOKEN_KEYS = frozenset(
+    {
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "refreshToken",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+    }
+)
+
+
+@dataclass(frozen=True, repr=False)
+class CachedToken:
+    """An SSO access token as botocore caches it (``~/.aws/sso/cache/<key>.json``).
+
+    ``extra`` holds members we do not know that were in a file written by another tool; they
+    are written back unchanged by :meth:`to_json`, so a round trip through this package does
+    not strip what, say, a newer CLI added. botocore itself drops them on its own refresh,
+    which is its business. A freshly built token has no extras and serialises to exactly
+    botocore's format.
+    """
+
+    start_url: str
+    region: str
+    access_token: str
+    expires_at: datetime
+    refresh_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    registration_expires_at: datetime | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # Normalise to UTC once so comparisons and to_json never meet a foreign zone.
+        object.__setattr__(self, "expires_at", _as_utc(self.expires_at, "expires_at"))
+        if self.registration_expires_at is not None:
+            object.__setattr__(
+                self,
+                "registration_expires_at",
+                _as_utc(self.registration_expires_at, "registration_expires_at"),
+            )
+        object.__setattr__(
+            self, "extra", {k: v for k, v in self.extra.items() if k not in _TOKEN_KEYS}
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CachedToken(start_url={self.start_url!r}, region={self.region!r}, "
+            f"expires_at={format_timestamp(self.expires_at)!r})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The dict botocore writes (``SSOTokenProvider._attempt_create_token``)."""
+        data: dict[str, Any] = {
+            "startUrl": self.start_url,
+            "region": self.region,
+            "accessToken": self.access_token,
+            "expiresAt": format_timestamp(self.expires_at),
+        }
+        if self.refresh_token is not None:
+            data["refreshToken"] = self.refresh_token
+        if self.client_id is not None:
+            data["clientId"] = self.client_id
+        if self.client_secret is not None:
+            data["clientSecret"] = self.client_secret
+        if self.registration_expires_at is not None:
+            data["registrationExpiresAt"] = format_timestamp(self.registration_expires_at)
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> CachedToken:
+        """Build from what botocore or the CLI wrote; ValueError names the bad member."""
+        if not isinstance(data, dict):
+            raise ValueError("token cache file is not a JSON object")
+        return cls(
+            start_url=_required_str(data, "startUrl"),
+            region=_required_str(data, "region"),
+            access_token=_required_str(data, "accessToken"),
+            expires_at=_required_timestamp(data, "expiresAt"),
+            refresh_token=_optional_str(data, "refreshToken"),
+            client_id=_optional_str(data, "clientId"),
+            client_secret=_optional_str(data, "clientSecret"),
+            registration_expires_at=_optional_timestamp(data, "registrationExpiresAt"),
+            extra={k: v for k, v in data.items() if k not in _TOKEN_KEYS},
+        )
+
+
+_REGISTRATION_KEYS = frozenset({"clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"})
+
+
+@dataclass(frozen=True, repr=False)
+class CachedRegistration:
+    """An sso-oidc client registration as the AWS CLI v2 caches it.
+
+    ``scopes`` is empty when the registration was made without scopes (the CLI then omits the
+    member). ``grant_types`` is only written by the CLI's authorization-code flow; such a
+    registration cannot be used for the device flow (see :meth:`usable`). Unknown members
+    are kept in ``extra`` and written back, as for :class:`CachedToken`.
+    """
+
+    client_id: str
+    client_secret: str
+    expires_at: datetime
+    scopes: list[str] = field(default_factory=list, hash=False)
+    grant_types: list[str] | None = field(default=None, hash=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expires_at", _as_utc(self.expires_at, "expires_at"))
+        object.__setattr__(self, "scopes", list(self.scopes))
+        if self.grant_types is not None:
+            object.__setattr__(self, "grant_types", list(self.grant_types))
+        object.__setattr__(
+            self, "extra", {k: v for k, v in self.extra.items() if k not in _REGISTRATION_KEYS}
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CachedRegistration(expires_at={format_timestamp(self.expires_at)!r}, "
+            f"scopes={self.scopes!r})"
+        )
+
+    @property
+    def supports_device_flow(self) -> bool:
+        """False for a registration the CLI made for its authorization-code flow.
+
+        Same test as the CLI's ``_is_registration_for_auth_code``: such a client was not
+        registered for the device grant, so reusing it would fail at the service.
+        """
+        return not (self.grant_types and "authorization_code" in self.grant_types)
+
+    def usable(self, now: datetime | None = None) -> bool:
+        """True until 15 minutes before expiry (the CLI's window), for the device flow."""
+        remaining = self.expires_at - _now_utc(now)
+        return remaining >= REGISTRATION_EXPIRY_WINDOW and self.supports_device_flow
+
+    def to_json(self) -> dict[str, Any]:
+        """The dict the CLI writes (``SSOTokenFetcher._register_client``)."""
+        data: dict[str, Any] = {
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "expiresAt": format_timestamp(self.expires_at),
+        }
+        # The CLI omits "scopes" when it registered without any; keep that shape.
+        if self.scopes:
+            data["scopes"] = list(self.scopes)
+        if self.grant_types is not None:
+            data["grantTypes"] = list(self.grant_types)
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> CachedRegistration:
+        """Build from what the CLI wrote; ValueError names the bad member."""
+        if not isinstance(data, dict):
+            raise ValueError("registration cache file is not a JSON object")
+        if "accessToken" in data:
+            # A token file carries clientId/clientSecret too (botocore caches the registration
+            # alongside the token); its accessToken is what tells them apart.
+            raise ValueError("file holds an SSO token, not a client registration")
+        return cls(
+            client_id=_required_str(data, "clientId"),
+            client_secret=_required_str(data, "clientSecret"),
+            expires_at=_required_timestamp(data, "expiresAt"),
+            scopes=_string_list(data, "scopes") or [],
+            grant_types=_string_list(data, "grantTypes"),
+            extra={k: v for k, v in data.items() if k not in _REGISTRATION_KEYS},
+        )

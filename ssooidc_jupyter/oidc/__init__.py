@@ -1,0 +1,7 @@
+"""The IAM Identity Center OIDC API on the wire: endpoints, configuration, retries, signing,
+the error-model mapping, and the sync and async ``sso-oidc`` clients on httpx.
+
+Layer 1 (of ``_exceptions`` < ``oidc`` < ``auth`` < ``notebook`` < ``server``): imports only
+the error tree. It knows nothing of caches, sign-ins or notebooks. The public names are
+re-exported from :mod:`ssooidc_jupyter`.
+"""

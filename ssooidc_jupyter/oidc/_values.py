@@ -1,0 +1,130 @@
+"""The one validator of each value a user gives: region, endpoint URL, start URL.
+
+Every entry point (``login()``, the magic, the widget, the ``SSOOIDC`` configurable, the
+AWS config resolver, the clients) calls these functions, so a value is judged by one rule
+everywhere. Each returns the value normalised, or raises :class:`ConfigurationError` (an
+:class:`InvalidRegionError` for the region) saying what is wrong and what is expected.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+from .._exceptions import ConfigurationError, InvalidRegionError
+
+__all__ = [
+    "MAX_URL_LENGTH",
+    "is_loopback_host",
+    "safe_link",
+    "validate_endpoint",
+    "validate_region",
+    "validate_start_url",
+]
+
+# A region is one DNS label: lowercase letters, digits and inner dashes. Anything else
+# ("us-east-1.evil.example/", " us-east-1", "") could steer the request to another host.
+_REGION_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+#: Real start URLs are ~40 characters; browsers cap URLs near 2 KB. A longer value is a
+#: paste accident (or an attack on a log line), never an access portal.
+MAX_URL_LENGTH = 2048
+
+# Whitespace and control characters: a URL with them is a copy-paste accident, and a
+# trailing newline would silently give another cache key than the same URL without it.
+_BAD_CHARS_RE = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def validate_region(region: object) -> str:
+    """Return ``region`` if it is a region name, else raise :class:`InvalidRegionError`."""
+    if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
+        raise InvalidRegionError(
+            f"{region!r} is not an AWS region name (expected something like 'us-east-1'); "
+            "check the region argument, AWS_REGION / AWS_DEFAULT_REGION, or sso_region in "
+            "your AWS config file."
+        )
+    return region
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def safe_link(url: str) -> str | None:
+    """``url`` if it may be offered as a link or sent a sign-in (https, or http to a
+    loopback host such as the emulator), else None. Schemes compare case-insensitively."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not parts.hostname:
+        return None
+    if scheme == "https" or (scheme == "http" and is_loopback_host(parts.hostname)):
+        return url
+    return None
+
+
+def _check_url_text(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{what} must be a non-empty URL string, not {value!r}")
+    if len(value) > MAX_URL_LENGTH:
+        raise ConfigurationError(
+            f"{what} is {len(value)} characters long; a URL of at most {MAX_URL_LENGTH} "
+            "characters is expected (check what was pasted)."
+        )
+    if _BAD_CHARS_RE.search(value):
+        raise ConfigurationError(
+            f"{what} {value!r} contains whitespace or control characters; "
+            "remove them (a URL has none)."
+        )
+    return value
+
+
+def validate_start_url(start_url: object) -> str:
+    """The AWS access portal URL, normalised (scheme and host lower-cased), or
+    ConfigurationError.
+
+    https (any case of the scheme), or http to a loopback host (the emulator); no
+    whitespace or control characters; at most :data:`MAX_URL_LENGTH` characters. Plain
+    http to another host would send the sign-in to whoever sits on the network.
+    """
+    value = _check_url_text("start_url", start_url)
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"start_url {value!r} is not a URL: {exc}") from exc
+    if safe_link(value) is None:
+        raise ConfigurationError(
+            f"start_url must be an https:// URL (or http:// to localhost), not {value!r}; "
+            "it looks like 'https://d-1234567890.awsapps.com/start'."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(f"start_url {value!r} must not carry a user name or password")
+    netloc = parts.netloc.lower()
+    return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl()
+
+
+def validate_endpoint(endpoint: object) -> str:
+    """Return a normalised endpoint URL (no trailing slash) or raise ConfigurationError.
+
+    Any http(s) URL with a host: an endpoint is chosen by whoever configures the client
+    (``AWS_ENDPOINT_URL`` may point at a proxy on the network), as in botocore."""
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        raise ConfigurationError(f"endpoint must be a URL such as 'https://host', not {endpoint!r}")
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"endpoint {endpoint!r} is not an http(s) URL with a host; "
+            "use for example 'https://oidc.us-east-1.amazonaws.com' or 'http://127.0.0.1:8080'."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"endpoint {endpoint!r} must not carry a query or a fragment")
+    return endpoint.strip().rstrip("/")
