@@ -22,6 +22,7 @@ from IPython.display import DisplayHandle as _DisplayHandle
 from IPython.display import display as _display
 
 from .._exceptions import ConfigurationError, LoginError, SSOOIDCError
+from ._binder import Binder
 from ._configurable import SSOOIDC
 from ._display import Table, line_bundle
 from ._export import EXPORT_PROFILE, KernelProfile, export_session_name
@@ -150,9 +151,8 @@ class NotebookSignIn:
         self.settings = settings
         self.current: _Run | None = None
         self.profile = KernelProfile()
-        self._bound: dict[str, object] = {}
+        self.binder = Binder(shell.user_ns)
         self._signed_out: LoginContext | None = None
-        self._lock = threading.Lock()
 
     # -- resolving ------------------------------------------------------------------------
 
@@ -223,30 +223,6 @@ class NotebookSignIn:
             )
         return token
 
-    # -- namespace ------------------------------------------------------------------------
-
-    def _bind(self, name: str, value: object) -> None:
-        with self._lock:
-            self.shell.user_ns[name] = value
-            self._bound[name] = value
-
-    def _rebind(self, name: str, old: object, new: object) -> None:
-        """Replace ``old`` by ``new`` unless the user has reassigned the name meanwhile."""
-        with self._lock:
-            if self.shell.user_ns.get(name) is old:
-                self.shell.user_ns[name] = new
-                self._bound[name] = new
-
-    def _unbind_all(self) -> list[str]:
-        with self._lock:
-            removed = [
-                name for name, value in self._bound.items() if self.shell.user_ns.get(name) is value
-            ]
-            for name in removed:
-                del self.shell.user_ns[name]
-            self._bound.clear()
-        return removed
-
     # -- login ----------------------------------------------------------------------------
 
     def login(self, options: LoginOptions) -> None:
@@ -270,10 +246,10 @@ class NotebookSignIn:
         controller.observe(functools.partial(self._finish_in_thread, run))
 
         run.pending_token = PendingSSOToken(controller)
-        self._bind(options.variable, run.pending_token)
+        self.binder.bind(options.variable, run.pending_token)
         if options.account and options.role:
             run.pending_session = PendingSession(run.pending_token, options.account, options.role)
-            self._bind(options.session_variable, run.pending_session)
+            self.binder.bind(options.session_variable, run.pending_session)
 
         if not context.request.force and _fresh_in_cache(context):
             # A cache read, no network: finish now so the cell says "Already signed in"
@@ -308,7 +284,7 @@ class NotebookSignIn:
         token = controller.token
         if controller.state is not LoginState.SIGNED_IN or token is None:
             return
-        self._rebind(run.options.variable, run.pending_token, token)
+        self.binder.rebind(run.options.variable, run.pending_token, token)
         pending = run.pending_session
         if pending is not None:
             try:
@@ -317,7 +293,7 @@ class NotebookSignIn:
                 # The stand-in stays: using it raises this again, where the user looks.
                 logger.warning("ssooidc: no session for the role: %s", exc)
                 return
-            self._rebind(run.options.session_variable, pending, session)
+            self.binder.rebind(run.options.session_variable, pending, session)
         if run.options.export and run.account and run.role:
             self.profile.write(controller.context, run.account, run.role)
 
@@ -327,7 +303,7 @@ class NotebookSignIn:
         if token is None:
             return
         run.account, run.role = account_id, role_name
-        self._bind(run.options.session_variable, token.session(account_id, role_name))
+        self.binder.bind(run.options.session_variable, token.session(account_id, role_name))
         if run.options.export:
             self.profile.write(run.controller.context, account_id, role_name)
 
@@ -432,7 +408,7 @@ class NotebookSignIn:
                 run.status.end(text)
             if run.view is not None:
                 run.view.close()
-            removed = self._unbind_all()
+            removed = self.binder.unbind_all()
             self.profile.remove()
             self.current = None
             self._signed_out = context
