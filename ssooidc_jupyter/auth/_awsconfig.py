@@ -179,14 +179,16 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
         raise ConfigurationError(
             f"AWS config file {path} is not valid {exc.encoding} text (byte {exc.start}). "
             f"Save it as UTF-8 text."
-        ) from None
+        ) from None  # the UnicodeDecodeError carries the file's bytes: maybe a secret
     except configparser.Error as exc:
+        # Not chained: configparser quotes the offending lines, and a config file may hold
+        # aws_secret_access_key. _parse_error says where and what, without the values.
         raise _parse_error(path, exc) from None
     except OSError as exc:
         raise ConfigurationError(
             f"AWS config file {path} cannot be read: {exc.strerror or type(exc).__name__}. "
             f"Check its permissions."
-        ) from None
+        ) from exc
 
     raw: dict[str, dict[str, Any]] = {}
     for section in cp.sections():
@@ -200,7 +202,7 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
                     raise ConfigurationError(
                         f"AWS config file {path}, section [{section}], option {option!r}: "
                         f"{exc} in its indented sub-section. {_fix_hint()}"
-                    ) from None
+                    ) from None  # the ValueError quotes the line: it may carry a secret
             else:
                 values[option] = value
         raw[section] = values
@@ -335,17 +337,8 @@ def _resolve_sso_settings(
     """
     path = config_file_path()
     config = load_aws_config(path)
-
     if profile is None and session_name is not None:
-        session = _session_section(config, path, session_name, "session_name=" + repr(session_name))
-        start_url, region, scopes = _from_session(session, path, session_name)
-        return SSOSettings(
-            start_url=start_url,
-            region=region,
-            scopes=scopes,
-            session_name=session_name,
-            source=f"sso-session '{session_name}' in {path}",
-        )
+        return _session_settings(config, path, session_name)
 
     profile_name = profile if profile is not None else default_profile_name()
     profiles: Mapping[str, Any] = config["profiles"]
@@ -356,7 +349,6 @@ def _resolve_sso_settings(
         )
     values: Mapping[str, Any] = profiles[profile_name]
     where = f"profile '{profile_name}' of {path}"
-
     referenced = _string_value(values, _SESSION, where, no_spaces=False)
     if referenced is not None:
         if session_name is not None and referenced != session_name:
@@ -364,35 +356,67 @@ def _resolve_sso_settings(
                 f"Profile {profile_name!r} uses sso-session {referenced!r}, not "
                 f"{session_name!r} ({path}). Pass only one of them, or fix the profile."
             )
-        session = _session_section(config, path, referenced, f"profile {profile_name!r}")
-        for key, value in session.items():
-            # botocore's SSOProvider._resolve_sso_session_reference: a key set in both
-            # places must have the same value.
-            if key in values and values[key] != value:
-                raise ConfigurationError(
-                    f"The value for {key} is inconsistent between profile {profile_name!r} "
-                    f"({values[key]!r}) and sso-session {referenced!r} ({value!r}) in {path}. "
-                    f"Remove it from the profile or make them equal."
-                )
-        start_url, region, scopes = _from_session(session, path, referenced)
-        merged = {**values, **session}
-        return SSOSettings(
-            start_url=start_url,
-            region=region,
-            scopes=scopes,
-            session_name=referenced,
-            account_id=_string_value(merged, _ACCOUNT, where),
-            role_name=_string_value(merged, _ROLE, where),
-            profile=profile_name,
-            source=f"profile '{profile_name}' → sso-session '{referenced}' in {path}",
-            profile_region=_string_value(values, "region", where),
-        )
-
+        return _profile_session_settings(config, path, profile_name, values, referenced)
     if session_name is not None:
         raise ConfigurationError(
             f"Profile {profile_name!r} in {path} has no sso_session setting, so it cannot "
             f"use sso-session {session_name!r}. Add 'sso_session = {session_name}' to it."
         )
+    return _legacy_profile_settings(path, profile_name, values)
+
+
+def _session_settings(config: Mapping[str, Any], path: Path, session_name: str) -> SSOSettings:
+    """An ``[sso-session NAME]`` on its own: no profile, account or role."""
+    session = _session_section(config, path, session_name, "session_name=" + repr(session_name))
+    start_url, region, scopes = _from_session(session, path, session_name)
+    return SSOSettings(
+        start_url=start_url,
+        region=region,
+        scopes=scopes,
+        session_name=session_name,
+        source=f"sso-session '{session_name}' in {path}",
+    )
+
+
+def _profile_session_settings(
+    config: Mapping[str, Any],
+    path: Path,
+    profile_name: str,
+    values: Mapping[str, Any],
+    referenced: str,
+) -> SSOSettings:
+    """A profile whose ``sso_session`` names the section that says where to sign in."""
+    where = f"profile '{profile_name}' of {path}"
+    session = _session_section(config, path, referenced, f"profile {profile_name!r}")
+    for key, value in session.items():
+        # botocore's SSOProvider._resolve_sso_session_reference: a key set in both
+        # places must have the same value.
+        if key in values and values[key] != value:
+            raise ConfigurationError(
+                f"The value for {key} is inconsistent between profile {profile_name!r} "
+                f"({values[key]!r}) and sso-session {referenced!r} ({value!r}) in {path}. "
+                f"Remove it from the profile or make them equal."
+            )
+    start_url, region, scopes = _from_session(session, path, referenced)
+    merged = {**values, **session}
+    return SSOSettings(
+        start_url=start_url,
+        region=region,
+        scopes=scopes,
+        session_name=referenced,
+        account_id=_string_value(merged, _ACCOUNT, where),
+        role_name=_string_value(merged, _ROLE, where),
+        profile=profile_name,
+        source=f"profile '{profile_name}' → sso-session '{referenced}' in {path}",
+        profile_region=_string_value(values, "region", where),
+    )
+
+
+def _legacy_profile_settings(
+    path: Path, profile_name: str, values: Mapping[str, Any]
+) -> SSOSettings:
+    """A legacy profile: ``sso_start_url`` and ``sso_region`` in the profile itself."""
+    where = f"profile '{profile_name}' of {path}"
     legacy_url = _string_value(values, _START_URL, where)
     legacy_region = _string_value(values, _REGION, where)
     if legacy_url is None and legacy_region is None:
@@ -509,4 +533,4 @@ def write_sso_profile(
         raise ConfigurationError(
             f"Could not write the AWS config file {path}: "
             f"{exc.strerror or type(exc).__name__}. Make its directory writable."
-        ) from None
+        ) from exc

@@ -105,7 +105,7 @@ def _env_endpoint() -> str | None:
             try:
                 return validate_endpoint(value)
             except ConfigurationError as exc:
-                raise ConfigurationError(f"{name}: {exc}") from None
+                raise ConfigurationError(f"{name}: {exc}") from exc
     return None
 
 
