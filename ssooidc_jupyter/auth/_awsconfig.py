@@ -459,7 +459,7 @@ def resolve_sso_settings(
     settings = _resolve_sso_settings(profile=profile, session_name=session_name)
     try:
         start_url = validate_start_url(settings.start_url)
-        validate_region(settings.region)
+        validate_region(settings.region, known=True)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{settings.source}: {exc}") from exc
     return replace(settings, start_url=start_url)

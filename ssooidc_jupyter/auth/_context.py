@@ -120,7 +120,7 @@ def resolve_login(
             f"No region for {chosen_url}: pass region= (the region of your IAM Identity Center "
             "instance, as in sso_region)."
         )
-    validate_region(chosen_region)
+    validate_region(chosen_region, known=True)
     chosen_scopes = list(scopes) if scopes is not None else None
     if chosen_scopes is None:
         chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
