@@ -433,6 +433,10 @@ class NotebookSignIn:
         ours = run is not None and run.controller.context.slot.token_key == context.slot.token_key
         if run is not None and ours:
             run.controller.cancel()
+            if run.view is not None:
+                # Before the portal's Logout: an account listing still in flight then fails
+                # quietly (expected after a logout) instead of warning in this cell.
+                run.view.close()
         note = ""
         if token is not None:
             try:
@@ -451,8 +455,6 @@ class NotebookSignIn:
             # The login cell's output must not keep saying "Signed in" (nor offer roles).
             if run.status is not None:
                 run.status.end(text)
-            if run.view is not None:
-                run.view.close()
             removed = self.binder.unbind_all()
             self.profile.remove()
             with self._lock:
