@@ -48,6 +48,7 @@ def code_sources(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
+
 # nbval's format: pairs of regex/replace lines per section, applied to both sides.
 SANITIZE = r"""
 [ports]
