@@ -635,3 +635,24 @@ ip.run_line_magic("ssooidc", "cancel")
     assert out.stdout.count("Sign-in cancelled.") == 1, out.stdout
     assert out.stdout.count("Starting sign-in") == 1, out.stdout
     assert "Sign-in cancelled.\n" in out.stdout
+
+
+def test_the_pending_token_is_composition_and_private_names_never_wait(
+    ip: InteractiveShell, manual_emu: Emulator
+) -> None:
+    with capture_output():
+        ip.run_line_magic("ssooidc", f"login {where(manual_emu)}")
+    pending = ip.user_ns["ssooidc_token"]
+    assert isinstance(pending, PendingSSOToken) and not isinstance(pending, SSOToken)
+    started = time.monotonic()
+    # What IPython and the variable inspector probe: answered at once, never waiting.
+    assert not hasattr(pending, "_repr_html_")
+    assert not hasattr(pending, "_cached")
+    assert "pending approval" in repr(pending) or "starting" in repr(pending)
+    assert "access_token" in dir(pending)
+    assert not pending.ready
+    assert time.monotonic() - started < 1.0
+    wait_for(lambda: bool(manual_emu.user_codes))
+    manual_emu.approve(manual_emu.user_codes[-1])
+    assert pending.access_token in manual_emu.secrets  # public names wait, then delegate
+    assert pending.ready and pending.resolve() is pending.controller.token
