@@ -563,3 +563,49 @@ def test_start_url_scheme_and_host_are_normalised_before_the_cache_key(emu: Emul
     before = len(emu.requests)
     sj.login(emu.start_url, emu.region)
     assert len(emu.requests) == before  # the same cache entry
+
+
+# ---- legacy profiles, as the AWS CLI signs them in (issue 12) -----------------------------
+
+
+def write_legacy_config(home: Path, emu: Emulator) -> None:
+    aws = home / ".aws"
+    aws.mkdir(exist_ok=True)
+    (aws / "config").write_text(
+        f"[profile old]\nsso_start_url = {emu.start_url}\nsso_region = {emu.region}\n"
+        "sso_account_id = 111111111111\nsso_role_name = ReadOnly\n"
+        f"[profile older]\nsso_start_url = {emu.start_url}other\nsso_region = {emu.region}\n"
+    )
+
+
+def test_a_legacy_profile_signs_in_as_the_cli_does(emu: Emulator, clean_aws_env: Path) -> None:
+    write_legacy_config(clean_aws_env, emu)
+    token = sj.login(profile="old", on_prompt=Prompts())
+    first = [r for r in emu.requests if r["operation"] == "RegisterClient"]
+    assert len(first) == 1 and not first[0].get("scopes")  # registered without scopes
+    registration = cache_dir() / f"botocore-client-id-{emu.region}.json"
+    assert set(json.loads(registration.read_text())) == {"clientId", "clientSecret", "expiresAt"}
+    data = json.loads((cache_dir() / f"{token_cache_key(None, emu.start_url)}.json").read_text())
+    # Exactly the four members the CLI writes for a legacy profile: nothing to trip a reader.
+    assert set(data) == {"startUrl", "region", "accessToken", "expiresAt"}
+    assert token.refresh_token is None and token.access_token in emu.secrets
+    assert sorted(p.name for p in cache_dir().glob("*.json")) == sorted(
+        [registration.name, f"{token_cache_key(None, emu.start_url)}.json"]
+    )
+
+    # Another legacy profile in the region reuses that registration: no RegisterClient.
+    sj.login(profile="older", on_prompt=Prompts())
+    assert [r["operation"] for r in emu.requests].count("RegisterClient") == 1
+    # And the token still reaches the portal (a scope-less token is an access token).
+    assert [a.account_id for a in token.accounts()]
+
+
+def test_a_legacy_token_is_read_by_botocore(emu: Emulator, clean_aws_env: Path) -> None:
+    from botocore.utils import SSOTokenLoader
+
+    write_legacy_config(clean_aws_env, emu)
+    token = sj.login(profile="old", on_prompt=Prompts())
+    from botocore.credentials import JSONFileCache
+
+    loaded = SSOTokenLoader(cache=JSONFileCache(str(cache_dir())))(emu.start_url)
+    assert loaded["accessToken"] == token.access_token

@@ -77,6 +77,11 @@ class SSOSettings:
     #: The profile's own ``region`` (for the AWS clients, not the sign-in), if it has one.
     profile_region: str | None = None
 
+    @property
+    def legacy(self) -> bool:
+        """A legacy profile: ``sso_start_url`` in the profile itself, no sso-session."""
+        return self.session_name is None and self.profile is not None
+
 
 # -- locating and loading the file --------------------------------------------------------
 
@@ -431,11 +436,12 @@ def _legacy_profile_settings(
             f"Profile {profile_name!r} in {path} has legacy SSO settings but no {missing}. "
             f"Add it, or move the settings to an [sso-session NAME] section."
         )
-    # Legacy profiles: the CLI registers without sso_registration_scopes, so we use ours.
+    # Legacy profiles: the AWS CLI registers without scopes (and so gets no refresh token);
+    # we sign in exactly as it does, so the files we share are the ones it writes.
     return SSOSettings(
         start_url=legacy_url,
         region=legacy_region,
-        scopes=list(DEFAULT_SCOPES),
+        scopes=[],
         session_name=None,
         account_id=_string_value(values, _ACCOUNT, where),
         role_name=_string_value(values, _ROLE, where),

@@ -20,7 +20,7 @@ from ._awsconfig import DEFAULT_SCOPES, SSOSettings, resolve_sso_settings
 from ._cache import TokenCache
 from ._drivers import CacheSlot
 from ._flow import LoginRequest
-from ._models import registration_cache_key, token_cache_key
+from ._models import legacy_registration_key, registration_cache_key, token_cache_key
 
 __all__ = ["LazyClient", "LoginContext", "resolve_login"]
 
@@ -44,15 +44,20 @@ class LoginContext:
         """The cache and the two keys of this sign-in (computed once: the keys are sha1s)."""
         cache = TokenCache(self.cache_dir) if self.cache_enabled else None
         request = self.request
-        return CacheSlot(
-            cache=cache,
-            token_key=token_cache_key(request.session_name, request.start_url),
-            registration_key=registration_cache_key(
+        if request.legacy:
+            # The AWS CLI's registration of legacy profiles: one per region, any tool's.
+            registration_key = legacy_registration_key(request.region)
+        else:
+            registration_key = registration_cache_key(
                 start_url=request.start_url,
                 region=request.region,
                 scopes=list(request.scopes),
                 session_name=request.session_name,
-            ),
+            )
+        return CacheSlot(
+            cache=cache,
+            token_key=token_cache_key(request.session_name, request.start_url),
+            registration_key=registration_key,
         )
 
     def settled(self) -> LoginContext:
@@ -138,6 +143,14 @@ def resolve_login(
             session_name=session_name or (settings.session_name if settings else None),
             force=force,
             timeout=timeout,
+            # Only when the config file said where, and nothing in the arguments overrode it.
+            legacy=bool(
+                settings is not None
+                and settings.legacy
+                and scopes is None
+                and not session_name
+                and chosen_url == settings.start_url
+            ),
         ),
         endpoint=None if endpoint is None else validate_endpoint(endpoint),
         cache_dir=cache_dir,

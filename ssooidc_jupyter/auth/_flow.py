@@ -208,6 +208,10 @@ class LoginRequest:
     timeout: float | None = None
     # False: never prompt (refresh only); a needed sign-in raises LoginError instead.
     interactive: bool = True
+    # A legacy profile (sso_start_url in the profile, no sso-session): signed in exactly as
+    # the AWS CLI does -- a scope-less registration, and a token file of the four members
+    # a legacy reader knows (no refresh token: the service gives none without scopes).
+    legacy: bool = False
 
 
 # ---- the flows ----------------------------------------------------------------------------
@@ -410,6 +414,14 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
             client_secret=registration.client_secret,
             registration_expires_at=registration.expires_at,
         )
+        if request.legacy:
+            token = replace(
+                token,
+                refresh_token=None,
+                client_id=None,
+                client_secret=None,
+                registration_expires_at=None,
+            )
         yield SaveToken(token)
         return token
 

@@ -23,6 +23,7 @@ __all__ = [
     "CachedRegistration",
     "CachedToken",
     "format_timestamp",
+    "legacy_registration_key",
     "parse_timestamp",
     "registration_cache_key",
     "token_cache_key",
@@ -47,6 +48,13 @@ def token_cache_key(session_name: str | None, start_url: str) -> str:
     input_str = start_url if session_name is None else session_name
     # sha1 is botocore's choice of file name, not a security measure.
     return hashlib.sha1(input_str.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def legacy_registration_key(region: str) -> str:
+    """The registration file name the AWS CLI uses for legacy profiles (no sso-session):
+    ``botocore-client-id-<region>`` (``SSOTokenFetcher._registration``), shared by every
+    legacy sign-in in that region."""
+    return f"botocore-client-id-{region}"
 
 
 def registration_cache_key(
