@@ -83,7 +83,45 @@ def _status_html(controller: LoginController) -> str:
     )
 
 
-class LoginView(widgets.VBox):  # type: ignore[misc]
+class _Composite(widgets.VBox):  # type: ignore[misc]
+    """What both composites share: a ``state`` trait whose one ``@observe`` handler
+    re-renders ``children`` under one re-entrant lock, a render that never raises into
+    the sign-in or the kernel, and a way to re-render on new details of the same state."""
+
+    #: The sign-in's state, as a string ("idle", "pending", "signed_in", ...).
+    state = Unicode(LoginState.IDLE.value, help="The sign-in state, as a string.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Renders come from the controller's thread and clicks from the kernel's: one
+        # re-entrant lock keeps each update whole.
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def _set_state(self, value: str) -> None:
+        if self.state != value:
+            self.state = value  # the observer below renders
+        else:
+            # Same state, new details (a second prompt, say): traitlets would not notify.
+            self._render()
+
+    @observe("state")
+    def _state_changed(self, change: dict[str, Any]) -> None:
+        self._render()
+
+    def _render(self) -> None:
+        try:
+            with self._lock:
+                if not self._closed:
+                    self._render_locked()
+        except Exception:  # a broken render must not break the sign-in or the kernel
+            logger.exception("rendering the sign-in %s failed", type(self).__name__)
+
+    def _render_locked(self) -> None:
+        raise NotImplementedError
+
+
+class LoginView(_Composite):
     """Live controls for one :class:`LoginController`, composed of small widgets.
 
     While the code is pending: a copy-to-clipboard button for the user code, a
@@ -97,9 +135,6 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
     line too, for a place that already shows it.
     """
 
-    #: Mirrors ``controller.state.value`` ("idle", "pending", "signed_in", ...).
-    state = Unicode(LoginState.IDLE.value, help="The controller's state, as a string.")
-
     def __init__(
         self,
         controller: LoginController,
@@ -111,10 +146,6 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
         self._controller = controller
         # The magic's plain output already carries the status line: it can leave it out here.
         self._show_status = show_status
-        # Renders come from the controller's thread and clicks from the kernel's: one
-        # re-entrant lock keeps each update whole.
-        self._lock = threading.RLock()
-        self._closed = False
         self.add_class("ssooidc-view")
 
         self._status = widgets.HTML()
@@ -185,27 +216,7 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
         # Runs in the controller's worker thread (or in the thread that called start()).
         if self._closed:
             return
-        self._sync()
-
-    def _sync(self) -> None:
-        value = self._controller.state.value
-        if self.state != value:
-            self.state = value  # the observer below renders
-        else:
-            # Same state, new details (a second prompt, say): traitlets would not notify.
-            self._render()
-
-    @observe("state")
-    def _state_changed(self, change: dict[str, Any]) -> None:
-        self._render()
-
-    def _render(self) -> None:
-        try:
-            with self._lock:
-                if not self._closed:
-                    self._render_locked()
-        except Exception:  # a broken render must not break the sign-in or the kernel
-            logger.exception("rendering the sign-in view failed")
+        self._set_state(self._controller.state.value)
 
     def _render_locked(self) -> None:
         controller = self._controller
@@ -253,7 +264,7 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
         self._controller.start(force=True)
 
 
-class LoginWidget(widgets.VBox):  # type: ignore[misc]
+class LoginWidget(_Composite):
     """A "Sign in with AWS IAM Identity Center" button and the sign-in it starts.
 
     The arguments are those of :func:`ssooidc_jupyter.login` (``sso_session`` names an
@@ -268,8 +279,6 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
     boto3 session is stored there once a role is picked.
     """
 
-    #: Mirrors the controller's state ("idle" before the click; "failed" on a config error).
-    state = Unicode(LoginState.IDLE.value, help="The sign-in state, as a string.")
     signed_in = Bool(False, help="True once signed in.")
     status = Unicode("", help="One line describing the sign-in, never a secret.")
 
@@ -309,8 +318,6 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         self._announced: SSOToken | None = None
         # Guards _callbacks and _announced: on_login may race the sign-in's thread.
         self._callbacks_lock = threading.Lock()
-        self._closed = False
-        self._lock = threading.RLock()
         self.add_class("ssooidc-widget")
 
         self._button = widgets.Button(
@@ -420,23 +427,6 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         if fresh is not None:
             for callback in callbacks:
                 self._call(callback, fresh)
-
-    def _set_state(self, value: str) -> None:
-        if self.state != value:
-            self.state = value
-        else:
-            self._render()
-
-    @observe("state")
-    def _state_changed(self, change: dict[str, Any]) -> None:
-        self._render()
-
-    def _render(self) -> None:
-        try:
-            with self._lock:
-                self._render_locked()
-        except Exception:
-            logger.exception("rendering the sign-in widget failed")
 
     def _render_locked(self) -> None:
         controller, view = self._controller, self._view
