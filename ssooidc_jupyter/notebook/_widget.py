@@ -179,7 +179,7 @@ class LoginView(_Composite):
         )
 
         controller.observe(self._controller_changed)
-        self._sync()
+        self._set_state(self._controller.state.value)
 
     # ---- public -----------------------------------------------------------------------------
 
