@@ -164,6 +164,11 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
     unreadable or malformed file.
     """
     path = config_file_path() if path is None else path
+    return _profile_map(_sections(path, _read(path)))
+
+
+def _read(path: Path) -> configparser.RawConfigParser:
+    """The file read as botocore reads it; every failure a ConfigurationError."""
     if not path.is_file():
         if path.exists():
             raise ConfigurationError(
@@ -194,7 +199,11 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
             f"AWS config file {path} cannot be read: {exc.strerror or type(exc).__name__}. "
             f"Check its permissions."
         ) from exc
+    return cp
 
+
+def _sections(path: Path, cp: configparser.RawConfigParser) -> dict[str, dict[str, Any]]:
+    """Every section's options, indented sub-sections parsed into dicts."""
     raw: dict[str, dict[str, Any]] = {}
     for section in cp.sections():
         values: dict[str, Any] = {}
@@ -211,9 +220,12 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
             else:
                 values[option] = value
         raw[section] = values
+    return raw
 
-    # botocore's configloader.build_profile_map, including its quirks (a later [default]
-    # or [profile default] wins; "profile" is matched as a prefix).
+
+def _profile_map(raw: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """botocore's configloader.build_profile_map, including its quirks (a later [default]
+    or [profile default] wins; "profile" is matched as a prefix)."""
     profiles: dict[str, Any] = {}
     sso_sessions: dict[str, Any] = {}
     services: dict[str, Any] = {}
