@@ -297,6 +297,10 @@ class NotebookSignIn:
                 controller.wait()  # returns at once if already finished, or says why it failed
             except SSOOIDCError as exc:
                 raise one_line(exc) from None
+            finally:
+                # The worker's observers may still be on their way: show the end from this
+                # cell, before it returns (the same text is never sent twice).
+                status.refresh(controller)
         self._finish(run)
 
     def _finish_in_thread(self, run: _Run, controller: LoginController) -> None:
@@ -325,7 +329,7 @@ class NotebookSignIn:
             pending = run.pending_session
             if pending is not None:
                 try:
-                    session = pending.resolve()
+                    session = pending.resolve(token)
                 except SSOOIDCError as exc:
                     # The stand-in stays: using it raises this again, where the user looks.
                     logger.warning("ssooidc: no session for the role: %s", exc)
