@@ -27,6 +27,7 @@ from .._exceptions import (
     InternalServerException,
     InvalidClientException,
     InvalidGrantException,
+    InvalidResponseError,
     LoginDeniedError,
     LoginError,
     LoginExpiredError,
@@ -35,6 +36,7 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from ..oidc._protocol import validate_response
 from ._models import CachedRegistration, CachedToken
 
 __all__ = [
@@ -344,9 +346,13 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         if isinstance(started, BaseException):
             raise started
         break
+    # Checked here as well as in our client: the flow may be driven with another client
+    # (boto3's checks types but no ranges), and nothing is shown or kept from a bad answer.
+    validate_response("StartDeviceAuthorization", started)
 
     begun = now()
-    expires_in = float(started.get("expiresIn") or 600)
+    expires_in = float(started["expiresIn"])
+    # RFC 8628: no interval means 5 s; 0 would poll without pause, so it means 5 s too.
     interval = float(started.get("interval") or DEFAULT_INTERVAL)
     deadline = begun + timedelta(seconds=expires_in)
     if request.timeout is not None:
@@ -362,8 +368,15 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     yield ShowPrompt(prompt)
 
     failures = 0
+    slowed = False  # the last answer was slow_down
     while True:
         left = (deadline - now()).total_seconds()
+        if left <= 0 and slowed:
+            raise LoginExpiredError(
+                f"The service kept asking to slow down (polling every {interval:g} s by the "
+                f"end) until the sign-in code {prompt.user_code} ran out of time; it may have "
+                "been approved. Wait a minute and run the login again."
+            )
         if left <= 0:
             raise LoginExpiredError(
                 f"The sign-in code {prompt.user_code} was not approved in time; "
@@ -379,10 +392,11 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
                 "deviceCode": started["deviceCode"],
             },
         )
+        slowed = isinstance(reply, SlowDownException)
         if isinstance(reply, AuthorizationPendingException):
             failures = 0
             continue
-        if isinstance(reply, SlowDownException):
+        if slowed:
             interval += SLOW_DOWN_STEP
             continue
         if isinstance(reply, ExpiredTokenException):
@@ -394,6 +408,9 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
             raise LoginDeniedError(
                 f"The sign-in request {prompt.user_code} was denied on the verification page."
             ) from reply
+        if isinstance(reply, InvalidResponseError) and _answered_ok(reply):
+            # A 200 whose body is not a token is no blip: the code may be spent. Stop, say so.
+            raise reply
         if isinstance(reply, TransportError | InternalServerException):
             failures += 1
             if failures >= MAX_POLL_FAILURES:
@@ -414,6 +431,10 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         return token
 
 
+def _answered_ok(error: InvalidResponseError) -> bool:
+    return error.status_code is not None and 200 <= error.status_code < 300
+
+
 def _register(
     request: LoginRequest, now: Callable[[], datetime]
 ) -> Generator[Step, Any, CachedRegistration]:
@@ -423,6 +444,7 @@ def _register(
     )
     if isinstance(reply, BaseException):
         raise reply
+    validate_response("RegisterClient", reply)
     expires = reply.get("clientSecretExpiresAt")
     registration = CachedRegistration(
         client_id=reply["clientId"],
@@ -450,14 +472,10 @@ def _token_from_reply(
     previous_refresh_token: str | None = None,
     extra: Any = None,
 ) -> CachedToken:
-    try:
-        access_token = reply["accessToken"]
-        expires_in = int(reply["expiresIn"])
-    except (KeyError, TypeError, ValueError):
-        raise LoginError(
-            "CreateToken answered without an access token or its lifetime; "
-            "the service's answer was not usable, try again."
-        ) from None
+    # Raises InvalidResponseError naming the member: nothing is built, so nothing is saved.
+    validate_response("CreateToken", reply)
+    access_token: str = reply["accessToken"]
+    expires_in: int = reply["expiresIn"]
     return CachedToken(
         start_url=start_url,
         region=region,
