@@ -236,6 +236,67 @@ def test_slow_down_adds_five_seconds_for_good() -> None:
     assert script.waits() == [1.0, 1.0, 6.0, 6.0, 11.0, 11.0]
 
 
+def test_persistent_slow_down_says_so_not_that_nobody_approved() -> None:
+    started = {**STARTED, "expiresIn": 60, "interval": 1}
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [started],
+            "CreateToken": [service(sj.SlowDownException)],
+        }
+    )
+    with pytest.raises(sj.LoginExpiredError, match="kept asking to slow down") as caught:
+        script.run()
+    assert "not approved in time" not in str(caught.value)
+    assert script.cached is None
+
+
+def test_pending_after_slow_down_is_still_not_approved_in_time() -> None:
+    started = {**STARTED, "expiresIn": 8, "interval": 1}
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [started],
+            "CreateToken": [service(sj.SlowDownException), pending()],
+        }
+    )
+    with pytest.raises(sj.LoginExpiredError, match="not approved in time"):
+        script.run()
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("expiresIn", 0), ("expiresIn", None), ("interval", -1), ("verificationUri", None)],
+    ids=lambda v: str(v),
+)
+def test_bad_device_answer_from_any_client_is_refused_before_the_prompt(
+    member: str, value: Any
+) -> None:
+    # The flow checks answers itself: it may be driven with boto3's client, which does not.
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [{**STARTED, member: value}],
+            "CreateToken": [TOKEN],
+        }
+    )
+    with pytest.raises(sj.InvalidResponseError, match=repr(member)):
+        script.run()
+    assert not any(isinstance(step, ShowPrompt) for step in script.steps)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{**TOKEN, "accessToken": None}, {**TOKEN, "expiresIn": -100}, {**TOKEN, "expiresIn": 1e12}],
+    ids=["null-access-token", "negative-lifetime", "float-lifetime"],
+)
+def test_bad_token_answer_from_any_client_saves_nothing(answer: dict[str, Any]) -> None:
+    script = Script(answers=device_answers(answer))
+    with pytest.raises(sj.InvalidResponseError, match="CreateToken"):
+        script.run()
+    assert not any(isinstance(step, SaveToken) for step in script.steps)
+
+
 def test_no_interval_from_the_service_means_five_seconds() -> None:
     started = {k: v for k, v in STARTED.items() if k != "interval"}
     script = Script(
