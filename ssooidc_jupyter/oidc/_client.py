@@ -33,9 +33,11 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from .._redact import register_secret
 from ._config import ClientConfig, build_config
 from ._protocol import (
     OPERATIONS,
+    SECRET_MEMBERS,
     CreateTokenResponse,
     CreateTokenWithIAMResponse,
     Operation,
@@ -160,6 +162,9 @@ class _BaseClient:
         self, operation: Operation, params: Mapping[str, Any]
     ) -> Generator[_Step, _Outcome, Response]:
         body = build_body(operation, params)
+        # Registered before anything is sent or logged: from here on no log line (ours,
+        # httpx's, httpcore's) can carry them.
+        register_secret(*(params[k] for k in SECRET_MEMBERS.intersection(params)))
         url = self._endpoint + operation.path
         base_headers = {"Content-Type": "application/json"}
         if self._config.close_connection:
@@ -181,7 +186,7 @@ class _BaseClient:
             outcome = yield _Send(url, headers, body)
             if isinstance(outcome, _Answer):
                 if 200 <= outcome.status < 300:
-                    return parse_success(
+                    answer = parse_success(
                         operation,
                         outcome.status,
                         outcome.headers,
@@ -189,6 +194,8 @@ class _BaseClient:
                         host=self._host,
                         attempts=attempt,
                     )
+                    register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
+                    return answer
                 error: SSOOIDCError = parse_error(
                     operation, outcome.status, outcome.headers, outcome.body, host=self._host
                 )
