@@ -924,3 +924,64 @@ def test_parallel_read_modify_write_loses_nothing_and_never_tears(store: Path) -
     assert final.extra["counter"] == WRITERS * CYCLES
     assert mode_of(cache.token_path(key)) == 0o600
     assert sorted(p.name for p in store.iterdir()) == sorted([f"{key}.json", ".locks"])
+
+
+# -- refresh and the lock, through the real drivers ---------------------------------------
+
+
+def _signed_in_with(left: timedelta, emu: Any) -> tuple[TokenCache, str]:
+    """A real sign-in, then its cached token made to expire in ``left``."""
+    sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+    cache, key = TokenCache(), token_cache_key(None, emu.start_url)
+    token = cache.load_token(key)
+    assert token is not None
+    cache.save_token(key, dataclasses.replace(token, expires_at=datetime.now(timezone.utc) + left))
+    return cache, key
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from ssooidc_jupyter.auth._flow import forget_refresh_failures
+    from ssooidc_jupyter.emulator import Emulator
+
+    forget_refresh_failures()
+    with Emulator(interval=0.05, auto_approve=0.02) as emulator:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+        yield emulator
+    forget_refresh_failures()
+
+
+def test_advisory_refresh_does_not_wait_for_another_holder(emu: Any) -> None:
+    cache, key = _signed_in_with(timedelta(minutes=12), emu)
+    before = cache.load_token(key)
+    assert before is not None
+    calls = len(emu.requests)
+    with cache.lock(key):  # another process is refreshing (a second descriptor, same effect)
+        started = time.monotonic()
+        token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+        assert time.monotonic() - started < 1
+    assert token.access_token == before.access_token
+    assert len(emu.requests) == calls  # no network at all
+
+
+def test_mandatory_refresh_waits_for_another_holder(emu: Any) -> None:
+    cache, key = _signed_in_with(timedelta(minutes=5), emu)
+    before = cache.load_token(key)
+    assert before is not None
+    release = threading.Event()
+
+    def holder() -> None:
+        with TokenCache().lock(key):
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    with cache.lock(key):
+        thread.start()  # queued behind us; it takes the lock once we let go
+    time.sleep(0.1)
+    started = time.monotonic()
+    threading.Timer(0.5, release.set).start()
+    token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+    waited = time.monotonic() - started
+    thread.join(5)
+    assert waited >= 0.4
+    assert token.access_token != before.access_token

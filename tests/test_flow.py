@@ -14,7 +14,9 @@ import pytest
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._flow import (
+    ADVISORY_REFRESH,
     DEVICE_GRANT,
+    MANDATORY_REFRESH,
     Call,
     DropRegistration,
     LoadRegistration,
@@ -28,6 +30,7 @@ from ssooidc_jupyter.auth._flow import (
     TokenState,
     Wait,
     classify,
+    forget_refresh_failures,
     login_flow,
 )
 from ssooidc_jupyter.auth._models import CachedRegistration, CachedToken
@@ -35,6 +38,14 @@ from ssooidc_jupyter.auth._models import CachedRegistration, CachedToken
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 START = "https://d-123.awsapps.com/start"
 REQUEST = LoginRequest(start_url=START, region="us-east-1", scopes=("sso:account:access",))
+
+
+@pytest.fixture(autouse=True)
+def no_refresh_failures() -> Any:
+    """Failed refreshes are remembered process-wide (one attempt a minute): not across tests."""
+    forget_refresh_failures()
+    yield
+    forget_refresh_failures()
 
 
 def pending() -> sj.ServiceError:
@@ -66,6 +77,7 @@ class Script:
     answers: dict[str, list[Any]] = field(default_factory=dict)
     now: datetime = T0
     steps: list[Any] = field(default_factory=list)
+    lock_free: bool = True  # whether a Lock(wait=False) finds the lock free
 
     def clock(self) -> datetime:
         return self.now
@@ -92,6 +104,8 @@ class Script:
                 self.registration = None
             elif isinstance(step, Wait):
                 self.now += timedelta(seconds=step.seconds)
+            elif isinstance(step, Lock):
+                outcome = True if step.wait else self.lock_free
             elif isinstance(step, Call):
                 queue = self.answers[step.operation]
                 outcome = queue.pop(0) if len(queue) > 1 else queue[0]
@@ -429,3 +443,115 @@ def test_not_interactive_never_prompts() -> None:
 def test_call_steps_hide_their_parameters() -> None:
     step = Call("CreateToken", {"clientSecret": "cs-secret", "deviceCode": "dc-secret"})
     assert "secret" not in repr(step)
+
+
+# ---- refresh discipline: the windows, the minute between attempts, the advisory lock ----------
+
+
+def _down() -> sj.SSOOIDCError:
+    return sj.EndpointConnectionError("down", operation="CreateToken")
+
+
+@dataclass(frozen=True)
+class RefreshCase:
+    doc: str
+    left: timedelta  # time to expiry of the cached token
+    outcome: str  # "cached", "refreshed" or "raises"
+    calls: int  # CreateToken calls made
+    answer: Any = field(default_factory=lambda: dict(TOKEN))
+    failed_ago: timedelta | None = None  # the last refresh failed this long ago
+    lock_free: bool = True  # the lock, for an advisory refresh (a mandatory one waits)
+
+
+MIN, SEC = timedelta(minutes=1), timedelta(seconds=1)
+REFRESH_CASES = [
+    RefreshCase("16 min left: fresh, used as is, no network", 16 * MIN, "cached", 0),
+    RefreshCase("15 min + 1 s left: still fresh", 15 * MIN + SEC, "cached", 0),
+    RefreshCase("exactly 15 min left: advisory, refreshed", 15 * MIN, "refreshed", 1),
+    RefreshCase("10 min + 1 s left: advisory, refreshed", 10 * MIN + SEC, "refreshed", 1),
+    RefreshCase(
+        "advisory, lock held by another process: no wait, token kept",
+        12 * MIN,
+        "cached",
+        0,
+        lock_free=False,
+    ),
+    RefreshCase("advisory, refresh fails: token kept", 12 * MIN, "cached", 1, answer=_down()),
+    RefreshCase(
+        "advisory, failed 59 s ago: no new attempt", 12 * MIN, "cached", 0, failed_ago=59 * SEC
+    ),
+    RefreshCase(
+        "advisory, failed 60 s ago: attempted again", 12 * MIN, "refreshed", 1, failed_ago=MIN
+    ),
+    RefreshCase("exactly 10 min left: mandatory, refreshed", 10 * MIN, "refreshed", 1),
+    RefreshCase("1 s left: mandatory, refreshed", SEC, "refreshed", 1),
+    RefreshCase(
+        "mandatory waits for a held lock, then refreshes",
+        5 * MIN,
+        "refreshed",
+        1,
+        lock_free=False,
+    ),
+    RefreshCase("mandatory, refresh fails: raised", 5 * MIN, "raises", 1, answer=_down()),
+    RefreshCase(
+        "mandatory, failed 30 s ago: no new attempt, the still-valid token is used",
+        5 * MIN,
+        "cached",
+        0,
+        failed_ago=30 * SEC,
+    ),
+    RefreshCase(
+        "expired, failed 30 s ago: refreshed at once (nothing to keep using)",
+        -SEC,
+        "refreshed",
+        1,
+        failed_ago=30 * SEC,
+    ),
+    RefreshCase("expired 0 s ago: refreshed", timedelta(0), "refreshed", 1),
+]
+
+
+@pytest.mark.parametrize("case", REFRESH_CASES, ids=[case.doc for case in REFRESH_CASES])
+def test_refresh_windows(case: RefreshCase) -> None:
+    from ssooidc_jupyter.auth._flow import _failures
+
+    if case.failed_ago is not None:
+        _failures.failed(REQUEST, T0 - case.failed_ago)
+    script = Script(
+        cached=cached_token(case.left),
+        answers={"CreateToken": [case.answer]},
+        lock_free=case.lock_free,
+    )
+    if case.outcome == "raises":
+        with pytest.raises(sj.SSOOIDCError):
+            script.run()
+    else:
+        token = script.run()
+        expected = "old-at" if case.outcome == "cached" else "at"
+        assert token.access_token == expected
+    assert script.ops().count("CreateToken") == case.calls
+    assert "RegisterClient" not in script.ops()  # never a new sign-in
+    advisory = ADVISORY_REFRESH >= case.left > MANDATORY_REFRESH
+    waits = [s.wait for s in script.steps if isinstance(s, Lock)]
+    if advisory and case.calls + (not case.lock_free):
+        assert waits == [False]  # the advisory refresh never waits for the lock
+    elif case.left <= MANDATORY_REFRESH and case.calls:
+        assert waits == [True]
+
+
+def test_a_failing_advisory_refresh_is_tried_once_a_minute_however_often_used() -> None:
+    script = Script(cached=cached_token(14 * MIN), answers={"CreateToken": [_down()]})
+    for _ in range(150):  # an access every second for 2.5 minutes
+        assert script.run().access_token == "old-at"
+        script.now += SEC
+    assert script.ops().count("CreateToken") == 3  # at 0 s, 60 s and 120 s
+
+
+def test_a_successful_refresh_forgets_the_failure() -> None:
+    script = Script(cached=cached_token(14 * MIN), answers={"CreateToken": [_down(), TOKEN]})
+    script.run()
+    script.now += MIN
+    assert script.run().access_token == "at"
+    script.cached = cached_token(14 * MIN)  # another token in the advisory window
+    script.answers["CreateToken"] = [dict(TOKEN, accessToken="at-2")]
+    assert script.run().access_token == "at-2"  # no minute to wait after a success

@@ -22,6 +22,7 @@ import pytest
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._cache import TokenCache
+from ssooidc_jupyter.auth._flow import forget_refresh_failures
 from ssooidc_jupyter.auth._models import CachedToken, token_cache_key
 from ssooidc_jupyter.oidc._protocol import OPERATIONS
 
@@ -150,6 +151,14 @@ BODY_CASES = [
     pytest.param(op, body, id=f"{op}-body={body[:12]!r}") for op in GOOD for body in NOT_AN_OBJECT
 ]
 N_HOSTILE = len(CASES) + len(BODY_CASES)
+
+
+@pytest.fixture(autouse=True)
+def no_refresh_failures() -> Iterator[None]:
+    # A failed refresh is remembered for a minute, process-wide; each case starts afresh.
+    forget_refresh_failures()
+    yield
+    forget_refresh_failures()
 
 
 # ---- the scripted endpoint ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 
 from .._exceptions import LoginCancelledError, SSOOIDCError
 from ..oidc._protocol import OPERATIONS
-from ._cache import CacheWarning, TokenCache
+from ._cache import CacheLockTimeout, CacheWarning, TokenCache
 from ._flow import (
     Call,
     DevicePrompt,
@@ -119,11 +119,11 @@ NoticeHandler = Callable[[str], None]
 
 
 @contextlib.contextmanager
-def _sync_lock(slot: CacheSlot, cancel: threading.Event | None) -> Iterator[None]:
+def _sync_lock(slot: CacheSlot, cancel: threading.Event | None, wait: bool) -> Iterator[None]:
     if slot.cache is None or slot.read_only:
         yield
         return
-    with slot.cache.lock(slot.token_key, timeout=LOCK_WAIT, cancel=cancel):
+    with slot.cache.lock(slot.token_key, timeout=LOCK_WAIT if wait else 0, cancel=cancel):
         yield
 
 
@@ -169,7 +169,13 @@ def run_sync(
                     on_notice(step.message)
                 elif isinstance(step, Lock):
                     slot = slot.settle_writes()
-                    held.enter_context(_sync_lock(slot, cancel))
+                    try:
+                        held.enter_context(_sync_lock(slot, cancel, step.wait))
+                        outcome = True
+                    except CacheLockTimeout:
+                        if step.wait:
+                            raise
+                        outcome = False  # held elsewhere: the flow decides
                 else:  # pragma: no cover - a step type the driver does not know
                     raise TypeError(f"unknown step {step!r}")
         finally:
@@ -177,11 +183,11 @@ def run_sync(
 
 
 @contextlib.asynccontextmanager
-async def _async_lock(slot: CacheSlot) -> AsyncIterator[None]:
+async def _async_lock(slot: CacheSlot, wait: bool) -> AsyncIterator[None]:
     if slot.cache is None or slot.read_only:
         yield
         return
-    async with slot.cache.alock(slot.token_key, timeout=LOCK_WAIT):
+    async with slot.cache.alock(slot.token_key, timeout=LOCK_WAIT if wait else 0):
         yield
 
 
@@ -224,7 +230,13 @@ async def run_async(
                     on_notice(step.message)
                 elif isinstance(step, Lock):
                     slot = slot.settle_writes()
-                    await held.enter_async_context(_async_lock(slot))
+                    try:
+                        await held.enter_async_context(_async_lock(slot, step.wait))
+                        outcome = True
+                    except CacheLockTimeout:
+                        if step.wait:
+                            raise
+                        outcome = False  # held elsewhere: the flow decides
                 else:  # pragma: no cover
                     raise TypeError(f"unknown step {step!r}")
         finally:

@@ -8,7 +8,10 @@ rules live here once and the sync and async drivers (``_drivers.py``) only carry
 The refresh rules are botocore's (``botocore/tokens.py``): a token is refreshed inside the
 *advisory* window (15 min before expiry) when possible, must be refreshed inside the
 *mandatory* window (10 min), and a refresh that fails for a transient reason outside the
-mandatory window leaves the still-valid token in use.
+mandatory window leaves the still-valid token in use. As there: after a failed refresh the
+next attempt waits a minute (:data:`REFRESH_RETRY_DELAY`), whatever the number of accesses
+meanwhile, and an advisory refresh never waits for another process's lock (that process is
+refreshing already); only the mandatory one does.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEVICE_GRANT",
     "MANDATORY_REFRESH",
+    "REFRESH_RETRY_DELAY",
     "Call",
     "DevicePrompt",
     "DropRegistration",
@@ -60,6 +64,7 @@ __all__ = [
     "Wait",
     "classify",
     "current_token_flow",
+    "forget_refresh_failures",
     "login_flow",
     "refresh_flow",
     "refresh_now_flow",
@@ -72,6 +77,8 @@ DEFAULT_INTERVAL = 5.0  # RFC 8628 section 3.5: when the server gives no interva
 SLOW_DOWN_STEP = 5.0  # RFC 8628: each slow_down adds 5 s, for good
 ADVISORY_REFRESH = timedelta(minutes=15)
 MANDATORY_REFRESH = timedelta(minutes=10)
+#: After a failed refresh, no new attempt before this (botocore's ``_attempt_timeout``).
+REFRESH_RETRY_DELAY = timedelta(minutes=1)
 # Consecutive polls that fail for transport reasons (each already retried by the client)
 # before the login gives up: a blip is ridden out, a dead endpoint is reported.
 MAX_POLL_FAILURES = 3
@@ -126,7 +133,13 @@ class Notice:
 
 @dataclass(frozen=True)
 class Lock:
-    """Take the cross-process sign-in lock (held until the flow ends). Outcome: None."""
+    """Take the cross-process sign-in lock (held until the flow ends).
+
+    ``wait=False``: only if it is free now. Outcome: False when it was not taken (held by
+    another process); anything else (True, or None from a driver that always waits) means
+    held."""
+
+    wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,42 @@ class LoginRequest:
 # ---- the flows ----------------------------------------------------------------------------
 
 
+class _RefreshFailures:
+    """When the last refresh of each sign-in failed, for the one-attempt-a-minute rule.
+
+    Process-wide on purpose: botocore keeps this on its long-lived token provider; here every
+    access runs a new flow, so the memory must outlive the flow. No I/O: the clock is the
+    flow's injected one."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str | None, str], datetime] = {}
+
+    @staticmethod
+    def _key(request: LoginRequest) -> tuple[str | None, str]:
+        return (request.session_name, request.start_url.rstrip("/"))
+
+    def recent(self, request: LoginRequest, now: datetime) -> bool:
+        last = self._last.get(self._key(request))
+        return last is not None and now - last < REFRESH_RETRY_DELAY
+
+    def failed(self, request: LoginRequest, now: datetime) -> None:
+        self._last[self._key(request)] = now
+
+    def succeeded(self, request: LoginRequest) -> None:
+        self._last.pop(self._key(request), None)
+
+    def clear(self) -> None:
+        self._last.clear()
+
+
+_failures = _RefreshFailures()
+
+
+def forget_refresh_failures() -> None:
+    """Drop the memory of failed refreshes (tests; a user who fixed the network)."""
+    _failures.clear()
+
+
 def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     """Return a usable token: the cached one, a refreshed one, or one from a device login.
 
@@ -222,30 +271,50 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     the cross-process lock, after reading the cache again: another kernel may have signed in
     (or refreshed) while this one waited for the lock.
     """
-    if not request.force:
+    if request.force:
+        yield Lock()
+    else:
         cached = yield LoadToken()
-        if classify(cached, now(), request.start_url) is TokenState.FRESH:
+        state = classify(cached, now(), request.start_url)
+        if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
-    yield Lock()
+        if state is TokenState.ADVISORY and _refreshable(cached, now()):
+            if _failures.recent(request, now()):
+                return cached  # type: ignore[no-any-return]
+            # Advisory: refresh only if nobody else is. A held lock means another process
+            # is refreshing (or signing in); our token has more than ten minutes left.
+            if (yield Lock(wait=False)) is False:
+                return cached  # type: ignore[no-any-return]
+        else:
+            yield Lock()
     cached = yield LoadToken()
     state = classify(cached, now(), request.start_url)
     if not request.force:
         if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
-        if state is not TokenState.MISSING and _refreshable(cached, now()):
+        refreshable = state is not TokenState.MISSING and _refreshable(cached, now())
+        if refreshable and state is not TokenState.EXPIRED and _failures.recent(request, now()):
+            # botocore's rule: one attempt a minute. The token still works meanwhile (an
+            # expired one does not: that is tried at once).
+            return cached  # type: ignore[no-any-return]
+        if refreshable:
             try:
-                return (yield from refresh_flow(cached, now))
+                refreshed = yield from refresh_flow(cached, now)
             except SessionEndedError as ended:
                 if not request.interactive:
                     raise
                 yield Notice(f"{ended} Signing in again.")
             except SSOOIDCError as failure:
+                _failures.failed(request, now())
                 if state is TokenState.ADVISORY:
                     # botocore's rule: outside the mandatory window a failed refresh is not
                     # fatal, the current token still has more than 10 minutes.
                     logger.info("advisory refresh failed (%s); keeping the current token", failure)
                     return cached  # type: ignore[no-any-return]
                 raise
+            else:
+                _failures.succeeded(request)
+                return refreshed
     if not request.interactive:
         raise LoginError(
             f"Not signed in to {request.start_url}, or the sign-in expired: run the login "
