@@ -265,6 +265,20 @@ def test_persistent_slow_down_says_so_not_that_nobody_approved() -> None:
     assert script.cached is None
 
 
+def test_a_single_slow_down_before_the_deadline_is_not_blamed() -> None:
+    started = {**STARTED, "expiresIn": 2, "interval": 1}
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [started],
+            "CreateToken": [pending(), service(sj.SlowDownException)],
+        }
+    )
+    with pytest.raises(sj.LoginExpiredError, match="not approved in time"):
+        script.run()
+    assert script.ops().count("CreateToken") == 2
+
+
 def test_pending_after_slow_down_is_still_not_approved_in_time() -> None:
     started = {**STARTED, "expiresIn": 8, "interval": 1}
     script = Script(

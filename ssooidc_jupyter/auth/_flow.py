@@ -82,6 +82,8 @@ REFRESH_RETRY_DELAY = timedelta(minutes=1)
 # Consecutive polls that fail for transport reasons (each already retried by the client)
 # before the login gives up: a blip is ridden out, a dead endpoint is reported.
 MAX_POLL_FAILURES = 3
+# Consecutive slow_down answers up to the deadline after which the error blames them.
+PERSISTENT_SLOW_DOWN = 2
 
 
 @dataclass(frozen=True)
@@ -437,10 +439,10 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     yield ShowPrompt(prompt)
 
     failures = 0
-    slowed = False  # the last answer was slow_down
+    slowed = 0  # consecutive slow_down answers: one is a hiccup, several are the service
     while True:
         left = (deadline - now()).total_seconds()
-        if left <= 0 and slowed:
+        if left <= 0 and slowed >= PERSISTENT_SLOW_DOWN:
             raise LoginExpiredError(
                 f"The service kept asking to slow down (polling every {interval:g} s by the "
                 f"end) until the sign-in code {prompt.user_code} ran out of time; it may have "
@@ -461,7 +463,7 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
                 "deviceCode": started["deviceCode"],
             },
         )
-        slowed = isinstance(reply, SlowDownException)
+        slowed = slowed + 1 if isinstance(reply, SlowDownException) else 0
         if isinstance(reply, AuthorizationPendingException):
             failures = 0
             continue
