@@ -552,6 +552,29 @@ def test_unreadable_entry_warns(store: Path) -> None:
         assert TokenCache(store).load_token("k") is None
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_a_token_planted_by_another_user_is_not_used(store: Path) -> None:
+    # A co-tenant who can write to the directory must not make us use their session.
+    TokenCache(store).save_token("k", make_token())
+    os.chown(store / "k.json", 65534, 65534)
+    with pytest.warns(CacheWarning, match=r"owned by another user \(uid 65534\)") as caught:
+        assert TokenCache(store).load_token("k") is None
+    assert_no_secret(str(caught[0].message))
+    assert (store / "k.json").exists()  # reported, never deleted
+
+
+def test_a_fifo_in_place_of_an_entry_does_not_hang(store: Path) -> None:
+    os.mkfifo(store / "k.json")
+    with pytest.warns(CacheWarning, match="not a regular file"):
+        assert TokenCache(store).load_token("k") is None
+
+
+def test_an_oversized_entry_is_not_read(store: Path) -> None:
+    (store / "k.json").write_bytes(b" " * (2 * 1024 * 1024))
+    with pytest.warns(CacheWarning, match="far too large"):
+        assert TokenCache(store).load_token("k") is None
+
+
 @pytest.mark.parametrize("key", ["../escape", "a/b", ".hidden", "", "x" * 300, "k\n"])
 def test_keys_must_be_plain_file_names(store: Path, key: str) -> None:
     with pytest.raises(ValueError, match="plain file name"):

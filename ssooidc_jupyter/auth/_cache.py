@@ -190,11 +190,14 @@ class TokenCache:
     def _load_json(self, path: Path) -> object:
         """The parsed file, or ``_ABSENT`` (missing, or unusable and already warned about)."""
         try:
-            raw = path.read_bytes()
+            raw = _read_entry(path)
         except FileNotFoundError:
             return _ABSENT
         except OSError as exc:
             self._warn(path, f"cannot be read ({os_reason(exc)})", stacklevel=4)
+            return _ABSENT
+        except _Unsafe as exc:
+            self._warn(path, str(exc), stacklevel=4)
             return _ABSENT
         try:
             data: object = json.loads(raw)
@@ -443,6 +446,36 @@ class TokenCache:
             yield
         finally:
             flock.release()
+
+
+#: No cache entry is anywhere near this (a token file is ~2-5 KB).
+MAX_ENTRY_BYTES = 1024 * 1024
+
+
+class _Unsafe(Exception):
+    """A cache entry that must not be used; the message says why (never its content)."""
+
+
+def _read_entry(path: Path) -> bytes:
+    """The bytes of a cache entry that is a regular file of ours (or root's), read through one
+    descriptor so that what is checked is what is read.
+
+    A file of another user is refused: on a shared host, a co-tenant who can write to the
+    directory could otherwise make us use *their* session (and upload our data to it)."""
+    # O_NONBLOCK: a FIFO planted under the entry's name must not hang the kernel.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Unsafe("cannot be read (not a regular file)")
+        if hasattr(os, "geteuid") and st.st_uid not in (os.geteuid(), 0):
+            raise _Unsafe(f"is owned by another user (uid {st.st_uid})")
+        if st.st_size > MAX_ENTRY_BYTES:
+            raise _Unsafe(f"is far too large for a cache entry ({st.st_size} bytes)")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            return stream.read(MAX_ENTRY_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def _stat_or_none(path: Path) -> os.stat_result | None:
