@@ -746,6 +746,24 @@ def test_an_old_style_lock_link_beside_the_tokens_is_harmless(store: Path) -> No
         pass
 
 
+def test_leftover_lock_files_of_earlier_versions_are_removed(store: Path) -> None:
+    import filelock
+
+    (store / "cache").mkdir(mode=0o700)
+    (store / "cache" / "free.lock").touch(mode=0o600)
+    (store / "cache" / "held.lock").touch(mode=0o600)
+    (store / "cache" / "full.lock").write_text("not a lock of ours")
+    cache = TokenCache(store / "cache")
+    older = filelock.FileLock(str(store / "cache" / "held.lock"))  # an earlier version, running
+    with older:
+        for key in ("free", "held", "full"):
+            with cache.lock(key, timeout=1):
+                pass
+    assert not (store / "cache" / "free.lock").exists()
+    assert (store / "cache" / "held.lock").exists()  # in use: left alone
+    assert (store / "cache" / "full.lock").read_text() == "not a lock of ours"
+
+
 def test_a_world_writable_cache_directory_is_warned_about_once(store: Path) -> None:
     directory = store / "shared"
     directory.mkdir()

@@ -385,6 +385,7 @@ class TokenCache:
         while True:
             try:
                 flock.acquire(timeout=0)
+                self._remove_legacy_lock(key)
                 return flock
             except filelock.Timeout:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -395,6 +396,33 @@ class TokenCache:
                     f"{failure_advice(exc)}."
                 ) from exc
             yield LOCK_POLL_SECONDS
+
+    def _remove_legacy_lock(self, key: str) -> None:
+        """Earlier versions locked ``<dir>/<key>.lock`` beside the tokens (issue 12). Holding
+        the new lock, remove such a leftover: only an empty regular file of ours, and only
+        while no process of an earlier version holds it (it is flocked first)."""
+        try:
+            # Lazy and optional: fcntl is Unix-only, as are the leftovers (filelock's Unix lock).
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        legacy = self._path(key, ".lock")
+        try:
+            fd = os.open(legacy, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return  # absent, or a link (never followed, never touched)
+        try:
+            st = os.fstat(fd)
+            ours = not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
+            if not stat.S_ISREG(st.st_mode) or not ours or st.st_size:
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(legacy)
+            logger.debug("Removed the leftover lock file %s", legacy)
+        except OSError:
+            return  # held by a running older version, or already gone
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _timeout_error(path: Path, timeout: float | None) -> CacheLockTimeout:
