@@ -44,7 +44,18 @@ class RecordingHandler(BaseHTTPRequestHandler):
                 "body": body,
             }
         )
-        payload = b"{}"
+        # One body that is a valid answer of every operation (answers are validated).
+        payload = json.dumps(
+            {
+                "clientId": "c",
+                "clientSecret": "s",
+                "deviceCode": "d",
+                "userCode": "U",
+                "verificationUri": "https://device.example/",
+                "expiresIn": 600,
+                "accessToken": "a",
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .._redact import register_secret
+
 __all__ = [
     "REGISTRATION_EXPIRY_WINDOW",
     "CachedRegistration",
@@ -251,6 +253,9 @@ class CachedToken:
         object.__setattr__(
             self, "extra", {k: v for k, v in self.extra.items() if k not in _TOKEN_KEYS}
         )
+        # Whether it came from the service or from a file the CLI wrote, from now on these
+        # values are masked in every log line on our path (botocore logs the bearer token).
+        register_secret(self.access_token, self.refresh_token, self.client_secret)
 
     def __repr__(self) -> str:
         return (
@@ -324,6 +329,7 @@ class CachedRegistration:
         object.__setattr__(
             self, "extra", {k: v for k, v in self.extra.items() if k not in _REGISTRATION_KEYS}
         )
+        register_secret(self.client_secret)
 
     def __repr__(self) -> str:
         return (

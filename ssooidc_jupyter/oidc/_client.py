@@ -27,14 +27,17 @@ from .. import _exceptions
 from .._exceptions import (
     ConfigurationError,
     EndpointConnectionError,
+    InvalidResponseError,
     RequestTimeoutError,
     ServiceError,
     SSOOIDCError,
     TransportError,
 )
+from .._redact import register_secret
 from ._config import ClientConfig, build_config
 from ._protocol import (
     OPERATIONS,
+    SECRET_MEMBERS,
     CreateTokenResponse,
     CreateTokenWithIAMResponse,
     Operation,
@@ -58,9 +61,14 @@ if TYPE_CHECKING:
         StartDeviceAuthorizationRequest,
     )
 
-__all__ = ["AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc"]
+__all__ = ["MAX_RESPONSE_BYTES", "AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc"]
 
 logger = logging.getLogger("ssooidc_jupyter.client")
+
+#: The most we read of any answer. IAM Identity Center's are a few KB (a token is ~1-4 KB);
+#: a proxy's error page or a hostile endpoint must not make a notebook kernel buffer
+#: megabytes. Counted after decompression, so a small gzip bomb is cut short too.
+MAX_RESPONSE_BYTES = 256 * 1024
 
 _VERSION = "0.1.0"
 _USER_AGENT = (
@@ -154,6 +162,9 @@ class _BaseClient:
         self, operation: Operation, params: Mapping[str, Any]
     ) -> Generator[_Step, _Outcome, Response]:
         body = build_body(operation, params)
+        # Registered before anything is sent or logged: from here on no log line (ours,
+        # httpx's, httpcore's) can carry them.
+        register_secret(*(params[k] for k in SECRET_MEMBERS.intersection(params)))
         url = self._endpoint + operation.path
         base_headers = {"Content-Type": "application/json"}
         if self._config.close_connection:
@@ -175,7 +186,7 @@ class _BaseClient:
             outcome = yield _Send(url, headers, body)
             if isinstance(outcome, _Answer):
                 if 200 <= outcome.status < 300:
-                    return parse_success(
+                    answer = parse_success(
                         operation,
                         outcome.status,
                         outcome.headers,
@@ -183,6 +194,8 @@ class _BaseClient:
                         host=self._host,
                         attempts=attempt,
                     )
+                    register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
+                    return answer
                 error: SSOOIDCError = parse_error(
                     operation, outcome.status, outcome.headers, outcome.body, host=self._host
                 )
@@ -196,6 +209,20 @@ class _BaseClient:
             delay = backoff_delay(attempt, self._config.retry_backoff)
             logger.debug("%s: %s, retrying in %.2fs", operation.name, type(error).__name__, delay)
             yield _Sleep(delay)
+
+    def _too_large(self, operation: Operation, status: int) -> InvalidResponseError:
+        return InvalidResponseError(
+            f"{operation.name}: the answer from {self._host} (HTTP {status}) is larger than "
+            f"{MAX_RESPONSE_BYTES // 1024} KiB, far more than any IAM Identity Center answer; "
+            "it was not read further. Something other than the service may be answering: "
+            "check the endpoint and region.",
+            operation=operation.name,
+            status_code=status,
+        )
+
+    def _declared_too_large(self, reply: httpx.Response) -> bool:
+        declared = reply.headers.get("content-length", "")
+        return declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES
 
     def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
         what = "Check the endpoint and region and that the network is up, then try again."
@@ -251,10 +278,28 @@ class SSOOIDCClient(_BaseClient):
                 outcome = None
                 continue
             try:
-                reply = self._http.post(step.url, content=step.body, headers=step.headers)
-                outcome = _Answer(reply.status_code, reply.headers, reply.content)
+                outcome = self._send(operation, step)
             except httpx.HTTPError as exc:
                 outcome = self._transport_error(operation, exc)
+
+    def _send(self, operation: Operation, step: _Send) -> _Outcome:
+        """POST and read at most MAX_RESPONSE_BYTES, streaming (never buffering more)."""
+        request = self._http.build_request(
+            "POST", step.url, content=step.body, headers=step.headers
+        )
+        reply = self._http.send(request, stream=True)
+        try:
+            if self._declared_too_large(reply):
+                return self._too_large(operation, reply.status_code)
+            chunks, size = [], 0
+            for chunk in reply.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    return self._too_large(operation, reply.status_code)
+                chunks.append(chunk)
+            return _Answer(reply.status_code, reply.headers, b"".join(chunks))
+        finally:
+            reply.close()
 
     def register_client(self, **params: Unpack[RegisterClientRequest]) -> RegisterClientResponse:
         """Register a public client (RegisterClient)."""
@@ -323,10 +368,28 @@ class AsyncSSOOIDCClient(_BaseClient):
                 outcome = None
                 continue
             try:
-                reply = await self._http.post(step.url, content=step.body, headers=step.headers)
-                outcome = _Answer(reply.status_code, reply.headers, reply.content)
+                outcome = await self._send(operation, step)
             except httpx.HTTPError as exc:
                 outcome = self._transport_error(operation, exc)
+
+    async def _send(self, operation: Operation, step: _Send) -> _Outcome:
+        """:meth:`SSOOIDCClient._send` on the event loop."""
+        request = self._http.build_request(
+            "POST", step.url, content=step.body, headers=step.headers
+        )
+        reply = await self._http.send(request, stream=True)
+        try:
+            if self._declared_too_large(reply):
+                return self._too_large(operation, reply.status_code)
+            chunks, size = [], 0
+            async for chunk in reply.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    return self._too_large(operation, reply.status_code)
+                chunks.append(chunk)
+            return _Answer(reply.status_code, reply.headers, b"".join(chunks))
+        finally:
+            await reply.aclose()
 
     async def register_client(
         self, **params: Unpack[RegisterClientRequest]
