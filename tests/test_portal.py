@@ -601,6 +601,22 @@ def test_a_token_the_portal_refused_is_not_handed_out_again(
     assert [a.account_id for a in again.accounts()] == [a["accountId"] for a in emu.accounts]
 
 
+def test_a_revoked_token_of_a_live_session_is_renewed_silently(
+    signed_in: tuple[Emulator, sj.SSOToken],
+) -> None:
+    """Only the access token died (the session lives): the refusal is reported once, then
+    the flagged token is refreshed without a prompt."""
+    emu, token = signed_in
+    dead = token.access_token
+    emu.expire_access_token(dead)
+    with pytest.raises(sj.UnauthorizedException):
+        token.accounts()
+    assert len(token.accounts()) == len(emu.accounts)
+    assert token.access_token != dead and count(emu, "CreateToken") == 2
+    again = sj.login(emu.start_url, emu.region, on_prompt=pytest.fail)
+    assert again.access_token == token.access_token
+
+
 def test_portal_calls_need_no_boto3(emu: Emulator, clean_aws_env: Path) -> None:
     """accounts(), credentials(), logout() and %ssooidc accounts with boto3 and botocore
     impossible to import; only session() says it needs them."""

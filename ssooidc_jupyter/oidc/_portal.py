@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 from urllib.parse import urlsplit
@@ -362,7 +362,7 @@ class _Sleep:
 class _Answer:
     status: int
     headers: Mapping[str, str]
-    body: bytes
+    body: bytes = field(repr=False)  # GetRoleCredentials' body holds the role's keys
 
 
 _Step: TypeAlias = "_Send | _Sleep"
