@@ -497,11 +497,8 @@ def test_endpoint_follows_the_environment_like_boto3(monkeypatch: pytest.MonkeyP
 def test_the_sign_in_http_timeout_reaches_the_portal(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ssooidc_jupyter.auth._login import complete_login, resolve_login
-
     monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-    context = resolve_login(emu.start_url, emu.region, http_timeout=0.3)
-    token = complete_login(context, on_prompt=lambda prompt: None)
+    token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None, http_timeout=0.3)
     emu.inject("ListAccounts", "timeout", times=3, delay=0.6)
     with pytest.raises(sj.RequestTimeoutError, match=r"within 0\.3 s"):
         token.accounts()
