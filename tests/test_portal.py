@@ -206,41 +206,72 @@ def test_bad_parameters_are_refused_before_any_request(
 # ---- faults: retried like botocore's standard mode, explained like the oidc operations --------
 
 
-@pytest.mark.parametrize("kind", ["http_500", "html_502", "throttle_429", "drop", "timeout"])
+def operation_call(emu: Emulator, operation: str) -> tuple[str, dict[str, Any]]:
+    """A valid call of ``operation`` with a fresh portal session."""
+    token = access_token(emu)
+    account = emu.accounts[0]
+    return {
+        "ListAccounts": ("list_accounts", {"accessToken": token}),
+        "ListAccountRoles": (
+            "list_account_roles",
+            {"accessToken": token, "accountId": account["accountId"]},
+        ),
+        "GetRoleCredentials": (
+            "get_role_credentials",
+            {"accessToken": token, "accountId": account["accountId"], "roleName": "ReadOnly"},
+        ),
+        "Logout": ("logout", {"accessToken": token}),
+    }[operation]
+
+
+PORTAL_OPERATIONS = ["GetRoleCredentials", "ListAccounts", "ListAccountRoles", "Logout"]
+TRANSIENT = ["http_500", "html_502", "throttle_429", "drop", "timeout", "truncated"]
+
+
+@pytest.mark.parametrize("operation", PORTAL_OPERATIONS)
+@pytest.mark.parametrize("kind", TRANSIENT)
 def test_transient_fault_is_retried_then_succeeds(
-    make: Callable[..., Driver], emu: Emulator, kind: str
+    make: Callable[..., Driver], emu: Emulator, operation: str, kind: str
 ) -> None:
-    token = access_token(emu)
-    portal = make(emu.url, timeout=0.5)
-    emu.inject("ListAccounts", kind, times=1, delay=1.0 if kind == "timeout" else None)
-    assert portal.list_accounts(accessToken=token, maxResults=10)["accountList"]
-    assert count(emu, "ListAccounts") == 2
-
-
-@pytest.mark.parametrize(
-    ("kind", "error", "words"),
-    [
-        pytest.param("html_502", sj.InvalidResponseError, ["HTML page", "proxy"], id="html_502"),
-        pytest.param("http_500", sj.ServiceError, ["HTTP 500"], id="http_500"),
-        pytest.param("throttle_429", sj.ServiceError, ["HTTP 429"], id="throttle_429"),
-        pytest.param("drop", sj.EndpointConnectionError, ["connection", "network"], id="drop"),
-        pytest.param("timeout", sj.RequestTimeoutError, ["within 0.3 s"], id="timeout"),
-    ],
-)
-def test_persistent_fault_is_a_clear_error_after_three_attempts(
-    make: Callable[..., Driver], emu: Emulator, kind: str, error: type, words: list[str]
-) -> None:
-    token = access_token(emu)
+    method, params = operation_call(emu, operation)
     portal = make(emu.url, timeout=0.3)
-    emu.inject("GetRoleCredentials", kind, times=3, delay=0.6 if kind == "timeout" else None)
+    emu.inject(operation, kind, times=1, delay=0.6 if kind == "timeout" else None)
+    reply = getattr(portal, method)(**params)
+    assert reply["ResponseMetadata"]["RetryAttempts"] == 1
+    assert count(emu, operation) == 2
+
+
+PERSISTENT = [
+    pytest.param("html_502", sj.InvalidResponseError, ["HTML page", "proxy"], id="html_502"),
+    pytest.param("http_500", sj.ServiceError, ["HTTP 500"], id="http_500"),
+    pytest.param("throttle_429", sj.ServiceError, ["HTTP 429"], id="throttle_429"),
+    pytest.param("drop", sj.EndpointConnectionError, ["connection", "network"], id="drop"),
+    pytest.param("truncated", sj.EndpointConnectionError, ["connection"], id="truncated"),
+    pytest.param("timeout", sj.RequestTimeoutError, ["within 0.3 s"], id="timeout"),
+]
+
+
+@pytest.mark.parametrize("operation", PORTAL_OPERATIONS)
+@pytest.mark.parametrize(("kind", "error", "words"), PERSISTENT)
+def test_persistent_fault_is_a_clear_error_after_three_attempts(
+    make: Callable[..., Driver],
+    emu: Emulator,
+    operation: str,
+    kind: str,
+    error: type,
+    words: list[str],
+) -> None:
+    method, params = operation_call(emu, operation)
+    portal = make(emu.url, timeout=0.3)
+    emu.inject(operation, kind, times=3, delay=0.6 if kind == "timeout" else None)
     with pytest.raises(error) as caught:
-        portal.get_role_credentials(accessToken=token, accountId="111111111111", roleName="x")
+        getattr(portal, method)(**params)
     text = str(caught.value)
-    assert text.startswith("GetRoleCredentials")
-    assert text.endswith("(after 3 attempts)")
+    assert text.startswith(operation) and text.endswith("(after 3 attempts)")
     for word in words:
         assert word in text
-    assert count(emu, "GetRoleCredentials") == 3
+    assert params["accessToken"] not in text
+    assert count(emu, operation) == 3
 
 
 def test_malformed_json_is_explained_and_not_retried(portal: Driver, emu: Emulator) -> None:
@@ -639,7 +670,8 @@ try:
     session_error = ""
 except sj.MissingDependencyError as exc:
     session_error = str(exc)
-token.logout()
+with capture_output() as cap:
+    ip.run_line_magic("ssooidc", "logout")
 print(json.dumps({{"accounts": [a.account_id for a in accounts], "table": table,
     "expiration": creds.expiration.isoformat(), "session_error": session_error,
     "loaded": [m for m in ("boto3", "botocore") if sys.modules.get(m) is not None]}}))
