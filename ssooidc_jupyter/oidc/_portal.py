@@ -43,7 +43,7 @@ from ._http import (
     too_large_error,
     transport_error,
 )
-from ._protocol import Response, _decode_json, _describe_body, error_code
+from ._protocol import SECRET_MEMBERS, Response, _decode_json, _describe_body, error_code
 from ._retry import backoff_delay, should_retry
 
 if TYPE_CHECKING:
@@ -520,7 +520,9 @@ class _BasePortalClient:
         details = {
             key: value
             for key, value in members.items()
-            if key not in ("message", "Message") and isinstance(value, str | int | bool)
+            if key not in ("message", "Message")
+            and key not in SECRET_MEMBERS
+            and isinstance(value, str | int | bool)
         }
         cls = PORTAL_EXCEPTIONS.get(code, ServiceError)
         return cls(
