@@ -69,6 +69,7 @@ class LoginArguments(TypedDict, total=False):
     force: bool
     cache: bool | str | Path
     timeout: float | None
+    http_timeout: float
 
 
 def login(
@@ -91,7 +92,9 @@ def login(
     :class:`DevicePrompt` to show. Blocks this thread until then (``cancel`` stops it; so
     does KeyboardInterrupt). ``timeout`` bounds the wait for approval in seconds;
     ``force=True`` signs in again even with a valid token; ``cache=False`` (or a directory)
-    keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``.
+    keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``. ``http_timeout``
+    (seconds, default 60) bounds each HTTP request, of the sign-in and of the token's portal
+    calls (accounts, role credentials, logout).
     """
     context = resolve_login(start_url, region, **arguments)
     return complete_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)

@@ -9,11 +9,7 @@ outcome, so the retry rules exist once and the sync and async drivers mirror eac
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import os
-import platform
-import ssl
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -26,15 +22,21 @@ import httpx
 from .. import _exceptions
 from .._exceptions import (
     ConfigurationError,
-    EndpointConnectionError,
     InvalidResponseError,
-    RequestTimeoutError,
     ServiceError,
     SSOOIDCError,
     TransportError,
 )
 from .._redact import register_secret
 from ._config import ClientConfig, build_config
+from ._http import (
+    MAX_RESPONSE_BYTES,
+    ResponseTooLarge,
+    aread_capped,
+    http_options,
+    read_capped,
+    transport_error,
+)
 from ._protocol import (
     OPERATIONS,
     SECRET_MEMBERS,
@@ -65,16 +67,6 @@ __all__ = ["MAX_RESPONSE_BYTES", "AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc
 
 logger = logging.getLogger("ssooidc_jupyter.client")
 
-#: The most we read of any answer. IAM Identity Center's are a few KB (a token is ~1-4 KB);
-#: a proxy's error page or a hostile endpoint must not make a notebook kernel buffer
-#: megabytes. Counted after decompression, so a small gzip bomb is cut short too.
-MAX_RESPONSE_BYTES = 256 * 1024
-
-_VERSION = "0.1.0"
-_USER_AGENT = (
-    f"ssooidc-jupyter/{_VERSION} httpx/{httpx.__version__} python/{platform.python_version()}"
-)
-
 
 @dataclass(frozen=True)
 class _Send:
@@ -97,14 +89,6 @@ class _Answer:
 
 _Step: TypeAlias = "_Send | _Sleep"
 _Outcome: TypeAlias = "_Answer | SSOOIDCError | None"
-
-
-@functools.lru_cache(maxsize=4)
-def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    """One verifying SSL context per CA setting, shared by all clients: building one (loading
-    the CA bundle) costs ~15 ms, more than the rest of a client's construction."""
-    del cert_file, cert_dir  # part of the cache key; httpx reads them from the environment
-    return httpx.create_ssl_context(trust_env=True)
 
 
 def _exceptions_namespace() -> SimpleNamespace:
@@ -142,13 +126,7 @@ class _BaseClient:
         return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
 
     def _http_options(self) -> dict[str, Any]:
-        limits = httpx.Limits(max_keepalive_connections=0 if self._config.close_connection else 10)
-        return {
-            "verify": _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
-            "timeout": httpx.Timeout(self._config.timeout),
-            "limits": limits,
-            "headers": {"User-Agent": _USER_AGENT},
-        }
+        return http_options(self._config)
 
     def _signing_region(self, operation: Operation) -> str:
         if self._config.region is None:
@@ -220,28 +198,8 @@ class _BaseClient:
             status_code=status,
         )
 
-    def _declared_too_large(self, reply: httpx.Response) -> bool:
-        declared = reply.headers.get("content-length", "")
-        return declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES
-
     def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
-        what = "Check the endpoint and region and that the network is up, then try again."
-        if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeoutError(
-                f"{operation.name}: no answer from {self._host} within "
-                f"{self._config.timeout:g} s ({type(exc).__name__}). {what}",
-                operation=operation.name,
-            )
-        if isinstance(exc, httpx.TransportError):
-            return EndpointConnectionError(
-                f"{operation.name}: the connection to {self._host} failed "
-                f"({type(exc).__name__}: {exc}). {what}",
-                operation=operation.name,
-            )
-        return EndpointConnectionError(
-            f"{operation.name}: request to {self._host} failed ({type(exc).__name__}). {what}",
-            operation=operation.name,
-        )
+        return transport_error(operation.name, self._host, self._config.timeout, exc)
 
 
 class SSOOIDCClient(_BaseClient):
@@ -289,15 +247,9 @@ class SSOOIDCClient(_BaseClient):
         )
         reply = self._http.send(request, stream=True)
         try:
-            if self._declared_too_large(reply):
-                return self._too_large(operation, reply.status_code)
-            chunks, size = [], 0
-            for chunk in reply.iter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    return self._too_large(operation, reply.status_code)
-                chunks.append(chunk)
-            return _Answer(reply.status_code, reply.headers, b"".join(chunks))
+            return _Answer(reply.status_code, reply.headers, read_capped(reply))
+        except ResponseTooLarge:
+            return self._too_large(operation, reply.status_code)
         finally:
             reply.close()
 
@@ -379,15 +331,9 @@ class AsyncSSOOIDCClient(_BaseClient):
         )
         reply = await self._http.send(request, stream=True)
         try:
-            if self._declared_too_large(reply):
-                return self._too_large(operation, reply.status_code)
-            chunks, size = [], 0
-            async for chunk in reply.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    return self._too_large(operation, reply.status_code)
-                chunks.append(chunk)
-            return _Answer(reply.status_code, reply.headers, b"".join(chunks))
+            return _Answer(reply.status_code, reply.headers, await aread_capped(reply))
+        except ResponseTooLarge:
+            return self._too_large(operation, reply.status_code)
         finally:
             await reply.aclose()
 
