@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 # ---- probes: the code each fresh interpreter runs ---------------------------------------------
-# Each prints one JSON line marked "BENCH ". "t" is time.time() at the moment measured
+# Each writes one JSON line marked "BENCH " (in one write: a shell's display thread may
+# write too). "t" is time.time() at the moment measured
 # (compared with the parent's time.time() just before the process was started).
 
 PROBE_LOAD_EXT = """
@@ -55,15 +56,15 @@ start = time.perf_counter()
 ip.run_line_magic("load_ext", "ssooidc_jupyter")
 elapsed = time.perf_counter() - start
 assert "ssooidc" in ip.magics_manager.magics["line"]
-print("BENCH", json.dumps({"s": elapsed}))
+sys.stdout.write("BENCH " + json.dumps({"s": elapsed}) + "\\n")
 """
 
 PROBE_IMPORT_BOTO3 = """
-import json, time
+import json, sys, time
 start = time.perf_counter()
 import boto3
 elapsed = time.perf_counter() - start
-print("BENCH", json.dumps({"s": elapsed}))
+sys.stdout.write("BENCH " + json.dumps({"s": elapsed}) + "\\n")
 """
 
 # login() with a cached registration: one StartDeviceAuthorization, then the prompt callback.
@@ -71,7 +72,8 @@ PROBE_CODE_OURS = """
 import json, os, sys, time
 import ssooidc_jupyter
 def shown(prompt):
-    print("BENCH", json.dumps({"t": time.time(), "code": prompt.user_code}), flush=True)
+    sys.stdout.write("BENCH " + json.dumps({"t": time.time(), "code": prompt.user_code}) + "\\n")
+    sys.stdout.flush()
     os._exit(0)  # the code is on screen: that is the moment measured
 ssooidc_jupyter.login(sys.argv[1], sys.argv[2], endpoint=sys.argv[3], on_prompt=shown)
 """
@@ -93,7 +95,7 @@ answer = client.start_device_authorization(
     clientId=registration["clientId"], clientSecret=registration["clientSecret"],
     startUrl=sys.argv[1],
 )
-print("BENCH", json.dumps({"t": time.time(), "code": answer["userCode"]}))
+sys.stdout.write("BENCH " + json.dumps({"t": time.time(), "code": answer["userCode"]}) + "\\n")
 """
 
 PROBE_CACHED_OURS = """
@@ -103,7 +105,8 @@ token = ssooidc_jupyter.login(sys.argv[1], sys.argv[2], session_name=sys.argv[3]
 t = time.time()
 heavy = sorted(m for m in ("httpx", "httpcore", "anyio", "h11", "ssl", "asyncio", "filelock")
                if m in sys.modules)
-print("BENCH", json.dumps({"t": t, "ok": token.expires_at is not None, "heavy": heavy}))
+answer = {"t": t, "ok": token.expires_at is not None, "heavy": heavy}
+sys.stdout.write("BENCH " + json.dumps(answer) + "\\n")
 """
 
 PROBE_CACHED_BOTOCORE = """
@@ -112,7 +115,7 @@ import botocore.session
 from botocore.tokens import SSOTokenProvider
 token = SSOTokenProvider(botocore.session.Session(profile=sys.argv[1])).load_token()
 frozen = token.get_frozen_token()
-print("BENCH", json.dumps({"t": time.time(), "ok": bool(frozen.token)}))
+sys.stdout.write("BENCH " + json.dumps({"t": time.time(), "ok": bool(frozen.token)}) + "\\n")
 """
 
 PROBE_RSS = """
@@ -132,7 +135,7 @@ ip.run_line_magic(
     "ssooidc", f"login --wait --start-url {sys.argv[1]} --region {sys.argv[2]} "
     f"--endpoint {sys.argv[3]}")
 assert ip.user_ns["ssooidc_token"].expires_at is not None
-print("BENCH", json.dumps({"mb": rss_mb() - before}))
+sys.stdout.write("BENCH " + json.dumps({"mb": rss_mb() - before}) + "\\n")
 """
 
 
@@ -190,11 +193,18 @@ class Bench:
             cwd=self.root,
             timeout=120,
         )
-        if out.returncode != 0:
-            raise RuntimeError(f"probe failed ({out.returncode}):\n{out.stderr[-2000:]}")
-        # The probe's answer is its last line marked BENCH (a shell may print other lines).
-        marked = [line for line in out.stdout.splitlines() if line.startswith("BENCH ")]
-        result = json.loads(marked[-1][len("BENCH ") :])
+        # The probe's answer is its last line marked BENCH (a shell may print other lines,
+        # even start one that the answer then ends).
+        marked = [
+            line[line.index("BENCH {") + len("BENCH ") :]
+            for line in out.stdout.splitlines()
+            if "BENCH {" in line
+        ]
+        if out.returncode != 0 or not marked:
+            raise RuntimeError(
+                f"probe failed (exit {out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+            )
+        result = json.loads(marked[-1])
         return result.get("t", started) - started, result
 
 
@@ -564,8 +574,8 @@ def figures_table(figures: dict[str, Any]) -> str:
 
 def subprocess_time(bench: Bench, code: str, repeat: int) -> float:
     probe = (
-        f"import json, time; t = time.perf_counter(); {code}; "
-        "print('BENCH', json.dumps({'s': time.perf_counter() - t}))"
+        f"import json, sys, time; t = time.perf_counter(); {code}; "
+        "sys.stdout.write('BENCH ' + json.dumps({'s': time.perf_counter() - t}) + '\\n')"
     )
     bench.run(probe)  # warm up the byte-code cache
     return statistics.median(bench.run(probe)[1]["s"] for _ in range(repeat))
