@@ -157,7 +157,6 @@ class Bench:
     """Where the fresh interpreters run: a throwaway root, its byte-code cache, their env."""
 
     root: Path
-    quick: bool
 
     def env(self, home: Path | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -172,6 +171,7 @@ class Bench:
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
             AWS_EC2_METADATA_DISABLED="true",
+            # A dependency's deprecation warning on stderr is not a figure.
             PYTHONWARNINGS="ignore",
         )
         return env
@@ -797,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     started = time.perf_counter()
     with isolated() as root:
-        bench = Bench(root=root, quick=args.quick)
+        bench = Bench(root=root)
         figures.update(load_ext_figures(bench, pairs, samples))
         figures.update(time_to_code_figures(bench, pairs, samples))
         figures.update(detection_figures(bench, logins, interval))
