@@ -27,6 +27,7 @@ from typing import Any
 from .._exceptions import ConfigurationError
 from ..oidc._values import validate_region, validate_start_url
 from ._files import atomic_write
+from ._models import DEFAULT_SCOPES
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -39,9 +40,6 @@ __all__ = [
     "write_sso_profile",
 ]
 
-#: What a client registers for when ``sso_registration_scopes`` is not configured: the scope
-#: that lets the token call the SSO portal API (``GetRoleCredentials``) and be refreshed.
-DEFAULT_SCOPES: tuple[str, ...] = ("sso:account:access",)
 
 _START_URL = "sso_start_url"
 _REGION = "sso_region"

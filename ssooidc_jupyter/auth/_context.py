@@ -12,15 +12,22 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
 from ..oidc._values import validate_endpoint, validate_region, validate_start_url
-from ._awsconfig import DEFAULT_SCOPES, SSOSettings, resolve_sso_settings
 from ._cache import TokenCache
 from ._drivers import CacheSlot
 from ._flow import LoginRequest
-from ._models import legacy_registration_key, registration_cache_key, token_cache_key
+from ._models import (
+    DEFAULT_SCOPES,
+    legacy_registration_key,
+    registration_cache_key,
+    token_cache_key,
+)
+
+if TYPE_CHECKING:
+    from ._awsconfig import SSOSettings
 
 __all__ = ["LazyClient", "LoginContext", "resolve_login"]
 
@@ -110,6 +117,10 @@ def resolve_login(
     if profile is not None or start_url is None or (region is None and session_name):
         # The config file is read only when the arguments do not say everything; with
         # start_url and region given, session_name is just the name of the cache entry.
+        # Lazy: the config reader (configparser, shlex) is needed only when the arguments
+        # do not say where to sign in.
+        from ._awsconfig import resolve_sso_settings
+
         settings = resolve_sso_settings(profile=profile, session_name=session_name)
     chosen_url = start_url or (settings.start_url if settings else None)
     chosen_region = region or (settings.region if settings else None)

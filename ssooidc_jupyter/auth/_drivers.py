@@ -8,7 +8,6 @@ half-done is written: the cache only ever receives whole, valid entries.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import threading
@@ -223,7 +222,7 @@ async def run_async(
                     except SSOOIDCError as error:
                         outcome = error
                 elif isinstance(step, Wait):
-                    await asyncio.sleep(step.seconds)
+                    await _sleep(step.seconds)
                 elif isinstance(step, ShowPrompt):
                     on_prompt(step.prompt)
                 elif isinstance(step, Notice):
@@ -241,3 +240,11 @@ async def run_async(
                     raise TypeError(f"unknown step {step!r}")
         finally:
             flow.close()
+
+
+async def _sleep(seconds: float) -> None:
+    # Lazy: asyncio (and ssl, which it imports) costs ~25 ms, and only this driver waits on
+    # a loop; a cached sign-in on the sync path never loads it.
+    import asyncio
+
+    await asyncio.sleep(seconds)

@@ -21,6 +21,7 @@ from typing import Any
 from .._redact import register_secret
 
 __all__ = [
+    "DEFAULT_SCOPES",
     "REGISTRATION_EXPIRY_WINDOW",
     "CachedRegistration",
     "CachedToken",
@@ -33,6 +34,10 @@ __all__ = [
 
 #: botocore's serialisation of datetimes in the SSO cache (``tokens._serialize_utc_timestamp``).
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+#: What a client registers for when ``sso_registration_scopes`` is not configured: the scope
+#: that lets the token call the SSO portal API (``GetRoleCredentials``) and be refreshed.
+DEFAULT_SCOPES: tuple[str, ...] = ("sso:account:access",)
 
 #: The CLI treats a registration as expired 15 minutes early (``_EXPIRY_WINDOW``).
 REGISTRATION_EXPIRY_WINDOW = timedelta(minutes=15)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
@@ -24,7 +24,9 @@ from IPython.display import display as _display
 from .._exceptions import ConfigurationError, SSOOIDCError
 from ..oidc._values import validate_endpoint, validate_start_url
 from ._configurable import SSOOIDC, check_variable
-from ._signin import LoginOptions, NotebookSignIn, Source, one_line, usage_error
+
+if TYPE_CHECKING:
+    from ._signin import LoginOptions, NotebookSignIn, Source
 
 __all__ = ["SSOOIDCMagics"]
 
@@ -94,7 +96,23 @@ class SSOOIDCMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.settings = SSOOIDC(parent=shell)
-        self.signin = NotebookSignIn(shell, self.settings)
+        self._signin: NotebookSignIn | None = None
+
+    @property
+    def signin(self) -> NotebookSignIn:
+        """This shell's sign-in, made by the first command."""
+        if self._signin is None:
+            # Lazy: _signin brings the displays, --export and hashlib (about half of what
+            # %load_ext would cost), which a kernel that never signs in need not load.
+            from ._signin import NotebookSignIn
+
+            self._signin = NotebookSignIn(self.shell, self.settings)
+        return self._signin
+
+    def close(self) -> None:
+        """Unloading: stop a running sign-in and undo --export, if a command ever ran."""
+        if self._signin is not None:
+            self._signin.close()
 
     @magic_arguments()
     @argument(
@@ -155,9 +173,14 @@ class SSOOIDCMagics(Magics):
         except SSOOIDCError as exc:
             # Whatever went wrong on the way (a dropped connection, a refused token, a
             # broken cache): one line of what and what to do, never our call stack.
+            from ._signin import one_line  # loaded already: a command ran
+
             raise one_line(exc) from None
 
     def _source(self, args: Any) -> Source:
+        # Lazy, as the signin property: only a command needs _signin.
+        from ._signin import Source, usage_error
+
         named = [
             f"--{n}"
             for n in ("profile", "sso-session", "start-url")
@@ -196,6 +219,9 @@ class SSOOIDCMagics(Magics):
         )
 
     def _login_options(self, args: Any) -> LoginOptions:
+        # Lazy, as the signin property: only a command needs _signin.
+        from ._signin import LoginOptions, usage_error
+
         if bool(args.account) != bool(args.role):
             raise UsageError("--account and --role go together: pass both, or neither")
         if args.session_var and not args.account:

@@ -8,7 +8,6 @@ outcome, so the retry rules exist once and the sync and async drivers mirror eac
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Generator, Mapping
@@ -302,6 +301,10 @@ class AsyncSSOOIDCClient(_BaseClient):
         self._http = httpx.AsyncClient(**self._http_options())
 
     async def _call(self, name: str, params: Mapping[str, Any]) -> Any:
+        # Lazy: asyncio costs ~25 ms to import and only this client uses it; a coroutine
+        # runs on a loop, so here it is already loaded and the import is free.
+        import asyncio
+
         operation = OPERATIONS[name]
         if operation.signed and self._signing_credentials is None:
             # The credential chain may read files or call a metadata service: not on the loop.

@@ -14,7 +14,6 @@ access token and the role credentials never reach a repr, a log line or a messag
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -657,6 +656,10 @@ class AsyncPortalClient(_BasePortalClient):
             except StopIteration as done:
                 return done.value
             if isinstance(step, _Sleep):
+                # Lazy: only the async client waits on a loop; the sync path stays free of
+                # asyncio (and the ssl it imports).
+                import asyncio
+
                 await asyncio.sleep(step.seconds)
                 outcome = None
             else:
