@@ -669,3 +669,40 @@ def test_the_pending_token_is_composition_and_private_names_never_wait(
     manual_emu.approve(manual_emu.user_codes[-1])
     assert pending.access_token in manual_emu.secrets  # public names wait, then delegate
     assert pending.ready and pending.resolve() is pending.controller.token
+
+
+def _logout_elsewhere(emu: Emulator, access_token: str) -> None:
+    """What `aws sso logout` or the portal's sign-out does: the token dies at the service."""
+    from ssooidc_jupyter.oidc._portal import PortalClient
+
+    with PortalClient(endpoint=emu.url, region=emu.region) as portal:
+        portal.logout(accessToken=access_token)
+
+
+def test_a_token_the_portal_refuses_turns_the_sign_in_to_signed_out(
+    ip: InteractiveShell, emu: Emulator
+) -> None:
+    with capture_output():
+        ip.run_line_magic("ssooidc", f"login {where(emu)} --wait")
+    token = ip.user_ns["ssooidc_token"]
+    _logout_elsewhere(emu, token.access_token)
+    with capture_output() as cap:
+        result = ip.run_cell("%ssooidc accounts")
+    assert type(result.error_in_exec).__name__ == "UnauthorizedException"
+    assert "Traceback" not in cap.stderr + cap.stdout
+    signin = ip.magics_manager.registry["SSOOIDCMagics"].signin
+    controller = signin.current.controller
+    assert controller.state.value == "signed_out"
+    # The login cell's output now says so and how to sign in again.
+    assert "Sign in again" in signin.current.status.last_text
+    with pytest.raises(UsageError, match="Not signed in"):
+        ip.run_line_magic("ssooidc", "accounts")
+    # And a new login does not hand back the dead token: it signs in again.
+    before = ops(emu, "StartDeviceAuthorization") + ops(emu, "CreateToken")
+    with capture_output():
+        ip.run_line_magic("ssooidc", f"login {where(emu)} --wait")
+    assert ops(emu, "StartDeviceAuthorization") + ops(emu, "CreateToken") > before
+    assert ip.user_ns["ssooidc_token"].access_token != token.access_token
+    with capture_output() as cap:
+        ip.run_line_magic("ssooidc", "accounts")
+    assert "accounts at" in texts(cap)[0]

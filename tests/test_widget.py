@@ -496,3 +496,22 @@ def test_in_a_real_kernel_no_secret_in_the_saved_notebook(monkeypatch: pytest.Mo
     assert "ssooidc-state-signed_in" in dumped and "Using role" in dumped
     assert len(secrets) >= 4
     assert not [secret for secret in secrets if secret in saved]
+
+
+def test_the_view_offers_a_new_sign_in_when_the_portal_refuses_the_token(emu: Emulator) -> None:
+    import ssooidc_jupyter as sj
+    from ssooidc_jupyter.oidc._portal import PortalClient
+
+    token = sj.login(
+        emu.start_url, emu.region, on_prompt=lambda prompt: emu.approve(prompt.user_code)
+    )
+    with PortalClient(endpoint=emu.url, region=emu.region) as portal:
+        portal.logout(accessToken=token.access_token)  # signed out elsewhere
+    controller = LoginController(resolve_login(emu.start_url, emu.region))
+    view = LoginView(controller, on_pick=lambda account, role: None)
+    controller.start()  # the cached token: signed in at once, then the accounts are refused
+    wait_for(lambda: "ssooidc-state-signed_out" in view._dom_classes, "the signed-out state")
+    retry = wait_for(lambda: find(view, "ssooidc-retry"), "the Try again button")
+    assert not retry.disabled
+    assert "Sign in again" in text(view)
+    view.close()

@@ -10,6 +10,7 @@ extra; boto3 and botocore are imported there, on first use.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -172,17 +173,40 @@ async def aportal_logout(client: AsyncPortalClient, access_token: str) -> None:
 # ---- boto3 sessions (the ``aws`` extra) -------------------------------------------------------
 
 
+@functools.cache
+def _role_session_class() -> type[Any]:
+    """``boto3.Session`` with a repr that says which account and role it is for.
+
+    A subclass, made on first use (boto3 is imported lazily): nothing of boto3 is patched,
+    and every other behaviour is boto3's own."""
+    boto3 = _boto3()
+
+    class RoleSession(boto3.session.Session):  # type: ignore[misc,name-defined]
+        ssooidc_account_id = ""
+        ssooidc_role_name = ""
+
+        def __repr__(self) -> str:
+            return (
+                f"Session(account_id={self.ssooidc_account_id!r}, "
+                f"role_name={self.ssooidc_role_name!r}, region_name={self.region_name!r})"
+            )
+
+    return RoleSession
+
+
 def refreshable_session(
     fetch_credentials: Callable[[], RoleCredentials],
     *,
     region_name: str | None,
     default_region: str,
+    account_id: str = "",
+    role_name: str = "",
 ) -> Any:
     """A boto3 Session whose credentials are botocore *refreshable* credentials: each refresh
     calls ``fetch_credentials`` (the token's :meth:`credentials`, which re-reads the cache and
     refreshes silently) for new role credentials. ``default_region`` (the IAM Identity
     Center region) is used when no region is configured anywhere."""
-    boto3 = _boto3()
+    role_session = _role_session_class()  # first: says clearly when boto3 is missing
     import botocore.session
     from botocore.credentials import RefreshableCredentials
 
@@ -202,8 +226,9 @@ def refreshable_session(
     # botocore has no public setter for refreshable credentials; assigning _credentials is
     # the way boto3's own documentation and botocore's tests do it.
     core._credentials = credentials  # type: ignore[attr-defined]
-    session = boto3.session.Session(botocore_session=core, region_name=region_name)
+    session = role_session(botocore_session=core, region_name=region_name)
     if session.region_name is None:
         # No region configured anywhere: the IAM Identity Center region is a sane default.
-        session = boto3.session.Session(botocore_session=core, region_name=default_region)
+        session = role_session(botocore_session=core, region_name=default_region)
+    session.ssooidc_account_id, session.ssooidc_role_name = account_id, role_name
     return session

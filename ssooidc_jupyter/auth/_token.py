@@ -203,6 +203,8 @@ class SSOToken:
             lambda: self.credentials(account_id, role_name),
             region_name=region_name,
             default_region=self.region,
+            account_id=account_id,
+            role_name=role_name,
         )
 
     def logout(self) -> None:

@@ -45,6 +45,9 @@ class LoginState(enum.Enum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    #: Was signed in, until the service refused the token (a logout elsewhere, a revoked
+    #: session): a new sign-in is needed.
+    SIGNED_OUT = "signed_out"
 
     @property
     def finished(self) -> bool:
@@ -152,6 +155,15 @@ class LoginController:
             self._done.set()
             self._set(state)
 
+    def signed_out(self, reason: BaseException) -> None:
+        """The service refused this sign-in's token (HTTP 401 from the portal): say so, and
+        let the views offer a new sign-in. A no-op unless signed in."""
+        with self._lock:
+            if self.state is not LoginState.SIGNED_IN:
+                return
+            self.error, self.token = reason, None
+            self._set(LoginState.SIGNED_OUT)
+
     def cancel(self) -> None:
         """Stop polling at once (the next wait returns immediately)."""
         self._cancel.set()
@@ -196,4 +208,9 @@ class LoginController:
             LoginState.DENIED: f"Sign-in denied: {reason}",
             LoginState.EXPIRED: f"Sign-in expired: {reason}",
             LoginState.CANCELLED: "Sign-in cancelled.",
+            LoginState.SIGNED_OUT: (
+                f"Signed out of {url}: the service no longer accepts the token (a logout "
+                "elsewhere, or the session was ended). Sign in again: %ssooidc login, or "
+                "Try again."
+            ),
         }.get(self.state, f"Sign-in failed: {reason}")

@@ -39,6 +39,7 @@ def state_colour(state: object) -> str:
         LoginState.EXPIRED: ERROR_COLOUR,
         LoginState.FAILED: ERROR_COLOUR,
         LoginState.CANCELLED: WARN_COLOUR,
+        LoginState.SIGNED_OUT: WARN_COLOUR,
     }
     return colours.get(state, "inherit")
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .._exceptions import UnauthorizedException
 from ._display import ERROR_COLOUR
 
 if TYPE_CHECKING:
@@ -50,9 +51,13 @@ class RolePicker(widgets.VBox):  # type: ignore[misc]
     """Account and role dropdowns and a "Use this role" button that calls
     ``on_pick(account_id, role_name)`` in a background thread, then says what was bound."""
 
-    def __init__(self, on_pick: PickHandler) -> None:
+    def __init__(
+        self, on_pick: PickHandler, on_refused: Callable[[BaseException], None] | None = None
+    ) -> None:
         super().__init__()
         self._on_pick = on_pick
+        # Called when the service refuses the token (HTTP 401): the sign-in is over.
+        self._on_refused = on_refused
         # The account list and the pick finish in their own threads, selections in the
         # kernel's: one re-entrant lock keeps each update whole.
         self._lock = threading.RLock()
@@ -121,6 +126,8 @@ class RolePicker(widgets.VBox):  # type: ignore[misc]
         except Exception as exc:  # shown to the user: a thread would lose it
             if not self._closed:  # after a logout the failure is expected, not news
                 logger.warning("listing AWS accounts failed: %s", exc)
+                if self._on_refused is not None and isinstance(exc, UnauthorizedException):
+                    self._on_refused(exc)
             accounts, note = None, f"Could not list your AWS accounts: {exc}"
         try:
             with self._lock:

@@ -403,7 +403,7 @@ class NotebookSignIn:
         else:
             rows.append(("State", "Signed in."))
             rows.append(("Expires", _expiry(token.expires_at)))
-            rows.append(("Accounts", _accounts_summary(token)))
+            rows.append(("Accounts", self._accounts_summary(token)))
         if self.profile.path is not None:
             rows.append(("Exported", f"AWS_PROFILE={EXPORT_PROFILE}, config {self.profile.path}"))
         display(Table("IAM Identity Center sign-in", ("", ""), rows, header=False))
@@ -413,6 +413,7 @@ class NotebookSignIn:
         try:
             accounts = token.accounts()
         except SSOOIDCError as exc:
+            self._refused(token, exc)
             raise one_line(exc) from None
         rows = [
             (a.account_id, a.account_name, a.email, ", ".join(a.roles) or "(no roles)")
@@ -426,8 +427,29 @@ class NotebookSignIn:
         try:
             token.refresh()
         except SSOOIDCError as exc:
+            self._refused(token, exc)
             raise one_line(exc) from None
         _show_line(f"Refreshed: signed in to {token.start_url} until {_expiry(token.expires_at)}.")
+
+    def _accounts_summary(self, token: SSOToken) -> str:
+        try:
+            accounts = token.accounts()
+        except SSOOIDCError as exc:
+            self._refused(token, exc)
+            return f"unavailable: {exc}"
+        names = ", ".join(f"{a.account_name or '?'} ({a.account_id})" for a in accounts)
+        return f"{len(accounts)} reachable" + (f": {names}" if names else "")
+
+    def _refused(self, token: SSOToken, error: BaseException) -> None:
+        """The service refused ``token`` (a portal 401, an ended session): the run that holds
+        it turns to signed out, so its output and widget offer a new sign-in."""
+        from .._exceptions import SessionEndedError, UnauthorizedException
+
+        if not isinstance(error, UnauthorizedException | SessionEndedError):
+            return
+        for run in (self.current, *self._signed_in_runs):
+            if run is not None and run.controller.token is token:
+                run.controller.signed_out(error)
 
     def logout(self, source: Source) -> None:
         context, token, _ = self._lookup(source)
@@ -499,15 +521,6 @@ def _expiry(when: datetime) -> str:
     minutes = int((when - datetime.now(timezone.utc)).total_seconds() // 60)
     left = f"in {minutes // 60} h {minutes % 60:02d} min" if minutes >= 0 else "expired"
     return f"{when:%Y-%m-%d %H:%M} UTC ({left})"
-
-
-def _accounts_summary(token: SSOToken) -> str:
-    try:
-        accounts = token.accounts()
-    except SSOOIDCError as exc:
-        return f"unavailable: {exc}"
-    names = ", ".join(f"{a.account_name or '?'} ({a.account_id})" for a in accounts)
-    return f"{len(accounts)} reachable" + (f": {names}" if names else "")
 
 
 def _show_line(text: str) -> None:

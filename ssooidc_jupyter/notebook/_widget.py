@@ -167,7 +167,9 @@ class LoginView(_Composite):
         self._retry.add_class("ssooidc-retry")
         self._retry.on_click(self._retry_clicked)
         self._pending_row = widgets.HBox([self._copy, self.countdown, self._cancel])
-        self.picker = RolePicker(on_pick) if on_pick is not None else None
+        self.picker = (
+            RolePicker(on_pick, on_refused=controller.signed_out) if on_pick is not None else None
+        )
         self._parts: tuple[Any, ...] = (
             self._status,
             self._copy,
