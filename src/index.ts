@@ -44,7 +44,7 @@ export namespace CommandIDs {
 /** How often the status is read again: a kernel or a terminal may sign in any time. */
 const STATUS_POLL_MS = 5000;
 /** How often a pending sign-in is asked for its state (the code is approved elsewhere). */
-const LOGIN_POLL_MS = 1000;
+const LOGIN_POLL_MS = 500;
 
 const SIGNED_IN = new Set(['signed_in', 'expiring']);
 
@@ -85,7 +85,12 @@ class StatusItem extends Widget {
     private readonly _trans: TranslationBundle,
     private readonly _onClick: () => void
   ) {
-    super({ node: element('div', 'ssooidc-status jp-StatusBar-TextItem') });
+    super({
+      node: element(
+        'div',
+        'ssooidc-status ssooidc-statusbar jp-StatusBar-TextItem'
+      )
+    });
     this.node.tabIndex = 0;
     this.node.setAttribute('role', 'button');
     this.node.addEventListener('click', () => this._onClick());
