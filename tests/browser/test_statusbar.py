@@ -164,3 +164,19 @@ def test_status_bar_cancel_and_dark_theme(bench, lab, emu, dark_theme, screensho
     assert page.locator("body").get_attribute("data-jp-theme-name") == DARK
     lab.api("POST", "/ssooidc/api/logout", {"session_name": "emulator"})
     expect(item).to_have_text("AWS: sign in", timeout=5000 + SIGNED_IN_WITHIN)
+
+
+def test_notebook7_shows_the_item_and_signs_in(bench, notebook_server, emu):
+    """Notebook 7 has no status bar: the item sits in its top bar and works the same."""
+    expect = _expect()
+    server = notebook_server
+    ui = bench.open(server, bench.notebook(server, "statusbar-nb7.ipynb", ["1 + 1"]))
+    page = ui.page
+    item = _item(page)
+    expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
+    expect(item).to_be_visible()
+    _open_dialog(page).click()
+    _approve(page, emu)
+    expect(item).to_have_text(SIGNED_IN, timeout=SIGNED_IN_WITHIN)
+    _palette(page, "Sign out of AWS")
+    expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
