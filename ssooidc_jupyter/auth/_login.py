@@ -69,6 +69,8 @@ class LoginArguments(TypedDict, total=False):
     force: bool
     cache: bool | str | Path
     timeout: float | None
+    flow: str
+    redirect_uri: str | None
 
 
 def login(
@@ -92,6 +94,11 @@ def login(
     does KeyboardInterrupt). ``timeout`` bounds the wait for approval in seconds;
     ``force=True`` signs in again even with a valid token; ``cache=False`` (or a directory)
     keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``.
+
+    ``flow="pkce"`` signs in with the authorization-code flow and PKCE instead (the AWS CLI
+    v2's browser flow): ``on_prompt`` gets the authorization page as
+    ``verification_uri_complete`` (and no user code), and a listener on 127.0.0.1 receives
+    the redirect (``redirect_uri=`` a loopback ``http`` URL to choose its address).
     """
     context = resolve_login(start_url, region, **arguments)
     return complete_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
@@ -121,6 +128,11 @@ def complete_login(
     cancel: threading.Event | None = None,
 ) -> SSOToken:
     """Run the sign-in of a resolved ``context`` in this thread."""
+    if context.flow == "pkce":
+        # Lazy: only a PKCE sign-in needs the module (and its listener).
+        from ._pkce import complete_pkce_login
+
+        return complete_pkce_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
     client = LazyClient(context)
     try:
         cached = run_sync(
@@ -143,6 +155,11 @@ async def complete_login_async(
     on_notice: NoticeHandler | None = None,
 ) -> SSOToken:
     """:func:`complete_login` on the running event loop."""
+    if context.flow == "pkce":
+        # Lazy, as in complete_login.
+        from ._pkce import complete_pkce_login_async
+
+        return await complete_pkce_login_async(context, on_prompt=on_prompt, on_notice=on_notice)
     client = LazyClient(context, asynchronous=True)
     try:
         cached = await run_async(
