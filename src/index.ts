@@ -213,38 +213,51 @@ async function showCode(
     node: element('div', 'ssooidc-dialog ssooidc-code-dialog')
   });
   const node = body.node;
+  const pkce = login.flow === 'pkce';
   node.appendChild(
     element(
       'p',
       'ssooidc-instructions',
-      trans.__(
-        'Open the sign-in page, check that it shows this code, and approve it:'
-      )
+      pkce
+        ? trans.__(
+            'Open the AWS sign-in page and approve; it comes back to Jupyter and this dialog closes.'
+          )
+        : trans.__(
+            'Open the sign-in page, check that it shows this code, and approve it:'
+          )
     )
   );
-  const codeRow = element('div', 'ssooidc-code-row');
-  const code = element('code', 'ssooidc-code', login.user_code ?? '');
-  const copy = element(
-    'button',
-    'ssooidc-copy jp-mod-styled',
-    trans.__('Copy')
-  );
-  copy.type = 'button';
-  copy.addEventListener('click', () => {
-    void navigator.clipboard?.writeText(login.user_code ?? '').then(
-      () => {
-        copy.textContent = trans.__('Copied');
-      },
-      () => {
-        copy.textContent = trans.__('Copy failed');
-      }
+  if (!pkce) {
+    const codeRow = element('div', 'ssooidc-code-row');
+    const code = element('code', 'ssooidc-code', login.user_code ?? '');
+    const copy = element(
+      'button',
+      'ssooidc-copy jp-mod-styled',
+      trans.__('Copy')
     );
-  });
-  codeRow.append(code, copy);
-  node.appendChild(codeRow);
+    copy.type = 'button';
+    copy.addEventListener('click', () => {
+      void navigator.clipboard?.writeText(login.user_code ?? '').then(
+        () => {
+          copy.textContent = trans.__('Copied');
+        },
+        () => {
+          copy.textContent = trans.__('Copy failed');
+        }
+      );
+    });
+    codeRow.append(code, copy);
+    node.appendChild(codeRow);
+  }
   const href = safeLink(login.verification_uri_complete);
   if (href) {
-    const link = element('a', 'ssooidc-link', login.verification_uri ?? href);
+    const link = element(
+      'a',
+      pkce ? 'ssooidc-link ssooidc-link-button' : 'ssooidc-link',
+      pkce
+        ? trans.__('Open the AWS sign-in page')
+        : (login.verification_uri ?? href)
+    );
     link.href = href;
     link.target = '_blank';
     link.rel = 'noopener noreferrer';
@@ -279,7 +292,9 @@ async function showCode(
     const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
     const minutes = Math.floor(left / 60);
     const seconds = String(left % 60).padStart(2, '0');
-    countdown.textContent = trans.__('Code expires in %1:%2', minutes, seconds);
+    countdown.textContent = pkce
+      ? trans.__('Sign-in expires in %1:%2', minutes, seconds)
+      : trans.__('Code expires in %1:%2', minutes, seconds);
   };
   tick();
   const ticker = window.setInterval(tick, 1000);
@@ -387,7 +402,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
           );
           return;
         }
-        if (login.state === 'pending' && login.user_code) {
+        if (
+          login.state === 'pending' &&
+          (login.user_code || login.flow === 'pkce')
+        ) {
           login = await showCode(trans, login);
         }
         await refresh();

@@ -41,7 +41,11 @@ LEGACY_URL = "https://legacy-portal.awsapps.com/start"
 
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
-    return {"ServerApp": {"jpserver_extensions": {"ssooidc_jupyter": True}}}
+    # The device flow unless a test asks for PKCE (a loopback server defaults to PKCE).
+    return {
+        "ServerApp": {"jpserver_extensions": {"ssooidc_jupyter": True}},
+        "SSOOIDC": {"flow": "device"},
+    }
 
 
 @pytest.fixture
@@ -392,3 +396,106 @@ def test_extension_points() -> None:
 
     points = ssooidc_jupyter._jupyter_server_extension_points()
     assert points == [{"module": "ssooidc_jupyter.server"}]
+
+
+# ---- PKCE through the server's callback route ------------------------------------------------
+
+
+async def _follow(fetch: Fetch, location: str, headers: dict[str, str] | None = None) -> Any:
+    """The browser following the authorization page's redirect to our callback route."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(location)
+    assert parts.path.endswith("/ssooidc/oauth/callback")
+    return await fetch(
+        "ssooidc",
+        "oauth",
+        "callback",
+        params=dict(parse_qsl(parts.query)),
+        headers=headers,
+        raise_error=False,
+        follow_redirects=False,
+    )
+
+
+async def _start_pkce(api: Api, body: dict[str, Any]) -> Any:
+    code, started = await api("POST", "login", body={**body, "flow": "pkce"})
+    assert code == 202, started
+    assert started["flow"] == "pkce" and started["user_code"] is None
+    return started
+
+
+@served
+async def test_pkce_sign_in_through_the_callback_route(
+    api: Api, emu: Emulator, jp_fetch: Fetch, aws_home: Path
+) -> None:
+    started = await _start_pkce(api, {"session_name": "dev"})
+    url = started["verification_uri_complete"]
+    assert url.startswith(f"{emu.url}/authorize?") and "code_challenge_method=S256" in url
+    assert "ssooidc%2Foauth%2Fcallback" in url
+    location = await asyncio.to_thread(emu.consent, url)
+    response = await _follow(jp_fetch, location)
+    assert response.code == 200 and b'data-outcome="accepted"' in response.body
+    done = await api.wait_state(started["id"], "signed_in")
+    assert done["state"] == "signed_in"
+    assert cache_file(aws_home, "dev").is_file()
+    # The same redirect again (a replay): refused, nothing changes.
+    replay = await _follow(jp_fetch, location)
+    assert replay.code == 400 and b'data-outcome="refused"' in replay.body
+    api.bodies += [response.body.decode(), replay.body.decode()]
+
+
+@served
+async def test_pkce_forged_callbacks_are_refused(api: Api, emu: Emulator, jp_fetch: Fetch) -> None:
+    started = await _start_pkce(api, {"start_url": emu.start_url, "region": emu.region})
+    location = await asyncio.to_thread(emu.consent, started["verification_uri_complete"])
+    forged = await _follow(jp_fetch, location.replace("state=", "state=forged"))
+    assert forged.code == 400
+    # Not signed in: the browser has no Jupyter cookie or token.
+    anonymous = await _follow(jp_fetch, location, headers={"Authorization": ""})
+    assert anonymous.code in (302, 403)
+    code, login = await api("GET", "login", started["id"])
+    assert code == 200 and login["state"] == "pending"
+    assert (await _follow(jp_fetch, location)).code == 200
+    assert (await api.wait_state(started["id"], "signed_in"))["state"] == "signed_in"
+
+
+@served
+async def test_pkce_denied(api: Api, emu: Emulator, jp_fetch: Fetch) -> None:
+    started = await _start_pkce(api, {"profile": "dev-admin"})
+    location = await asyncio.to_thread(
+        emu.consent, started["verification_uri_complete"], approve=False
+    )
+    assert (await _follow(jp_fetch, location)).code == 200
+    done = await api.wait_state(started["id"], "denied")
+    assert done["state"] == "denied"
+
+
+@served
+async def test_flow_is_checked(api: Api) -> None:
+    code, data = await api("POST", "login", body={"profile": "dev-admin", "flow": "implicit"})
+    assert code == 400 and "flow" in data["message"]
+    code, data = await api("POST", "logout", body={"profile": "dev-admin", "flow": "pkce"})
+    assert code == 400 and "flow" in data["message"]
+
+
+class TestDefaults:
+    """No SSOOIDC config on a loopback server: PKCE by default; an admin's redirect base."""
+
+    @pytest.fixture
+    def jp_server_config(self) -> dict[str, Any]:
+        return {
+            "ServerApp": {"jpserver_extensions": {"ssooidc_jupyter": True}},
+            "SSOOIDC": {"redirect_base_url": "https://hub.example.org/user/ann/"},
+        }
+
+    @served
+    async def test_loopback_defaults_to_pkce_with_the_admins_redirect(self, api: Api) -> None:
+        code, started = await api("POST", "login", body={"session_name": "dev"})
+        assert code == 202 and started["flow"] == "pkce"
+        assert (
+            "redirect_uri=https%3A%2F%2Fhub.example.org%2Fuser%2Fann%2Fssooidc%2Foauth%2Fcallback"
+            in started["verification_uri_complete"]
+        )
+        code, cancelled = await api("DELETE", "login", started["id"])
+        assert cancelled["state"] == "cancelled"

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
@@ -26,12 +26,15 @@ from ..auth._context import LoginContext
 from ..auth._token import SSOToken
 from ._logins import LoginRegistry, LoginState
 from ._status import sign_ins
-from ._targets import BadBody, Target, parse_target
+from ._targets import FLOWS, BadBody, Target, parse_target
 
 __all__ = ["setup_handlers"]
 
 AUTH_RESOURCE = "ssooidc"
 _SETTINGS_KEY = "ssooidc_logins"
+_OPTIONS_KEY = "ssooidc_options"
+CALLBACK_PATH = ("ssooidc", "oauth", "callback")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 # How long POST /login waits for the prompt (RegisterClient + StartDeviceAuthorization,
 # each bounded by the client's own timeout) before answering with the sign-in still pending.
 _PROMPT_WAIT = 30.0
@@ -61,6 +64,24 @@ class _SSOOIDCHandler(APIHandler):
         self.reply({"message": message}, 400)
         return web.Finish()
 
+    def redirect_uri(self) -> str:
+        """Where IAM Identity Center sends the browser back: this server's callback route,
+        under ``SSOOIDC.redirect_base_url`` when the admin set one (a hub's public URL)."""
+        options: dict[str, Any] = self.settings[_OPTIONS_KEY]
+        base = options.get("redirect_base_url") or (
+            f"{self.request.protocol}://{self.request.host}{self.base_url}"
+        )
+        return url_path_join(base, *CALLBACK_PATH)
+
+    def default_flow(self) -> str:
+        """``SSOOIDC.flow`` when set; else PKCE on a personal (loopback) server, where the
+        callback is reachable as it is for the AWS CLI, and the device flow elsewhere."""
+        options: dict[str, Any] = self.settings[_OPTIONS_KEY]
+        flow = options.get("flow")
+        if flow in FLOWS:
+            return str(flow)
+        return "pkce" if options.get("loopback") else "device"
+
     def target(self, *, allow_force: bool) -> tuple[Target, bool, LoginContext]:
         """The sign-in a body names, resolved; any problem is a 400 saying what to send."""
         try:
@@ -68,8 +89,13 @@ class _SSOOIDCHandler(APIHandler):
         except (ValueError, UnicodeDecodeError):
             raise self.refuse("The body is not JSON.") from None
         try:
-            target, force = parse_target(body, allow_force=allow_force)
-            context = target.resolve(force=force)
+            target, force, flow = parse_target(body, allow_force=allow_force)
+            if allow_force:
+                flow = flow or self.default_flow()
+                redirect = self.redirect_uri() if flow == "pkce" else None
+                context = target.resolve(force=force, flow=flow, redirect_uri=redirect)
+            else:
+                context = target.resolve()
         except (BadBody, ConfigurationError) as exc:
             # Our messages name the bad value and the fix; they never hold a secret.
             raise self.refuse(str(exc)) from None
@@ -158,9 +184,69 @@ class LogoutHandler(_SSOOIDCHandler):
         self.reply(result)
 
 
+_CALLBACK_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title></head>
+<body><p id="ssooidc-callback" data-outcome="{outcome}">{text}</p>
+<script>window.setTimeout(function () {{ window.close(); }}, 500);</script></body></html>
+"""
+
+
+class CallbackHandler(JupyterHandler):
+    """``GET /ssooidc/oauth/callback``: the browser back from the authorization page.
+
+    The query goes to the pending sign-in whose ``state`` it carries, once; a forged or
+    replayed callback (no such state, or already answered) is refused. The page closes
+    itself: the JupyterLab tab that started the sign-in sees the outcome by polling."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        registry: LoginRegistry = self.settings[_SETTINGS_KEY]
+        params = {key: self.get_query_argument(key, "") for key in self.request.arguments}
+        login = registry.by_state(params.get("state"))
+        accepted = login is not None and login.box is not None and login.box.deliver(params)
+        if accepted:
+            title, outcome = "Signed in", "accepted"
+            text = "The sign-in is back in Jupyter. You can close this tab."
+        else:
+            self.set_status(400)
+            title, outcome = "Sign-in refused", "refused"
+            text = (
+                "This sign-in link is not expected here (already used, cancelled or not "
+                "started by this Jupyter server). Start the sign-in again from Jupyter."
+            )
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(_CALLBACK_PAGE.format(title=title, outcome=outcome, text=text))
+
+
+def _options(serverapp: Any) -> dict[str, Any]:
+    """``c.SSOOIDC.flow`` ("device" | "pkce") and ``c.SSOOIDC.redirect_base_url`` from the
+    server's config, and whether the server listens on loopback only."""
+    section = serverapp.config.get("SSOOIDC", {})
+    flow = section.get("flow")
+    if flow is not None and flow not in FLOWS:
+        serverapp.log.warning("SSOOIDC.flow must be 'device' or 'pkce', not %r: ignored", flow)
+        flow = None
+    base = section.get("redirect_base_url")
+    if base is not None:
+        # Lazy: only an admin's redirect base needs the PKCE module's check at start.
+        from ..auth._pkce import validate_redirect_uri
+
+        base = validate_redirect_uri(str(base))
+    return {
+        "flow": flow,
+        "redirect_base_url": base,
+        "loopback": str(getattr(serverapp, "ip", "")) in _LOOPBACK,
+    }
+
+
 def setup_handlers(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.settings[_SETTINGS_KEY] = LoginRegistry()
+    web_app.settings[_OPTIONS_KEY] = _options(serverapp)
     base = url_path_join(web_app.settings["base_url"], "ssooidc", "api")
     web_app.add_handlers(
         ".*$",
@@ -169,5 +255,6 @@ def setup_handlers(serverapp: Any) -> None:
             (url_path_join(base, "login"), LoginHandler),
             (url_path_join(base, "login", "(?P<login_id>[0-9a-f]{32})"), LoginItemHandler),
             (url_path_join(base, "logout"), LogoutHandler),
+            (url_path_join(web_app.settings["base_url"], *CALLBACK_PATH), CallbackHandler),
         ],
     )

@@ -28,6 +28,7 @@ from ..auth._context import LoginContext
 from ..auth._flow import DevicePrompt
 from ..auth._login import complete_login_async
 from ..auth._models import format_timestamp
+from ..auth._pkce import CallbackBox, complete_pkce_login_async
 
 __all__ = ["LoginRegistry", "LoginState", "ServerLogin"]
 
@@ -58,6 +59,8 @@ class ServerLogin:
     message: str | None = None
     token_expires_at: datetime | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # PKCE: where /ssooidc/oauth/callback delivers the redirect (None: device flow).
+    box: CallbackBox | None = field(default=None, repr=False)
     # Set once the prompt is known or the sign-in ended: the POST can answer then.
     ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -80,11 +83,11 @@ class ServerLogin:
         return {
             "id": self.id,
             "state": self.state.value,
-            "flow": "device",
+            "flow": self.context.flow,
             "name": self.name,
             "start_url": request.start_url,
             "region": request.region,
-            "user_code": prompt.user_code if prompt else None,
+            "user_code": (prompt.user_code or None) if prompt else None,
             "verification_uri": prompt.verification_uri if prompt else None,
             "verification_uri_complete": prompt.verification_uri_complete if prompt else None,
             "expires_at": format_timestamp(prompt.expires_at) if prompt else None,
@@ -135,6 +138,8 @@ class LoginRegistry:
             if login.token_key == key:
                 return login
         login = ServerLogin(id=uuid.uuid4().hex, context=context, name=name)
+        if context.flow == "pkce":
+            login.box = CallbackBox()
         self._logins[login.id] = login
         self._forget_old()
         login.task = asyncio.get_running_loop().create_task(self._run(login))
@@ -142,9 +147,14 @@ class LoginRegistry:
 
     async def _run(self, login: ServerLogin) -> None:
         try:
-            token = await complete_login_async(
-                login.context, on_prompt=login.show, on_notice=self._notice
-            )
+            if login.box is not None:
+                token = await complete_pkce_login_async(
+                    login.context, box=login.box, on_prompt=login.show, on_notice=self._notice
+                )
+            else:
+                token = await complete_login_async(
+                    login.context, on_prompt=login.show, on_notice=self._notice
+                )
         except asyncio.CancelledError:
             login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
             raise
@@ -162,6 +172,13 @@ class LoginRegistry:
     @staticmethod
     def _notice(message: str) -> None:
         logger.info("%s", message)
+
+    def by_state(self, state: object) -> ServerLogin | None:
+        """The pending PKCE sign-in whose ``state`` this is (compared in constant time)."""
+        for login in self.pending():
+            if login.box is not None and login.box.matches(state):
+                return login
+        return None
 
     def cancel(self, login: ServerLogin) -> None:
         if login.state is LoginState.PENDING and login.task is not None:

@@ -15,6 +15,7 @@ from ..auth._context import LoginContext, resolve_login
 __all__ = ["BadBody", "Target", "parse_target"]
 
 _STRING_KEYS = ("profile", "session_name", "start_url", "region", "endpoint")
+FLOWS = ("device", "pkce")
 _MAX_VALUE = 2048  # as MAX_URL_LENGTH: anything longer is a paste accident
 _FORMS = '{"profile": NAME}, {"session_name": NAME} or {"start_url": URL, "region": REGION}'
 
@@ -33,7 +34,9 @@ class Target:
     region: str | None = None
     endpoint: str | None = None
 
-    def resolve(self, *, force: bool = False) -> LoginContext:
+    def resolve(
+        self, *, force: bool = False, flow: str = "device", redirect_uri: str | None = None
+    ) -> LoginContext:
         """The resolved sign-in. Reads ``~/.aws/config`` for a profile or sso-session: a
         small local file, read on the server's loop like Jupyter's own config files."""
         return resolve_login(
@@ -43,6 +46,8 @@ class Target:
             session_name=self.session_name,
             endpoint=self.endpoint,
             force=force,
+            flow=flow,
+            redirect_uri=redirect_uri,
         )
 
     @property
@@ -50,11 +55,12 @@ class Target:
         return self.session_name or self.profile
 
 
-def parse_target(body: object, *, allow_force: bool = False) -> tuple[Target, bool]:
-    """``(target, force)`` from a decoded JSON body, or :class:`BadBody`."""
+def parse_target(body: object, *, allow_force: bool = False) -> tuple[Target, bool, str | None]:
+    """``(target, force, flow)`` from a decoded JSON body, or :class:`BadBody`. ``force``
+    and ``flow`` (None: the server's default) are for a sign-in only."""
     if not isinstance(body, dict):
         raise BadBody(f"The body must be a JSON object: {_FORMS}.")
-    allowed = {*_STRING_KEYS, "force"} if allow_force else set(_STRING_KEYS)
+    allowed = {*_STRING_KEYS, "force", "flow"} if allow_force else set(_STRING_KEYS)
     unknown = sorted(str(key) for key in body if key not in allowed)
     if unknown:
         raise BadBody(f"Unknown key(s) {', '.join(unknown)}; send {_FORMS}.")
@@ -69,9 +75,12 @@ def parse_target(body: object, *, allow_force: bool = False) -> tuple[Target, bo
     force = body.get("force", False)
     if not isinstance(force, bool):
         raise BadBody("force must be true or false.")
+    flow = body.get("flow")
+    if flow is not None and flow not in FLOWS:
+        raise BadBody('flow must be "device" or "pkce".')
     named = [key for key in ("profile", "session_name", "start_url") if key in values]
     if len(named) != 1:
         raise BadBody(f"Name exactly one sign-in: {_FORMS}.")
     if ("start_url" in values) != ("region" in values):
         raise BadBody("start_url and region go together: send both, or a profile or session_name.")
-    return Target(**values), force
+    return Target(**values), force, flow

@@ -238,6 +238,9 @@ class JupyterServer:
             # CI runs as root (in a container); the server refuses that without the flag.
             "--allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else "",
             "--ServerApp.log_level=INFO",
+            # The device flow in the UI (a loopback server defaults to PKCE): the tests show
+            # the code; PKCE is asked for explicitly where tested.
+            "--SSOOIDC.flow=device",
         ]
         if self.flavour == "lab":
             args += [

@@ -180,3 +180,31 @@ def test_notebook7_shows_the_item_and_signs_in(bench, notebook_server, emu):
     expect(item).to_have_text(SIGNED_IN, timeout=SIGNED_IN_WITHIN)
     _palette(page, "Sign out of AWS")
     expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
+
+
+def test_pkce_through_the_authorize_page_and_the_jupyter_callback(bench, lab, emu):
+    """PKCE end to end: the emulator's /authorize consent page in the browser, back to the
+    Jupyter server's /ssooidc/oauth/callback (with the browser's Jupyter cookie), the page
+    closes itself, the status bar turns to signed in."""
+    expect = _expect()
+    ui = bench.open(lab, bench.notebook(lab, "statusbar-pkce.ipynb", ["1 + 1"]))
+    page = ui.page
+    item = _item(page)
+    expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
+    started = lab.api("POST", "/ssooidc/api/login", {"session_name": "emulator", "flow": "pkce"})
+    assert started["flow"] == "pkce" and started["user_code"] is None
+    consent = page.context.new_page()
+    try:
+        consent.goto(started["verification_uri_complete"])
+        consent.locator("#approve").click()
+        consent.wait_for_url(re.compile(r"/ssooidc/oauth/callback\?"), timeout=UI_TIMEOUT)
+        expect(consent.locator("#ssooidc-callback")).to_have_attribute("data-outcome", "accepted")
+    finally:
+        if not consent.is_closed():
+            consent.close()
+    expect(item).to_have_text(SIGNED_IN, timeout=5000 + SIGNED_IN_WITHIN)
+    login = lab.api("GET", f"/ssooidc/api/login/{started['id']}")
+    assert login["state"] == "signed_in"
+    assert "Authorize" in [r["operation"] for r in emu.requests]
+    _palette(page, "Sign out of AWS")
+    expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
