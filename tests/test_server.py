@@ -8,6 +8,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -65,7 +66,7 @@ def aws_home(
         f"[sso-session dev]\nsso_start_url = {emu.start_url}\nsso_region = {emu.region}\n"
         "sso_registration_scopes = sso:account:access\n\n"
         "[profile dev-admin]\nsso_session = dev\nsso_account_id = 111111111111\n"
-        "sso_role_name = Admin\n\n"
+        "sso_role_name = ReadOnly\n\n"
         f"[profile legacy]\nsso_start_url = {LEGACY_URL}\nsso_region = {emu.region}\n"
         "sso_account_id = 111111111111\nsso_role_name = Admin\n"
     )
@@ -499,3 +500,36 @@ class TestDefaults:
         )
         code, cancelled = await api("DELETE", "login", started["id"])
         assert cancelled["state"] == "cancelled"
+
+
+@served
+async def test_a_terminal_uses_the_servers_sign_in(
+    api: Api, emu: Emulator, aws_home: Path, tmp_path: Path
+) -> None:
+    """What a JupyterLab terminal does: botocore (as the AWS CLI) reads the token the server
+    wrote, with no sign-in request."""
+    code, started = await api("POST", "login", body={"session_name": "dev"})
+    assert code == 202
+    emu.approve(started["user_code"])
+    assert (await api.wait_state(started["id"], "signed_in"))["state"] == "signed_in"
+    before = len(emu.requests)
+    script = (
+        "import boto3\n"
+        "s = boto3.Session(profile_name='dev-admin', region_name='us-east-1')\n"
+        "print(s.client('sts').get_caller_identity()['Account'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "111111111111"
+    made = [r["operation"] for r in emu.requests[before:]]
+    assert "GetRoleCredentials" in made
+    assert not {"RegisterClient", "StartDeviceAuthorization", "CreateToken"} & set(made)
