@@ -48,8 +48,9 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(LABEXTENSION)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## bench: the figures of docs/performance.md, ours beside botocore (BENCH_ARGS="--quick --json out.json").
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules lib tsconfig.tsbuildinfo \

@@ -12,7 +12,9 @@ Every error the package raises on purpose derives from :class:`SSOOIDCError`::
     │   ├── RequestTimeoutError       connect or read timeout
     │   └── InvalidResponseError      HTML, empty or truncated body, unknown status
     ├── ServiceError                  the service answered with an error shape
-    │   ├── AuthorizationPendingException … InternalServerException (one per modeled shape)
+    │   ├── AuthorizationPendingException … InternalServerException (one per sso-oidc shape)
+    │   ├── UnauthorizedException, TooManyRequestsException, ResourceNotFoundException
+    │   │                             (the portal's shapes, with InvalidRequestException)
     │   └── (unmodeled codes are raised as ServiceError itself)
     ├── CacheError                    the token cache cannot be written
     └── LoginError                    the device login did not end signed in
@@ -30,6 +32,7 @@ from typing import Any
 
 __all__ = [
     "MODELED_EXCEPTIONS",
+    "PORTAL_EXCEPTIONS",
     "AccessDeniedException",
     "AuthorizationPendingException",
     "CacheError",
@@ -53,12 +56,15 @@ __all__ = [
     "MissingDependencyError",
     "ParamValidationError",
     "RequestTimeoutError",
+    "ResourceNotFoundException",
     "SSOOIDCError",
     "ServiceError",
     "SessionEndedError",
     "SlowDownException",
+    "TooManyRequestsException",
     "TransportError",
     "UnauthorizedClientException",
+    "UnauthorizedException",
     "UnsupportedGrantTypeException",
 ]
 
@@ -277,6 +283,44 @@ MODELED_EXCEPTIONS: dict[str, type[ServiceError]] = {
         InvalidRedirectUriException,
         InvalidRequestRegionException,
         InternalServerException,
+    )
+}
+
+
+class UnauthorizedException(ServiceError):
+    """The AWS access portal refused the access token: signed out (also from another tool or
+    the portal's web page), or expired. A new sign-in is needed."""
+
+    code = "UnauthorizedException"
+
+    def _message(self) -> str:
+        return (
+            f"{super()._message().rstrip('.')}. The token is not valid for the AWS access "
+            "portal (signed out, or expired): sign in again (%ssooidc login, or "
+            "ssooidc_jupyter.login())."
+        )
+
+
+class TooManyRequestsException(ServiceError):
+    """The portal throttled the caller; retried automatically before it reaches you."""
+
+    code = "TooManyRequestsException"
+
+
+class ResourceNotFoundException(ServiceError):
+    """The portal knows no such account or role for this user."""
+
+    code = "ResourceNotFoundException"
+
+
+#: The portal's (``sso``) modeled errors, as botocore's ``sso`` model lists them.
+PORTAL_EXCEPTIONS: dict[str, type[ServiceError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidRequestException,
+        UnauthorizedException,
+        TooManyRequestsException,
+        ResourceNotFoundException,
     )
 }
 

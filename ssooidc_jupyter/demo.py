@@ -4,13 +4,17 @@ Starts a local IAM Identity Center emulator and a JupyterLab on 127.0.0.1 that o
 ``notebooks/quickstart.ipynb``. Run its cells: the sign-in cell shows a code and a link; the
 link opens the emulator's verification page, where you click **Approve** -- as you would on
 AWS. Nothing touches your real ``~/.aws``: the demo runs with a temporary HOME that is
-removed at the end. ``--terminal`` runs a scripted sign-in in the terminal instead.
+removed at the end, on Ctrl-C and on SIGTERM alike, with JupyterLab and its kernels.
+``--terminal`` runs a scripted sign-in in the terminal instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -19,8 +23,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .auth._flow import DevicePrompt
+if TYPE_CHECKING:
+    from .auth._flow import DevicePrompt
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -64,15 +70,72 @@ def terminal_demo(approve_after: float) -> int:
             "A second login() is served from the cache in "
             f"{(time.perf_counter() - again_started) * 1000:.1f} ms, with no network call."
         )
-        accounts = token.accounts()
-        _say("Accounts and roles you can reach:")
-        for account in accounts:
-            _say(f"  {account.account_id}  {account.account_name:<12} {', '.join(account.roles)}")
-        account = accounts[0]
-        session = token.session(account.account_id, account.roles[0])
-        identity = session.client("sts").get_caller_identity()
+        try:
+            accounts = token.accounts()
+            _say("Accounts and roles you can reach:")
+            for account in accounts:
+                roles = ", ".join(account.roles)
+                _say(f"  {account.account_id}  {account.account_name:<12} {roles}")
+            account = accounts[0]
+            session = token.session(account.account_id, account.roles[0])
+            identity = session.client("sts").get_caller_identity()
+        except sj.MissingDependencyError as exc:
+            # A plain install has no boto3: the sign-in worked, say how to get the rest.
+            _say(f"Skipping the AWS call: {exc}")
+            return 0
         _say(f"STS GetCallerIdentity as {account.roles[0]}: {identity['Arn']}")
     return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (kernels of the Jupyter server), from /proc; [] elsewhere."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                # "pid (comm) state ppid ...": comm may hold spaces, so split after ")".
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop JupyterLab and every kernel it started: SIGTERM (a clean shutdown), then SIGKILL
+    for whatever is left after a grace period."""
+    doomed = _descendants(server.pid)
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    for pid in doomed:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _quiet_lab_settings(home: Path) -> None:
+    """No "Jupyter news?" toast (it covers the widget's buttons), no update check."""
+    settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
 
 
 def jupyterlab_demo(port: int, emulator_port: int, open_browser: bool) -> int:
@@ -82,48 +145,69 @@ def jupyterlab_demo(port: int, emulator_port: int, open_browser: bool) -> int:
     if not quickstart.exists():
         _say(f"The quickstart notebook is not at {quickstart}: run the demo from a checkout.")
         return 2
-    with (
-        tempfile.TemporaryDirectory(prefix="ssooidc-demo-") as tmp,
-        Emulator(port=emulator_port) as emu,
-    ):
-        home = Path(tmp) / "home"
-        work = Path(tmp) / "work"
-        home.mkdir()
-        work.mkdir()
-        shutil.copy(quickstart, work / "quickstart.ipynb")
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
-            "AWS_ENDPOINT_URL": emu.url,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "SSOOIDC_START_URL": emu.start_url,
-            "SSOOIDC_REGION": emu.region,
-        }
-        command = [
-            sys.executable, "-m", "jupyter", "lab", "quickstart.ipynb",
-            f"--ServerApp.root_dir={work}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            f"--ServerApp.open_browser={open_browser}",
-            "--LabApp.news_url=None",
-        ]  # fmt: skip
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            command.append("--allow-root")  # containers and CI machines often run as root
-        _say(f"IAM Identity Center emulator: {emu.url}  (start URL {emu.start_url})")
-        _say("Starting JupyterLab with notebooks/quickstart.ipynb (Ctrl-C stops both) ...")
-        _say("Run the cells; click the link in the sign-in output and press Approve there.")
-        server = subprocess.Popen(command, cwd=work, env=env)  # noqa: S603
-        try:
-            return server.wait()
-        except KeyboardInterrupt:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            return 0
+    # SIGTERM (a `kill`, a closed terminal, a CI runner) must clean up like Ctrl-C does:
+    # turn it into KeyboardInterrupt so every `finally` and `with` below runs.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="ssooidc-demo-") as tmp,
+            Emulator(port=emulator_port) as emu,
+        ):
+            return _run_lab(Path(tmp), emu, quickstart, port, open_browser)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: bool) -> int:
+    home = tmp / "home"
+    work = tmp / "work"
+    home.mkdir()
+    work.mkdir()
+    _quiet_lab_settings(home)
+    shutil.copy(quickstart, work / "quickstart.ipynb")
+    token = secrets.token_hex(24)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+        "AWS_ENDPOINT_URL": emu.url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SSOOIDC_START_URL": emu.start_url,
+        "SSOOIDC_REGION": emu.region,
+    }
+    env.pop("JUPYTERLAB_SETTINGS_DIR", None)  # the quiet settings above must be the ones read
+    page = "/lab/tree/quickstart.ipynb"
+    command = [
+        sys.executable, "-m", "jupyter", "lab",
+        f"--ServerApp.root_dir={work}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.default_url={page}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.open_browser={open_browser}",
+        "--LabApp.news_url=None",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI machines often run as root
+    _say(f"IAM Identity Center emulator: {emu.url}  (start URL {emu.start_url})")
+    _say("Starting JupyterLab with the quickstart notebook (Ctrl-C stops everything) ...")
+    _say(f"Open: http://127.0.0.1:{port}{page}?token={token}")
+    _say(f"Temporary HOME (removed at the end): {home}")
+    _say("Run the cells; click the link in the sign-in output and press Approve there.")
+    server = subprocess.Popen(command, cwd=work, env=env)  # noqa: S603
+    try:
+        return server.wait()
+    finally:
+        _stop(server)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

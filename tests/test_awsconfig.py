@@ -128,7 +128,7 @@ OK_CASES = [
         {"profile": "old"}, {},
         {"start_url": URL, "region": "us-east-1", "session_name": None,
          "account_id": "444455556666", "role_name": "ReadOnly", "profile": "old",
-         "scopes": list(DEFAULT_SCOPES)},
+         "scopes": []},
         id="legacy-profile",
     ),
     pytest.param(
@@ -241,7 +241,11 @@ def test_resolve(
     assert settings.session_name == theirs["session_name"]
     raw_scopes = theirs["scopes"]
     cli_scopes = parse_registration_scopes(raw_scopes) if raw_scopes else []
-    assert settings.scopes == (cli_scopes or list(DEFAULT_SCOPES))
+    if settings.legacy:
+        # A legacy profile registers as the CLI does: without scopes.
+        assert settings.scopes == []
+    else:
+        assert settings.scopes == (cli_scopes or list(DEFAULT_SCOPES))
     if "account_id" in theirs:
         assert settings.account_id == theirs["account_id"]
         assert settings.role_name == theirs["role_name"]

@@ -26,6 +26,7 @@ import botocore.utils
 import dateutil.parser
 import pytest
 
+import ssooidc_jupyter as sj
 from ssooidc_jupyter._exceptions import CacheError
 from ssooidc_jupyter.auth import _files
 from ssooidc_jupyter.auth._cache import CacheLockTimeout, CacheWarning, TokenCache, cache_dir
@@ -551,6 +552,29 @@ def test_unreadable_entry_warns(store: Path) -> None:
         assert TokenCache(store).load_token("k") is None
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_a_token_planted_by_another_user_is_not_used(store: Path) -> None:
+    # A co-tenant who can write to the directory must not make us use their session.
+    TokenCache(store).save_token("k", make_token())
+    os.chown(store / "k.json", 65534, 65534)
+    with pytest.warns(CacheWarning, match=r"owned by another user \(uid 65534\)") as caught:
+        assert TokenCache(store).load_token("k") is None
+    assert_no_secret(str(caught[0].message))
+    assert (store / "k.json").exists()  # reported, never deleted
+
+
+def test_a_fifo_in_place_of_an_entry_does_not_hang(store: Path) -> None:
+    os.mkfifo(store / "k.json")
+    with pytest.warns(CacheWarning, match="not a regular file"):
+        assert TokenCache(store).load_token("k") is None
+
+
+def test_an_oversized_entry_is_not_read(store: Path) -> None:
+    (store / "k.json").write_bytes(b" " * (2 * 1024 * 1024))
+    with pytest.warns(CacheWarning, match="far too large"):
+        assert TokenCache(store).load_token("k") is None
+
+
 @pytest.mark.parametrize("key", ["../escape", "a/b", ".hidden", "", "x" * 300, "k\n"])
 def test_keys_must_be_plain_file_names(store: Path, key: str) -> None:
     with pytest.raises(ValueError, match="plain file name"):
@@ -652,9 +676,130 @@ def test_delete_failure_is_a_cache_error(store: Path) -> None:
 def test_lock_file_is_private_and_not_a_cache_entry(store: Path) -> None:
     cache = TokenCache(store / "cache")
     with cache.lock("k"):
-        assert mode_of(store / "cache" / "k.lock") == 0o600
+        assert cache.lock_path("k") == store / "cache" / ".locks" / "k.lock"
+        assert mode_of(store / "cache" / ".locks" / "k.lock") == 0o600
+        assert mode_of(store / "cache" / ".locks") == 0o700
         assert mode_of(store / "cache") == 0o700
     assert not (store / "cache" / "k.json").exists()
+    # Issue 12: nothing but cache entries beside the tokens, after locking and unlocking.
+    assert [p.name for p in (store / "cache").iterdir()] == [".locks"]
+
+
+def test_sign_in_and_logout_leave_no_lock_beside_the_tokens(
+    clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ssooidc_jupyter.emulator import Emulator
+
+    with Emulator(interval=0.05, auto_approve=0.02) as emu:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+        token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+        token.refresh()
+        token.logout()
+    directory = clean_aws_env / ".aws" / "sso" / "cache"
+    visible = [p.name for p in directory.iterdir() if not p.name.startswith(".")]
+    assert all(name.endswith(".json") for name in visible), visible
+    assert [p.suffix for p in (directory / ".locks").iterdir()] == [".lock"]
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["live", "dangling"])
+def test_a_planted_lock_link_is_a_clear_error(store: Path, dangling: bool) -> None:
+    cache = TokenCache(store / "cache")
+    with cache.lock("k"):
+        pass
+    target = store / ("nowhere" if dangling else "victim")
+    if not dangling:
+        target.write_text("precious")
+    cache.lock_path("k").unlink()
+    cache.lock_path("k").symlink_to(target)
+    with pytest.raises(CacheError) as caught, cache.lock("k", timeout=1):
+        pass
+    message = str(caught.value)
+    assert str(cache.lock_path("k")) in message
+    assert ("dangling symbolic link" if dangling else "a symbolic link") in message
+    assert "Too many levels" not in message
+    if not dangling:
+        assert target.read_text() == "precious"  # neither truncated nor locked
+    else:
+        assert not target.exists()
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["live", "dangling"])
+def test_a_planted_lock_directory_link_is_a_clear_error(store: Path, dangling: bool) -> None:
+    (store / "cache").mkdir(mode=0o700)
+    elsewhere = store / "elsewhere"
+    if not dangling:
+        elsewhere.mkdir()
+    (store / "cache" / ".locks").symlink_to(elsewhere)
+    with (
+        pytest.raises(CacheError, match=r"\.locks is a .*symbolic link"),
+        TokenCache(store / "cache").lock("k", timeout=1),
+    ):
+        pass
+    assert not dangling or not elsewhere.exists()
+
+
+def test_an_old_style_lock_link_beside_the_tokens_is_harmless(store: Path) -> None:
+    # The issue's attack: <key>.lock planted where earlier versions put the lock.
+    (store / "cache").mkdir(mode=0o700)
+    (store / "cache" / "k.lock").symlink_to(store / "cache" / "k.lock")  # a loop
+    with TokenCache(store / "cache").lock("k", timeout=1):
+        pass
+
+
+def test_leftover_lock_files_of_earlier_versions_are_removed(store: Path) -> None:
+    import filelock
+
+    (store / "cache").mkdir(mode=0o700)
+    (store / "cache" / "free.lock").touch(mode=0o600)
+    (store / "cache" / "held.lock").touch(mode=0o600)
+    (store / "cache" / "full.lock").write_text("not a lock of ours")
+    cache = TokenCache(store / "cache")
+    older = filelock.FileLock(str(store / "cache" / "held.lock"))  # an earlier version, running
+    with older:
+        for key in ("free", "held", "full"):
+            with cache.lock(key, timeout=1):
+                pass
+    assert not (store / "cache" / "free.lock").exists()
+    assert (store / "cache" / "held.lock").exists()  # in use: left alone
+    assert (store / "cache" / "full.lock").read_text() == "not a lock of ours"
+
+
+def test_a_world_writable_cache_directory_is_warned_about_once(store: Path) -> None:
+    directory = store / "shared"
+    directory.mkdir()
+    os.chmod(directory, 0o777)  # noqa: S103 - the shared directory under test
+    cache = TokenCache(directory)
+    with pytest.warns(CacheWarning, match="writable by every user") as caught:
+        cache.save_token("k", make_token())
+        cache.save_token("k", make_token())
+        with cache.lock("k"):
+            pass
+    assert len(caught) == 1
+    assert_no_secret(str(caught[0].message))
+
+
+def test_a_linked_cache_directory_is_warned_about(store: Path) -> None:
+    real = store / "real"
+    real.mkdir(mode=0o700)
+    (store / "link").symlink_to(real)
+    with pytest.warns(CacheWarning, match="symbolic link"):
+        TokenCache(store / "link").save_token("k", make_token())
+    assert (real / "k.json").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_no_token_is_written_into_another_users_directory(store: Path) -> None:
+    directory = store / "theirs"
+    directory.mkdir(mode=0o700)
+    os.chown(directory, 65534, 65534)
+    cache = TokenCache(directory)
+    assert cache.unwritable_reason() == f"{directory} is owned by another user (uid 65534)"
+    with (
+        pytest.warns(CacheWarning, match="owned by another user"),
+        pytest.raises(CacheError, match="owned by another user"),
+    ):
+        cache.save_token("k", make_token())
+    assert list(directory.iterdir()) == []
 
 
 def test_lock_excludes_another_holder_in_the_same_process(store: Path) -> None:
@@ -819,4 +964,65 @@ def test_parallel_read_modify_write_loses_nothing_and_never_tears(store: Path) -
     assert final is not None
     assert final.extra["counter"] == WRITERS * CYCLES
     assert mode_of(cache.token_path(key)) == 0o600
-    assert sorted(p.name for p in store.iterdir()) == sorted([f"{key}.json", f"{key}.lock"])
+    assert sorted(p.name for p in store.iterdir()) == sorted([f"{key}.json", ".locks"])
+
+
+# -- refresh and the lock, through the real drivers ---------------------------------------
+
+
+def _signed_in_with(left: timedelta, emu: Any) -> tuple[TokenCache, str]:
+    """A real sign-in, then its cached token made to expire in ``left``."""
+    sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+    cache, key = TokenCache(), token_cache_key(None, emu.start_url)
+    token = cache.load_token(key)
+    assert token is not None
+    cache.save_token(key, dataclasses.replace(token, expires_at=datetime.now(timezone.utc) + left))
+    return cache, key
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from ssooidc_jupyter.auth._flow import forget_refresh_failures
+    from ssooidc_jupyter.emulator import Emulator
+
+    forget_refresh_failures()
+    with Emulator(interval=0.05, auto_approve=0.02) as emulator:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+        yield emulator
+    forget_refresh_failures()
+
+
+def test_advisory_refresh_does_not_wait_for_another_holder(emu: Any) -> None:
+    cache, key = _signed_in_with(timedelta(minutes=12), emu)
+    before = cache.load_token(key)
+    assert before is not None
+    calls = len(emu.requests)
+    with cache.lock(key):  # another process is refreshing (a second descriptor, same effect)
+        started = time.monotonic()
+        token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+        assert time.monotonic() - started < 1
+    assert token.access_token == before.access_token
+    assert len(emu.requests) == calls  # no network at all
+
+
+def test_mandatory_refresh_waits_for_another_holder(emu: Any) -> None:
+    cache, key = _signed_in_with(timedelta(minutes=5), emu)
+    before = cache.load_token(key)
+    assert before is not None
+    release = threading.Event()
+
+    def holder() -> None:
+        with TokenCache().lock(key):
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    with cache.lock(key):
+        thread.start()  # queued behind us; it takes the lock once we let go
+    time.sleep(0.1)
+    started = time.monotonic()
+    threading.Timer(0.5, release.set).start()
+    token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+    waited = time.monotonic() - started
+    thread.join(5)
+    assert waited >= 0.4
+    assert token.access_token != before.access_token

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -392,3 +396,138 @@ def test_response_is_a_plain_dict_with_the_real_values(oidc: Driver) -> None:
     assert isinstance(reg, dict)
     assert reg["clientSecret"] != "***"
     assert "clientSecret" in reg
+
+
+# ---- answers too large to read ----------------------------------------------------------------
+
+BIG = 50 * 1024 * 1024  # 50 MB, the size of the issue's report
+_CHUNK = b"x" * 65536
+
+
+class BigBodyServer:
+    """Answers every request with a 50 MB 200 body, generated as it is sent (never held).
+
+    ``framing`` is "length" (a Content-Length that says 50 MB), "chunked" (no length
+    announced: the client only finds out by reading) or "close" (read until hang-up)."""
+
+    def __init__(self, framing: str) -> None:
+        self.framing = framing
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.sent: list[int] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        sent = 0
+        with conn:
+            conn.recv(65536)
+            head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            if self.framing == "length":
+                head += f"Content-Length: {BIG}\r\n"
+            elif self.framing == "chunked":
+                head += "Transfer-Encoding: chunked\r\n"
+            else:
+                head += "Connection: close\r\n"
+            try:
+                conn.sendall((head + "\r\n").encode())
+                while sent < BIG and not self.stop.is_set():
+                    if self.framing == "chunked":
+                        conn.sendall(b"%x\r\n" % len(_CHUNK) + _CHUNK + b"\r\n")
+                    else:
+                        conn.sendall(_CHUNK)
+                    sent += len(_CHUNK)
+                if self.framing == "chunked":
+                    conn.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the client stopped reading and hung up: the point of the test
+        self.sent.append(sent)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture(params=["length", "chunked", "close"])
+def big(request: pytest.FixtureRequest) -> Iterator[BigBodyServer]:
+    server = BigBodyServer(str(request.param))
+    yield server
+    server.close()
+
+
+def test_an_answer_too_large_is_cut_short(mode: str, big: BigBodyServer) -> None:
+    from ssooidc_jupyter.oidc._client import MAX_RESPONSE_BYTES
+
+    if mode == "sync":
+        client: Any = SSOOIDCClient(endpoint=big.url, region="us-east-1")
+        call = client.register_client
+    else:
+        client = AsyncSSOOIDCClient(endpoint=big.url, region="us-east-1")
+
+        def call(**params: Any) -> Any:
+            return asyncio.run(client.register_client(**params))
+
+    try:
+        with pytest.raises(sj.InvalidResponseError, match="larger than 256 KiB") as caught:
+            call(clientName="c", clientType="public")
+    finally:
+        if mode == "sync":
+            client.close()
+        else:
+            asyncio.run(client.aclose())
+    assert caught.value.operation == "RegisterClient"
+    assert caught.value.status_code == 200
+    deadline = time.monotonic() + 5
+    while not big.sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # The server could push only what fits in the socket buffers before we hung up.
+    assert big.sent and big.sent[0] < BIG // 4
+    assert MAX_RESPONSE_BYTES == 256 * 1024
+
+
+_RSS_PROBE = """
+import sys
+from ssooidc_jupyter import SSOOIDCClient, InvalidResponseError
+
+def rss_kb(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+client = SSOOIDCClient(endpoint=sys.argv[1], region="us-east-1")
+before = rss_kb("VmRSS")
+try:
+    client.register_client(clientName="c", clientType="public")
+except InvalidResponseError:
+    pass
+print(before, rss_kb("VmHWM"))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_a_50_mb_answer_costs_no_memory() -> None:
+    """Peak RSS of a fresh process that is sent 50 MB stays within a few MB of where it was."""
+    server = BigBodyServer("chunked")
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _RSS_PROBE, server.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        server.close()
+    before_kb, peak_kb = map(int, probe.stdout.split())
+    assert peak_kb - before_kb < 16 * 1024, (before_kb, peak_kb)

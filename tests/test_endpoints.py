@@ -9,7 +9,8 @@ from botocore.config import Config
 from botocore.endpoint_provider import EndpointProvider
 
 from ssooidc_jupyter import ConfigurationError, InvalidRegionError, ssooidc
-from ssooidc_jupyter.oidc._endpoints import resolve_endpoint
+from ssooidc_jupyter.oidc._endpoints import SSO_PORTAL, resolve_endpoint
+from ssooidc_jupyter.oidc._portal import PortalClient
 
 REGIONS = [
     "us-east-1",
@@ -77,6 +78,26 @@ def test_endpoint_matches_botocore_rule_set(region: str, fips: bool, dualstack: 
     )
     expected = provider.resolve_endpoint(Region=region, UseFIPS=fips, UseDualStack=dualstack)
     assert resolve_endpoint(region, use_fips=fips, use_dualstack=dualstack) == expected.url
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize(
+    ("fips", "dualstack"),
+    [(False, False), (True, False), (False, True), (True, True)],
+    ids=["plain", "fips", "dualstack", "fips+dualstack"],
+)
+def test_portal_endpoint_matches_botocore_rule_set(
+    region: str, fips: bool, dualstack: bool
+) -> None:
+    loader = botocore.session.get_session().get_component("data_loader")
+    provider = EndpointProvider(
+        loader.load_service_model("sso", "endpoint-rule-set-1"), loader.load_data("partitions")
+    )
+    expected = provider.resolve_endpoint(Region=region, UseFIPS=fips, UseDualStack=dualstack)
+    ours = resolve_endpoint(region, use_fips=fips, use_dualstack=dualstack, service=SSO_PORTAL)
+    assert ours == expected.url
+    config = {"use_fips_endpoint": fips, "use_dualstack_endpoint": dualstack}
+    assert PortalClient(config=config, region=region).meta.endpoint_url == expected.url
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "cn-north-1", "us-gov-west-1", "xx-unknown-9"])

@@ -14,7 +14,9 @@ import pytest
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._flow import (
+    ADVISORY_REFRESH,
     DEVICE_GRANT,
+    MANDATORY_REFRESH,
     Call,
     DropRegistration,
     LoadRegistration,
@@ -28,6 +30,7 @@ from ssooidc_jupyter.auth._flow import (
     TokenState,
     Wait,
     classify,
+    forget_refresh_failures,
     login_flow,
 )
 from ssooidc_jupyter.auth._models import CachedRegistration, CachedToken
@@ -35,6 +38,14 @@ from ssooidc_jupyter.auth._models import CachedRegistration, CachedToken
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 START = "https://d-123.awsapps.com/start"
 REQUEST = LoginRequest(start_url=START, region="us-east-1", scopes=("sso:account:access",))
+
+
+@pytest.fixture(autouse=True)
+def no_refresh_failures() -> Any:
+    """Failed refreshes are remembered process-wide (one attempt a minute): not across tests."""
+    forget_refresh_failures()
+    yield
+    forget_refresh_failures()
 
 
 def pending() -> sj.ServiceError:
@@ -66,6 +77,7 @@ class Script:
     answers: dict[str, list[Any]] = field(default_factory=dict)
     now: datetime = T0
     steps: list[Any] = field(default_factory=list)
+    lock_free: bool = True  # whether a Lock(wait=False) finds the lock free
 
     def clock(self) -> datetime:
         return self.now
@@ -92,6 +104,8 @@ class Script:
                 self.registration = None
             elif isinstance(step, Wait):
                 self.now += timedelta(seconds=step.seconds)
+            elif isinstance(step, Lock):
+                outcome = True if step.wait else self.lock_free
             elif isinstance(step, Call):
                 queue = self.answers[step.operation]
                 outcome = queue.pop(0) if len(queue) > 1 else queue[0]
@@ -236,6 +250,81 @@ def test_slow_down_adds_five_seconds_for_good() -> None:
     assert script.waits() == [1.0, 1.0, 6.0, 6.0, 11.0, 11.0]
 
 
+def test_persistent_slow_down_says_so_not_that_nobody_approved() -> None:
+    started = {**STARTED, "expiresIn": 60, "interval": 1}
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [started],
+            "CreateToken": [service(sj.SlowDownException)],
+        }
+    )
+    with pytest.raises(sj.LoginExpiredError, match="kept asking to slow down") as caught:
+        script.run()
+    assert "not approved in time" not in str(caught.value)
+    assert script.cached is None
+
+
+def test_a_single_slow_down_before_the_deadline_is_not_blamed() -> None:
+    started = {**STARTED, "expiresIn": 2, "interval": 1}
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [started],
+            "CreateToken": [pending(), service(sj.SlowDownException)],
+        }
+    )
+    with pytest.raises(sj.LoginExpiredError, match="not approved in time"):
+        script.run()
+    assert script.ops().count("CreateToken") == 2
+
+
+def test_pending_after_slow_down_is_still_not_approved_in_time() -> None:
+    started = {**STARTED, "expiresIn": 8, "interval": 1}
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [started],
+            "CreateToken": [service(sj.SlowDownException), pending()],
+        }
+    )
+    with pytest.raises(sj.LoginExpiredError, match="not approved in time"):
+        script.run()
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("expiresIn", 0), ("expiresIn", None), ("interval", -1), ("verificationUri", None)],
+    ids=lambda v: str(v),
+)
+def test_bad_device_answer_from_any_client_is_refused_before_the_prompt(
+    member: str, value: Any
+) -> None:
+    # The flow checks answers itself: it may be driven with boto3's client, which does not.
+    script = Script(
+        answers={
+            "RegisterClient": [REGISTERED],
+            "StartDeviceAuthorization": [{**STARTED, member: value}],
+            "CreateToken": [TOKEN],
+        }
+    )
+    with pytest.raises(sj.InvalidResponseError, match=repr(member)):
+        script.run()
+    assert not any(isinstance(step, ShowPrompt) for step in script.steps)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{**TOKEN, "accessToken": None}, {**TOKEN, "expiresIn": -100}, {**TOKEN, "expiresIn": 1e12}],
+    ids=["null-access-token", "negative-lifetime", "float-lifetime"],
+)
+def test_bad_token_answer_from_any_client_saves_nothing(answer: dict[str, Any]) -> None:
+    script = Script(answers=device_answers(answer))
+    with pytest.raises(sj.InvalidResponseError, match="CreateToken"):
+        script.run()
+    assert not any(isinstance(step, SaveToken) for step in script.steps)
+
+
 def test_no_interval_from_the_service_means_five_seconds() -> None:
     started = {k: v for k, v in STARTED.items() if k != "interval"}
     script = Script(
@@ -368,3 +457,115 @@ def test_not_interactive_never_prompts() -> None:
 def test_call_steps_hide_their_parameters() -> None:
     step = Call("CreateToken", {"clientSecret": "cs-secret", "deviceCode": "dc-secret"})
     assert "secret" not in repr(step)
+
+
+# ---- refresh discipline: the windows, the minute between attempts, the advisory lock ----------
+
+
+def _down() -> sj.SSOOIDCError:
+    return sj.EndpointConnectionError("down", operation="CreateToken")
+
+
+@dataclass(frozen=True)
+class RefreshCase:
+    doc: str
+    left: timedelta  # time to expiry of the cached token
+    outcome: str  # "cached", "refreshed" or "raises"
+    calls: int  # CreateToken calls made
+    answer: Any = field(default_factory=lambda: dict(TOKEN))
+    failed_ago: timedelta | None = None  # the last refresh failed this long ago
+    lock_free: bool = True  # the lock, for an advisory refresh (a mandatory one waits)
+
+
+MIN, SEC = timedelta(minutes=1), timedelta(seconds=1)
+REFRESH_CASES = [
+    RefreshCase("16 min left: fresh, used as is, no network", 16 * MIN, "cached", 0),
+    RefreshCase("15 min + 1 s left: still fresh", 15 * MIN + SEC, "cached", 0),
+    RefreshCase("exactly 15 min left: advisory, refreshed", 15 * MIN, "refreshed", 1),
+    RefreshCase("10 min + 1 s left: advisory, refreshed", 10 * MIN + SEC, "refreshed", 1),
+    RefreshCase(
+        "advisory, lock held by another process: no wait, token kept",
+        12 * MIN,
+        "cached",
+        0,
+        lock_free=False,
+    ),
+    RefreshCase("advisory, refresh fails: token kept", 12 * MIN, "cached", 1, answer=_down()),
+    RefreshCase(
+        "advisory, failed 59 s ago: no new attempt", 12 * MIN, "cached", 0, failed_ago=59 * SEC
+    ),
+    RefreshCase(
+        "advisory, failed 60 s ago: attempted again", 12 * MIN, "refreshed", 1, failed_ago=MIN
+    ),
+    RefreshCase("exactly 10 min left: mandatory, refreshed", 10 * MIN, "refreshed", 1),
+    RefreshCase("1 s left: mandatory, refreshed", SEC, "refreshed", 1),
+    RefreshCase(
+        "mandatory waits for a held lock, then refreshes",
+        5 * MIN,
+        "refreshed",
+        1,
+        lock_free=False,
+    ),
+    RefreshCase("mandatory, refresh fails: raised", 5 * MIN, "raises", 1, answer=_down()),
+    RefreshCase(
+        "mandatory, failed 30 s ago: no new attempt, the still-valid token is used",
+        5 * MIN,
+        "cached",
+        0,
+        failed_ago=30 * SEC,
+    ),
+    RefreshCase(
+        "expired, failed 30 s ago: refreshed at once (nothing to keep using)",
+        -SEC,
+        "refreshed",
+        1,
+        failed_ago=30 * SEC,
+    ),
+    RefreshCase("expired 0 s ago: refreshed", timedelta(0), "refreshed", 1),
+]
+
+
+@pytest.mark.parametrize("case", REFRESH_CASES, ids=[case.doc for case in REFRESH_CASES])
+def test_refresh_windows(case: RefreshCase) -> None:
+    from ssooidc_jupyter.auth._flow import _failures
+
+    if case.failed_ago is not None:
+        _failures.failed(REQUEST, T0 - case.failed_ago)
+    script = Script(
+        cached=cached_token(case.left),
+        answers={"CreateToken": [case.answer]},
+        lock_free=case.lock_free,
+    )
+    if case.outcome == "raises":
+        with pytest.raises(sj.SSOOIDCError):
+            script.run()
+    else:
+        token = script.run()
+        expected = "old-at" if case.outcome == "cached" else "at"
+        assert token.access_token == expected
+    assert script.ops().count("CreateToken") == case.calls
+    assert "RegisterClient" not in script.ops()  # never a new sign-in
+    advisory = ADVISORY_REFRESH >= case.left > MANDATORY_REFRESH
+    waits = [s.wait for s in script.steps if isinstance(s, Lock)]
+    if advisory and case.calls + (not case.lock_free):
+        assert waits == [False]  # the advisory refresh never waits for the lock
+    elif case.left <= MANDATORY_REFRESH and case.calls:
+        assert waits == [True]
+
+
+def test_a_failing_advisory_refresh_is_tried_once_a_minute_however_often_used() -> None:
+    script = Script(cached=cached_token(14 * MIN), answers={"CreateToken": [_down()]})
+    for _ in range(150):  # an access every second for 2.5 minutes
+        assert script.run().access_token == "old-at"
+        script.now += SEC
+    assert script.ops().count("CreateToken") == 3  # at 0 s, 60 s and 120 s
+
+
+def test_a_successful_refresh_forgets_the_failure() -> None:
+    script = Script(cached=cached_token(14 * MIN), answers={"CreateToken": [_down(), TOKEN]})
+    script.run()
+    script.now += MIN
+    assert script.run().access_token == "at"
+    script.cached = cached_token(14 * MIN)  # another token in the advisory window
+    script.answers["CreateToken"] = [dict(TOKEN, accessToken="at-2")]
+    assert script.run().access_token == "at-2"  # no minute to wait after a success

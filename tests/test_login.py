@@ -439,3 +439,173 @@ def test_no_secret_in_logs(emu: Emulator, caplog: pytest.LogCaptureFixture) -> N
     token.accounts()
     for secret in emu.secrets:
         assert secret not in caplog.text
+
+
+# ---- one architecture, two modes (issue 8) ------------------------------------------------
+
+
+async def test_async_token_refreshes_without_blocking_the_loop(emu: Emulator) -> None:
+    token = await sj.login_async(emu.start_url, emu.region, on_prompt=Prompts())
+    first_access, first_refresh = token.access_token, token.refresh_token
+
+    # A fresh token: acurrent_access_token is one cache read, no request.
+    before = len(emu.requests)
+    assert await token.acurrent_access_token() == first_access
+    assert len(emu.requests) == before
+
+    # arefresh runs the refresh grant through the async driver while the loop stays free.
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    running = asyncio.create_task(ticker())
+    try:
+        assert await token.arefresh() is token
+    finally:
+        running.cancel()
+    assert ticks > 0
+    assert token.access_token != first_access and token.refresh_token != first_refresh
+    grants = [r.get("grant_type") for r in emu.requests[before:]]
+    assert grants == ["refresh_token"]
+
+    # Near expiry, acurrent_access_token refreshes silently, as current_access_token does.
+    _age_cache(emu.start_url, 5)
+    stale = sj.login(emu.start_url, emu.region, cache=True, on_prompt=Prompts())
+    assert stale.access_token != token.access_token  # login() refreshed the aged entry
+    aged = await sj.login_async(emu.start_url, emu.region)
+    assert await aged.acurrent_access_token() == stale.access_token
+
+
+def test_sync_and_async_token_methods_share_the_flows() -> None:
+    # The twins differ only in the driver: each a-method is the same flow on run_async.
+    import inspect
+
+    for sync_name, async_name in (
+        ("refresh", "arefresh"),
+        ("current_access_token", "acurrent_access_token"),
+    ):
+        sync_source = inspect.getsource(getattr(sj.SSOToken, sync_name))
+        async_source = inspect.getsource(getattr(sj.SSOToken, async_name))
+        assert inspect.iscoroutinefunction(getattr(sj.SSOToken, async_name))
+        for flow in ("refresh_now_flow", "current_token_flow"):
+            assert (flow in sync_source) == (flow in async_source)
+
+
+def test_session_from_profile_reads_the_config_file_once(
+    emu: Emulator, clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ssooidc_jupyter.auth import _awsconfig
+
+    write_config(clean_aws_env, emu, account="222222222222", role="ReadOnly")
+    reads: list[Path] = []
+    real = _awsconfig.load_aws_config
+
+    def counting(path: Path | None = None) -> dict[str, object]:
+        reads.append(Path(str(path)))
+        return real(path)
+
+    monkeypatch.setattr(_awsconfig, "load_aws_config", counting)
+    session = sj.session(profile="dev", on_prompt=Prompts())
+    assert len(reads) == 1
+    assert session.region_name == "eu-west-1"  # the profile's own region, from that one read
+
+
+def test_the_cache_slot_is_computed_once(emu: Emulator) -> None:
+    from ssooidc_jupyter.auth._context import resolve_login
+
+    context = resolve_login(emu.start_url, emu.region)
+    assert context.slot is context.slot
+
+
+START_URLS_REFUSED = [
+    pytest.param("http://evil.example/start", "https://", id="plain http to a network host"),
+    pytest.param("https://d-1.awsapps.com/start\n", "whitespace", id="a trailing newline"),
+    pytest.param("https://d-1.awsapps.com/ start", "whitespace", id="a space"),
+    pytest.param("https://d-1.awsapps.com/" + "a" * 10_000, "characters long", id="10,000 chars"),
+    pytest.param("ftp://d-1.awsapps.com/start", "https://", id="another scheme"),
+    pytest.param("https://user:pw@d-1.awsapps.com/start", "user name", id="credentials in it"),
+    pytest.param("d-1.awsapps.com/start", "https://", id="no scheme"),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), START_URLS_REFUSED)
+def test_start_url_rule_is_the_same_for_every_entry_point(
+    url: str, message: str, clean_aws_env: Path
+) -> None:
+    from traitlets import TraitError
+
+    from ssooidc_jupyter.notebook._configurable import SSOOIDC
+
+    with pytest.raises(sj.ConfigurationError, match=message):
+        sj.login(url, "us-east-1")
+    with pytest.raises(TraitError, match=message):
+        SSOOIDC(start_url=url)
+    config = clean_aws_env / ".aws" / "config"
+    config.parent.mkdir(exist_ok=True)
+    safe = url.replace("\n", "")  # a config line cannot carry the newline itself
+    if safe != url:
+        return
+    config.write_text(f"[sso-session s]\nsso_start_url = {url}\nsso_region = us-east-1\n")
+    # The config reader refuses spaces itself, naming the line; everything else reaches the
+    # same validator.
+    with pytest.raises(sj.ConfigurationError, match=f"{message}|contains spaces"):
+        sj.login(session_name="s")
+
+
+def test_start_url_scheme_and_host_are_normalised_before_the_cache_key(emu: Emulator) -> None:
+    shouted = emu.start_url.replace("http://", "HTTP://").replace("127.0.0.1", "127.0.0.1")
+    token = sj.login(shouted, emu.region, on_prompt=Prompts())
+    assert token.start_url == emu.start_url
+    before = len(emu.requests)
+    sj.login(emu.start_url, emu.region)
+    assert len(emu.requests) == before  # the same cache entry
+
+
+# ---- legacy profiles, as the AWS CLI signs them in (issue 12) -----------------------------
+
+
+def write_legacy_config(home: Path, emu: Emulator) -> None:
+    aws = home / ".aws"
+    aws.mkdir(exist_ok=True)
+    (aws / "config").write_text(
+        f"[profile old]\nsso_start_url = {emu.start_url}\nsso_region = {emu.region}\n"
+        "sso_account_id = 111111111111\nsso_role_name = ReadOnly\n"
+        f"[profile older]\nsso_start_url = {emu.start_url}other\nsso_region = {emu.region}\n"
+    )
+
+
+def test_a_legacy_profile_signs_in_as_the_cli_does(emu: Emulator, clean_aws_env: Path) -> None:
+    write_legacy_config(clean_aws_env, emu)
+    token = sj.login(profile="old", on_prompt=Prompts())
+    first = [r for r in emu.requests if r["operation"] == "RegisterClient"]
+    assert len(first) == 1 and not first[0].get("scopes")  # registered without scopes
+    registration = cache_dir() / f"botocore-client-id-{emu.region}.json"
+    assert set(json.loads(registration.read_text())) == {"clientId", "clientSecret", "expiresAt"}
+    data = json.loads((cache_dir() / f"{token_cache_key(None, emu.start_url)}.json").read_text())
+    # Exactly the four members the CLI writes for a legacy profile: nothing to trip a reader.
+    assert set(data) == {"startUrl", "region", "accessToken", "expiresAt"}
+    assert token.refresh_token is None and token.access_token in emu.secrets
+    assert sorted(p.name for p in cache_dir().glob("*.json")) == sorted(
+        [registration.name, f"{token_cache_key(None, emu.start_url)}.json"]
+    )
+
+    # Another legacy profile in the region reuses that registration: no RegisterClient.
+    sj.login(profile="older", on_prompt=Prompts())
+    assert [r["operation"] for r in emu.requests].count("RegisterClient") == 1
+    # And the token still reaches the portal (a scope-less token is an access token).
+    assert [a.account_id for a in token.accounts()]
+
+
+def test_a_legacy_token_is_read_by_botocore(emu: Emulator, clean_aws_env: Path) -> None:
+    from botocore.utils import SSOTokenLoader
+
+    write_legacy_config(clean_aws_env, emu)
+    token = sj.login(profile="old", on_prompt=Prompts())
+    from botocore.credentials import JSONFileCache
+
+    loaded = SSOTokenLoader(cache=JSONFileCache(str(cache_dir())))(emu.start_url)
+    assert loaded["accessToken"] == token.access_token

@@ -1,12 +1,15 @@
-"""The notebooks in ``notebooks/`` run, match their committed outputs, and leak nothing.
+"""The notebooks in ``notebooks/`` run, match their recorded outputs, and leak nothing.
 
-- ``pytest --nbval`` runs each notebook in a subprocess against an auto-approving emulator
-  and compares every cell's output with the committed one, after sanitizing what changes
+- ``notebooks/*.ipynb`` are committed without outputs (a user opens a clean notebook, and
+  no stale port, account or ARN of an old run is shipped); a test keeps them so.
+- Their reference outputs live in ``tests/notebooks/`` (same cells, recorded outputs).
+  ``pytest --nbval`` runs each reference in a subprocess against an auto-approving emulator
+  and compares every cell's output with the recorded one, after sanitizing what changes
   from run to run (ports, codes, times, temp paths, the random part of role ARNs).
 - nbclient executes them the way a user's save would (with widget state), and the saved
   file is searched for every secret the emulator issued.
 
-The committed outputs are what nbval sees: a cell's own outputs, not later display updates.
+The recorded outputs are what nbval sees: a cell's own outputs, not later display updates.
 nbclient would fold those updates in, so it cannot record the references. To re-record them
 after changing a notebook or an output, run ``python tests/test_notebooks.py``.
 """
@@ -33,6 +36,18 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
 ADMIN = NOTEBOOKS / "jupyterhub-admin.ipynb"
+REFERENCES = ROOT / "tests" / "notebooks"
+
+
+def reference(notebook: Path) -> Path:
+    """The copy of ``notebook`` with recorded outputs that nbval compares against."""
+    return REFERENCES / notebook.name
+
+
+def code_sources(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
 
 # nbval's format: pairs of regex/replace lines per section, applied to both sides.
 SANITIZE = r"""
@@ -119,7 +134,10 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", [QUICKSTART, ADMIN], ids=lambda p: p.name)
-def test_notebook_matches_its_committed_outputs(tmp_path: Path, notebook: Path) -> None:
+def test_notebook_matches_its_recorded_outputs(tmp_path: Path, notebook: Path) -> None:
+    assert code_sources(reference(notebook)) == code_sources(notebook), (
+        f"{reference(notebook)} is out of date: run python tests/test_notebooks.py"
+    )
     sanitize = tmp_path / "sanitize.cfg"
     sanitize.write_text(SANITIZE)
     with emulator() as emu:
@@ -135,7 +153,7 @@ def test_notebook_matches_its_committed_outputs(tmp_path: Path, notebook: Path) 
                 "-p",
                 "no:cacheprovider",
                 "-q",
-                str(notebook),
+                str(reference(notebook)),
             ],
             cwd=ROOT,
             env=notebook_env(tmp_path / "home", emu, notebook),
@@ -189,19 +207,28 @@ def test_committed_notebooks_hold_nothing_secret_looking() -> None:
             assert marker not in text, f"{marker} in {notebook.name}"
         nb = nbformat.read(notebook, as_version=4)
         nbformat.validate(nb)
-        assert all(cell.get("outputs") is not None for cell in nb.cells if cell.cell_type == "code")
+
+
+@pytest.mark.parametrize("notebook", [QUICKSTART, ADMIN], ids=lambda p: p.name)
+def test_committed_notebooks_have_no_outputs(notebook: Path) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"a cell of {notebook.name} has outputs: clear them"
+            assert cell.execution_count is None
+    assert "widgets" not in nb.metadata, f"{notebook.name} carries saved widget state"
 
 
 # ---- recording the references --------------------------------------------------------------
 
 
-def record_outputs(notebook: Path, env: dict[str, str]) -> None:
+def record_outputs(notebook: Path, env: dict[str, str], cwd: Path) -> None:
     """Execute ``notebook`` and store each cell's outputs as nbval will see them."""
     from jupyter_client import KernelManager
 
     nb = nbformat.read(notebook, as_version=4)
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env, cwd=str(notebook.parent))
+    km.start_kernel(env=env, cwd=str(cwd))
     kc = km.client()
     kc.start_channels()
     try:
@@ -243,10 +270,14 @@ def _run_cell(kc: Any, source: str) -> list[Any]:
 def main() -> None:
     import tempfile
 
+    REFERENCES.mkdir(exist_ok=True)
     for notebook in (QUICKSTART, ADMIN):
+        target = reference(notebook)
+        target.write_bytes(notebook.read_bytes())
         with emulator() as emu, tempfile.TemporaryDirectory() as tmp:
-            record_outputs(notebook, notebook_env(Path(tmp) / "home", emu, notebook))
-        sys.stderr.write(f"recorded {notebook.relative_to(ROOT)}\n")
+            # The kernel runs next to the original: relative paths resolve the same.
+            record_outputs(target, notebook_env(Path(tmp) / "home", emu, notebook), NOTEBOOKS)
+        sys.stderr.write(f"recorded {target.relative_to(ROOT)}\n")
 
 
 if __name__ == "__main__":

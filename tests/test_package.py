@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,49 @@ def test_import_is_nearly_free() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     assert not any(loaded.values()), loaded
+
+
+# What a sign-in with a valid cached token must not load: it makes no request and takes no
+# lock, so no HTTP stack (httpx and what it builds on) and no file lock.
+HTTP_STACK = ["httpx", "httpcore", "anyio", "h11", "filelock"]
+
+_CACHED_LOGIN_PROBE = """
+import json, sys
+import ssooidc_jupyter
+token = ssooidc_jupyter.login(sys.argv[1], sys.argv[2])
+assert token.expires_at is not None
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def cached_login_modules(home: Path) -> set[str]:
+    """The modules a fresh interpreter loaded for a cached-token ``login()`` in ``home``."""
+    from ssooidc_jupyter.emulator import Emulator
+
+    with Emulator(interval=0.05, auto_approve=0.0) as emu:
+        sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda prompt: None)
+        where = [emu.start_url, emu.region]
+    out = subprocess.run(
+        [sys.executable, "-c", _CACHED_LOGIN_PROBE, *where],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HOME": str(home)},
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_cached_login_loads_no_http_stack_and_no_lock(clean_aws_env: Path) -> None:
+    """The emulator is stopped before the probe runs: a request would fail, not just cost."""
+    loaded = cached_login_modules(clean_aws_env)
+    assert "ssooidc_jupyter.auth._login" in loaded  # the probe did sign in
+    assert not [m for m in loaded if m.split(".")[0] in HTTP_STACK]
+    assert "ssooidc_jupyter.oidc._client" not in loaded
+
+
+def test_cached_login_loads_no_asyncio(clean_aws_env: Path) -> None:
+    loaded = cached_login_modules(clean_aws_env)
+    assert not [m for m in loaded if m.split(".")[0] in ("asyncio", "ssl")]
 
 
 def test_py_typed_is_shipped() -> None:

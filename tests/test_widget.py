@@ -459,9 +459,9 @@ w.sign_in()  # returns at once: the sign-in runs in a thread
 """,
     """
 wait(lambda: w.signed_in)
-wait(lambda: w.view._account_select.value is not None)
-w.view._use.click()
-wait(lambda: w.session is not None and "Using role" in w.view._bound.value)
+wait(lambda: w.view.picker.account_select.value is not None)
+w.view.picker.use.click()
+wait(lambda: w.session is not None and "Using role" in w.view.picker.bound.value)
 print(w.state, sorted(ns), w.session.client("sts").get_caller_identity()["Account"])
 """,
 ]

@@ -1,22 +1,26 @@
 """Our requests are byte-for-byte what botocore sends: same path, same JSON members.
 
 A small recording HTTP server on 127.0.0.1 receives the same call from botocore's own
-``sso-oidc`` client and from ours; the two requests are compared.
+``sso-oidc`` (or ``sso``, the portal) client and from ours; the two requests are compared.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import botocore.session
 import pytest
+from botocore import UNSIGNED
 from botocore.config import Config
 
 from ssooidc_jupyter import ParamValidationError, ssooidc
+from ssooidc_jupyter.oidc._portal import BEARER_HEADER, PortalClient
 
 
 class Recorder(ThreadingHTTPServer):
@@ -39,20 +43,52 @@ class RecordingHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         self.server.seen.append(
             {
+                "method": self.command,
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body,
             }
         )
-        payload = b"{}"
+        # One body that is a valid answer of every operation (answers are validated).
+        oidc_answer = json.dumps(
+            {
+                "clientId": "c",
+                "clientSecret": "s",
+                "deviceCode": "d",
+                "userCode": "U",
+                "verificationUri": "https://device.example/",
+                "expiresIn": 600,
+                "accessToken": "a",
+            }
+        ).encode()
+        payload = PORTAL_ANSWERS.get(urlsplit(self.path).path, oidc_answer)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 
+    do_GET = do_POST
+
     def log_message(self, *args: object) -> None:
         pass
+
+
+# The portal's smallest valid answers (our client checks every answer against its model).
+PORTAL_ANSWERS = {
+    "/assignment/accounts": b'{"accountList": []}',
+    "/assignment/roles": b'{"roleList": []}',
+    "/federation/credentials": json.dumps(
+        {
+            "roleCredentials": {
+                "accessKeyId": "AKID",
+                "secretAccessKey": "sk",
+                "sessionToken": "st",
+                "expiration": int(time.time() * 1000) + 3_600_000,
+            }
+        }
+    ).encode(),
+}
 
 
 @pytest.fixture
@@ -195,4 +231,64 @@ def test_bad_parameters_are_refused_before_sending(
     with pytest.raises(ParamValidationError) as info:
         ssooidc(endpoint=recorder.url).register_client(**params)
     assert message in str(info.value)
+    assert recorder.seen == []
+
+
+# ---- the portal (sso) --------------------------------------------------------------------
+
+PORTAL_CALLS = [
+    pytest.param("list_accounts", {"accessToken": "tok"}, id="list_accounts"),
+    pytest.param(
+        "list_accounts",
+        {"accessToken": "tok", "nextToken": "a/b+c=", "maxResults": 7},
+        id="list_accounts-page",
+    ),
+    pytest.param(
+        "list_account_roles", {"accessToken": "tok", "accountId": "111111111111"}, id="roles"
+    ),
+    pytest.param(
+        "list_account_roles",
+        {"accessToken": "tok", "accountId": "111111111111", "nextToken": "n x", "maxResults": 2},
+        id="roles-page",
+    ),
+    pytest.param(
+        "get_role_credentials",
+        {"accessToken": "tok", "accountId": "111111111111", "roleName": "Admin & Co"},
+        id="get_role_credentials",
+    ),
+    pytest.param("logout", {"accessToken": "tok"}, id="logout"),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), PORTAL_CALLS)
+def test_portal_requests_match_botocore(
+    recorder: Recorder, method: str, params: dict[str, Any]
+) -> None:
+    boto = botocore.session.get_session().create_client(
+        "sso",
+        region_name="us-east-1",
+        endpoint_url=recorder.url,
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 0}),
+    )
+    getattr(boto, method)(**params)
+    with PortalClient(endpoint=recorder.url, region="us-east-1") as ours:
+        getattr(ours, method)(**params)
+    theirs_req, our_req = recorder.seen
+    assert our_req["method"] == theirs_req["method"]
+    theirs_url, our_url = urlsplit(theirs_req["path"]), urlsplit(our_req["path"])
+    assert our_url.path == theirs_url.path
+    assert parse_qs(our_url.query) == parse_qs(theirs_url.query)
+    assert our_req["headers"][BEARER_HEADER] == theirs_req["headers"][BEARER_HEADER] == "tok"
+    assert our_req["body"] == theirs_req["body"] == b""
+    for header in ("content-type", "content-length"):
+        assert our_req["headers"].get(header) == theirs_req["headers"].get(header), header
+    # The portal is unsigned: no credentials beyond the bearer token.
+    assert "authorization" not in our_req["headers"]
+    assert "authorization" not in theirs_req["headers"]
+
+
+def test_portal_bad_parameters_are_refused_before_sending(recorder: Recorder) -> None:
+    ours = PortalClient(endpoint=recorder.url, region="us-east-1")
+    with ours, pytest.raises(ParamValidationError, match="accountId"):
+        ours.list_account_roles(accessToken="tok")  # type: ignore[call-arg]
     assert recorder.seen == []

@@ -1,8 +1,11 @@
-"""From an SSO token to AWS: the portal API and boto3 sessions (the ``aws`` extra).
+"""From an SSO token to AWS: the portal API (accounts, role credentials, logout) and boto3
+sessions.
 
-boto3 and botocore are imported here only, on first use. Portal and STS clients are made by
-boto3, so they honour ``AWS_ENDPOINT_URL_SSO`` / ``AWS_ENDPOINT_URL_STS`` /
-``AWS_ENDPOINT_URL`` as any boto3 code does -- which is how the emulator stands in for AWS.
+The portal calls go through our own client (:mod:`..oidc._portal`, on httpx), so listing
+accounts, getting role credentials and signing out need no boto3; its endpoint honours
+``AWS_ENDPOINT_URL_SSO`` / ``AWS_ENDPOINT_URL`` as boto3 does (that is how the emulator stands
+in for AWS). Only :func:`refreshable_session` -- a real ``boto3.Session`` -- needs the ``aws``
+extra; boto3 and botocore are imported there, on first use.
 """
 
 from __future__ import annotations
@@ -10,13 +13,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._exceptions import MissingDependencyError, ServiceError, SSOOIDCError
+from .._exceptions import MissingDependencyError
+
+if TYPE_CHECKING:
+    from ..oidc._portal import (
+        AccountInfo,
+        AsyncPortalClient,
+        GetRoleCredentialsResponse,
+        PortalClient,
+    )
+    from ._context import LoginContext
 
 __all__ = [
     "Account",
     "RoleCredentials",
+    "aget_role_credentials",
+    "alist_accounts",
+    "aportal_logout",
+    "async_portal_client",
     "get_role_credentials",
     "list_accounts",
     "portal_client",
@@ -59,102 +75,101 @@ def _boto3() -> Any:
         import boto3
     except ImportError as exc:  # pragma: no cover - only without the extra
         raise MissingDependencyError(
-            "AWS accounts, role credentials and boto3 sessions need boto3: "
-            "pip install 'ssooidc-jupyter[aws]'"
+            "A boto3 Session needs boto3: pip install 'ssooidc-jupyter[aws]' (accounts, role "
+            "credentials and logout work without it)."
         ) from exc
     return boto3
 
 
-def portal_client(region: str) -> Any:
-    """An unsigned boto3 ``sso`` (portal) client for the IAM Identity Center region."""
-    boto3 = _boto3()
-    from botocore import UNSIGNED
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "sso",
-        region_name=region,
-        config=Config(signature_version=UNSIGNED, retries={"mode": "standard"}),
-    )
+# ---- the portal, on our client ----------------------------------------------------------------
 
 
-def _portal_error(operation: str, exc: Exception) -> SSOOIDCError:
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error", {})
-    code = error.get("Code") or type(exc).__name__
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    hint = (
-        " The token is not valid for the portal (signed out, or expired): sign in again."
-        if code == "UnauthorizedException"
-        else ""
-    )
-    return ServiceError(
-        operation=operation,
-        code=code,
-        error_description=(error.get("Message") or "") + hint,
-        status_code=status,
-        request_id=response.get("ResponseMetadata", {}).get("RequestId"),
-    )
+def _portal_config(context: LoginContext) -> dict[str, Any]:
+    # The same timeout as the sign-in's sso-oidc calls (login(..., http_timeout=...)).
+    return {"timeout": context.http_timeout}
 
 
-def _call(operation: str, fn: Any, **kwargs: Any) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
+def portal_client(context: LoginContext) -> PortalClient:
+    """A blocking portal client for the sign-in's IAM Identity Center region."""
+    # Lazy: the client pulls in httpx, which a cached sign-in never needs.
+    from ..oidc._portal import PortalClient
 
-    try:
-        return fn(**kwargs)
-    except ClientError as exc:
-        raise _portal_error(operation, exc) from None
-    except BotoCoreError as exc:
-        raise SSOOIDCError(f"{operation} failed: {exc}") from None
+    return PortalClient(config=_portal_config(context), region=context.request.region)
 
 
-def list_accounts(client: Any, access_token: str) -> list[Account]:
-    accounts = []
-    pages = client.get_paginator("list_accounts").paginate(accessToken=access_token)
-    for page in _call("ListAccounts", lambda: list(pages)):
-        for item in page.get("accountList", []):
-            account_id = item["accountId"]
-            role_pages = client.get_paginator("list_account_roles").paginate(
-                accessToken=access_token, accountId=account_id
-            )
-            roles = [
-                role["roleName"]
-                for role_page in _call("ListAccountRoles", lambda rp=role_pages: list(rp))
-                for role in role_page.get("roleList", [])
-            ]
-            accounts.append(
-                Account(
-                    account_id=account_id,
-                    account_name=item.get("accountName", ""),
-                    email=item.get("emailAddress", ""),
-                    roles=roles,
-                )
-            )
-    return accounts
+def async_portal_client(context: LoginContext) -> AsyncPortalClient:
+    """:func:`portal_client` for asyncio (one per event loop: its connections belong to it)."""
+    # Lazy, as portal_client.
+    from ..oidc._portal import AsyncPortalClient
+
+    return AsyncPortalClient(config=_portal_config(context), region=context.request.region)
 
 
-def get_role_credentials(
-    client: Any, access_token: str, account_id: str, role_name: str
+def _accounts(listing: list[tuple[AccountInfo, list[str]]]) -> list[Account]:
+    return [
+        Account(
+            account_id=info["accountId"],
+            account_name=info.get("accountName", ""),
+            email=info.get("emailAddress", ""),
+            roles=roles,
+        )
+        for info, roles in listing
+    ]
+
+
+def _role_credentials(
+    reply: GetRoleCredentialsResponse, account_id: str, role_name: str
 ) -> RoleCredentials:
-    reply = _call(
-        "GetRoleCredentials",
-        client.get_role_credentials,
-        roleName=role_name,
-        accountId=account_id,
-        accessToken=access_token,
-    )["roleCredentials"]
+    creds = reply["roleCredentials"]  # checked by the client: present, typed, in range
     return RoleCredentials(
-        access_key_id=reply["accessKeyId"],
-        secret_access_key=reply["secretAccessKey"],
-        session_token=reply["sessionToken"],
-        expiration=datetime.fromtimestamp(reply["expiration"] / 1000, timezone.utc),
+        access_key_id=creds["accessKeyId"],
+        secret_access_key=creds["secretAccessKey"],
+        session_token=creds["sessionToken"],
+        expiration=datetime.fromtimestamp(creds["expiration"] / 1000, timezone.utc),
         account_id=account_id,
         role_name=role_name,
     )
 
 
-def portal_logout(client: Any, access_token: str) -> None:
-    _call("Logout", client.logout, accessToken=access_token)
+def list_accounts(client: PortalClient, access_token: str) -> list[Account]:
+    """Every account the user can reach, each with its role names (all pages)."""
+    return _accounts(client.accounts_with_roles(access_token))
+
+
+async def alist_accounts(client: AsyncPortalClient, access_token: str) -> list[Account]:
+    """:func:`list_accounts` for asyncio."""
+    return _accounts(await client.accounts_with_roles(access_token))
+
+
+def get_role_credentials(
+    client: PortalClient, access_token: str, account_id: str, role_name: str
+) -> RoleCredentials:
+    reply = client.get_role_credentials(
+        roleName=role_name, accountId=account_id, accessToken=access_token
+    )
+    return _role_credentials(reply, account_id, role_name)
+
+
+async def aget_role_credentials(
+    client: AsyncPortalClient, access_token: str, account_id: str, role_name: str
+) -> RoleCredentials:
+    """:func:`get_role_credentials` for asyncio."""
+    reply = await client.get_role_credentials(
+        roleName=role_name, accountId=account_id, accessToken=access_token
+    )
+    return _role_credentials(reply, account_id, role_name)
+
+
+def portal_logout(client: PortalClient, access_token: str) -> None:
+    client.logout(accessToken=access_token)
+
+
+async def aportal_logout(client: AsyncPortalClient, access_token: str) -> None:
+    """:func:`portal_logout` for asyncio."""
+    await client.logout(accessToken=access_token)
+
+
+# ---- boto3 sessions (the ``aws`` extra) -------------------------------------------------------
 
 
 def refreshable_session(

@@ -27,6 +27,7 @@ from typing import Any
 from .._exceptions import ConfigurationError
 from ..oidc._values import validate_region, validate_start_url
 from ._files import atomic_write
+from ._models import DEFAULT_SCOPES
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -39,9 +40,6 @@ __all__ = [
     "write_sso_profile",
 ]
 
-#: What a client registers for when ``sso_registration_scopes`` is not configured: the scope
-#: that lets the token call the SSO portal API (``GetRoleCredentials``) and be refreshed.
-DEFAULT_SCOPES: tuple[str, ...] = ("sso:account:access",)
 
 _START_URL = "sso_start_url"
 _REGION = "sso_region"
@@ -76,6 +74,11 @@ class SSOSettings:
     source: str = ""
     #: The profile's own ``region`` (for the AWS clients, not the sign-in), if it has one.
     profile_region: str | None = None
+
+    @property
+    def legacy(self) -> bool:
+        """A legacy profile: ``sso_start_url`` in the profile itself, no sso-session."""
+        return self.session_name is None and self.profile is not None
 
 
 # -- locating and loading the file --------------------------------------------------------
@@ -159,6 +162,11 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
     unreadable or malformed file.
     """
     path = config_file_path() if path is None else path
+    return _profile_map(_sections(path, _read(path)))
+
+
+def _read(path: Path) -> configparser.RawConfigParser:
+    """The file read as botocore reads it; every failure a ConfigurationError."""
     if not path.is_file():
         if path.exists():
             raise ConfigurationError(
@@ -179,15 +187,21 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
         raise ConfigurationError(
             f"AWS config file {path} is not valid {exc.encoding} text (byte {exc.start}). "
             f"Save it as UTF-8 text."
-        ) from None
+        ) from None  # the UnicodeDecodeError carries the file's bytes: maybe a secret
     except configparser.Error as exc:
+        # Not chained: configparser quotes the offending lines, and a config file may hold
+        # aws_secret_access_key. _parse_error says where and what, without the values.
         raise _parse_error(path, exc) from None
     except OSError as exc:
         raise ConfigurationError(
             f"AWS config file {path} cannot be read: {exc.strerror or type(exc).__name__}. "
             f"Check its permissions."
-        ) from None
+        ) from exc
+    return cp
 
+
+def _sections(path: Path, cp: configparser.RawConfigParser) -> dict[str, dict[str, Any]]:
+    """Every section's options, indented sub-sections parsed into dicts."""
     raw: dict[str, dict[str, Any]] = {}
     for section in cp.sections():
         values: dict[str, Any] = {}
@@ -200,13 +214,16 @@ def load_aws_config(path: Path | None = None) -> dict[str, Any]:
                     raise ConfigurationError(
                         f"AWS config file {path}, section [{section}], option {option!r}: "
                         f"{exc} in its indented sub-section. {_fix_hint()}"
-                    ) from None
+                    ) from None  # the ValueError quotes the line: it may carry a secret
             else:
                 values[option] = value
         raw[section] = values
+    return raw
 
-    # botocore's configloader.build_profile_map, including its quirks (a later [default]
-    # or [profile default] wins; "profile" is matched as a prefix).
+
+def _profile_map(raw: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """botocore's configloader.build_profile_map, including its quirks (a later [default]
+    or [profile default] wins; "profile" is matched as a prefix)."""
     profiles: dict[str, Any] = {}
     sso_sessions: dict[str, Any] = {}
     services: dict[str, Any] = {}
@@ -335,17 +352,8 @@ def _resolve_sso_settings(
     """
     path = config_file_path()
     config = load_aws_config(path)
-
     if profile is None and session_name is not None:
-        session = _session_section(config, path, session_name, "session_name=" + repr(session_name))
-        start_url, region, scopes = _from_session(session, path, session_name)
-        return SSOSettings(
-            start_url=start_url,
-            region=region,
-            scopes=scopes,
-            session_name=session_name,
-            source=f"sso-session '{session_name}' in {path}",
-        )
+        return _session_settings(config, path, session_name)
 
     profile_name = profile if profile is not None else default_profile_name()
     profiles: Mapping[str, Any] = config["profiles"]
@@ -356,7 +364,6 @@ def _resolve_sso_settings(
         )
     values: Mapping[str, Any] = profiles[profile_name]
     where = f"profile '{profile_name}' of {path}"
-
     referenced = _string_value(values, _SESSION, where, no_spaces=False)
     if referenced is not None:
         if session_name is not None and referenced != session_name:
@@ -364,35 +371,67 @@ def _resolve_sso_settings(
                 f"Profile {profile_name!r} uses sso-session {referenced!r}, not "
                 f"{session_name!r} ({path}). Pass only one of them, or fix the profile."
             )
-        session = _session_section(config, path, referenced, f"profile {profile_name!r}")
-        for key, value in session.items():
-            # botocore's SSOProvider._resolve_sso_session_reference: a key set in both
-            # places must have the same value.
-            if key in values and values[key] != value:
-                raise ConfigurationError(
-                    f"The value for {key} is inconsistent between profile {profile_name!r} "
-                    f"({values[key]!r}) and sso-session {referenced!r} ({value!r}) in {path}. "
-                    f"Remove it from the profile or make them equal."
-                )
-        start_url, region, scopes = _from_session(session, path, referenced)
-        merged = {**values, **session}
-        return SSOSettings(
-            start_url=start_url,
-            region=region,
-            scopes=scopes,
-            session_name=referenced,
-            account_id=_string_value(merged, _ACCOUNT, where),
-            role_name=_string_value(merged, _ROLE, where),
-            profile=profile_name,
-            source=f"profile '{profile_name}' → sso-session '{referenced}' in {path}",
-            profile_region=_string_value(values, "region", where),
-        )
-
+        return _profile_session_settings(config, path, profile_name, values, referenced)
     if session_name is not None:
         raise ConfigurationError(
             f"Profile {profile_name!r} in {path} has no sso_session setting, so it cannot "
             f"use sso-session {session_name!r}. Add 'sso_session = {session_name}' to it."
         )
+    return _legacy_profile_settings(path, profile_name, values)
+
+
+def _session_settings(config: Mapping[str, Any], path: Path, session_name: str) -> SSOSettings:
+    """An ``[sso-session NAME]`` on its own: no profile, account or role."""
+    session = _session_section(config, path, session_name, "session_name=" + repr(session_name))
+    start_url, region, scopes = _from_session(session, path, session_name)
+    return SSOSettings(
+        start_url=start_url,
+        region=region,
+        scopes=scopes,
+        session_name=session_name,
+        source=f"sso-session '{session_name}' in {path}",
+    )
+
+
+def _profile_session_settings(
+    config: Mapping[str, Any],
+    path: Path,
+    profile_name: str,
+    values: Mapping[str, Any],
+    referenced: str,
+) -> SSOSettings:
+    """A profile whose ``sso_session`` names the section that says where to sign in."""
+    where = f"profile '{profile_name}' of {path}"
+    session = _session_section(config, path, referenced, f"profile {profile_name!r}")
+    for key, value in session.items():
+        # botocore's SSOProvider._resolve_sso_session_reference: a key set in both
+        # places must have the same value.
+        if key in values and values[key] != value:
+            raise ConfigurationError(
+                f"The value for {key} is inconsistent between profile {profile_name!r} "
+                f"({values[key]!r}) and sso-session {referenced!r} ({value!r}) in {path}. "
+                f"Remove it from the profile or make them equal."
+            )
+    start_url, region, scopes = _from_session(session, path, referenced)
+    merged = {**values, **session}
+    return SSOSettings(
+        start_url=start_url,
+        region=region,
+        scopes=scopes,
+        session_name=referenced,
+        account_id=_string_value(merged, _ACCOUNT, where),
+        role_name=_string_value(merged, _ROLE, where),
+        profile=profile_name,
+        source=f"profile '{profile_name}' → sso-session '{referenced}' in {path}",
+        profile_region=_string_value(values, "region", where),
+    )
+
+
+def _legacy_profile_settings(
+    path: Path, profile_name: str, values: Mapping[str, Any]
+) -> SSOSettings:
+    """A legacy profile: ``sso_start_url`` and ``sso_region`` in the profile itself."""
+    where = f"profile '{profile_name}' of {path}"
     legacy_url = _string_value(values, _START_URL, where)
     legacy_region = _string_value(values, _REGION, where)
     if legacy_url is None and legacy_region is None:
@@ -407,11 +446,12 @@ def _resolve_sso_settings(
             f"Profile {profile_name!r} in {path} has legacy SSO settings but no {missing}. "
             f"Add it, or move the settings to an [sso-session NAME] section."
         )
-    # Legacy profiles: the CLI registers without sso_registration_scopes, so we use ours.
+    # Legacy profiles: the AWS CLI registers without scopes (and so gets no refresh token);
+    # we sign in exactly as it does, so the files we share are the ones it writes.
     return SSOSettings(
         start_url=legacy_url,
         region=legacy_region,
-        scopes=list(DEFAULT_SCOPES),
+        scopes=[],
         session_name=None,
         account_id=_string_value(values, _ACCOUNT, where),
         role_name=_string_value(values, _ROLE, where),
@@ -435,7 +475,7 @@ def resolve_sso_settings(
     settings = _resolve_sso_settings(profile=profile, session_name=session_name)
     try:
         start_url = validate_start_url(settings.start_url)
-        validate_region(settings.region)
+        validate_region(settings.region, known=True)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{settings.source}: {exc}") from exc
     return replace(settings, start_url=start_url)
@@ -509,4 +549,4 @@ def write_sso_profile(
         raise ConfigurationError(
             f"Could not write the AWS config file {path}: "
             f"{exc.strerror or type(exc).__name__}. Make its directory writable."
-        ) from None
+        ) from exc

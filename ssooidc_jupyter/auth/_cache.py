@@ -13,7 +13,11 @@ What this cache does better than theirs:
 * a corrupt or foreign file is reported with a :class:`CacheWarning` and treated as absent,
   never deleted and never allowed to crash the caller;
 * a cross-process lock (:meth:`TokenCache.lock`, :meth:`TokenCache.alock`) serialises
-  read-modify-write cycles and sign-ins.
+  read-modify-write cycles and sign-ins; its files live in a private ``.locks/``
+  subdirectory (0700), out of the way of the AWS CLI and of people listing the cache;
+* a shared host is taken seriously: a lock that is a symbolic link is refused with an error
+  saying so, a cache directory that is a link, world-writable or another user's is warned
+  about (:class:`CacheWarning`), and tokens are never written into another user's directory.
 
 Nothing here ever puts a token, refresh token or client secret in a log line, warning,
 exception message or ``repr``.
@@ -26,6 +30,7 @@ import json
 import logging
 import os
 import re
+import stat
 import threading
 import time
 import warnings
@@ -51,6 +56,13 @@ _KEY_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}")
 #: How often a waiting sign-in tries the lock again: short, so a Cancel or a finished
 #: sign-in in another kernel is noticed at once, long enough to cost nothing.
 LOCK_POLL_SECONDS = 0.05
+
+#: The lock files' own directory inside the cache directory (issue 12: lock files beside the
+#: tokens puzzled people and tools listing ``~/.aws/sso/cache``).
+LOCK_DIRECTORY = ".locks"
+
+# (directory, problem) pairs already warned about: a warning per process, not per call.
+_warned: set[tuple[str, str]] = set()
 
 # Distinguishes "no usable file" from a file that holds JSON null (which must be warned about).
 _ABSENT = object()
@@ -114,19 +126,78 @@ class TokenCache:
         return self._path(key, ".json")
 
     def lock_path(self, key: str) -> Path:
-        """``<dir>/<key>.lock``; botocore only ever opens ``.json`` files, so it is ignored."""
-        return self._path(key, ".lock")
+        """``<dir>/.locks/<key>.lock``: a subdirectory no AWS tool looks into."""
+        return self._path(key, ".lock").parent / LOCK_DIRECTORY / f"{key}.lock"
+
+    # a shared host
+
+    def directory_problems(self) -> list[str]:
+        """What is unsafe about the cache directory on a shared host (empty: nothing)."""
+        directory = self.directory
+        problems: list[str] = []
+        try:
+            link = os.lstat(directory)
+            st = directory.stat()
+        except OSError:
+            return problems  # missing (we create it 0700) or unreachable (reported on use)
+        if stat.S_ISLNK(link.st_mode):
+            problems.append(f"is a symbolic link (to {os.readlink(directory)})")
+        if st.st_mode & stat.S_IWOTH:
+            problems.append("is writable by every user")
+        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            problems.append(f"is owned by another user (uid {st.st_uid})")
+        return problems
+
+    def _warn_directory(self) -> None:
+        directory = str(self.directory)
+        fresh = [p for p in self.directory_problems() if (directory, p) not in _warned]
+        if not fresh:
+            return
+        _warned.update((directory, p) for p in fresh)
+        message = (
+            f"The SSO cache directory {directory} {' and '.join(fresh)}: on a shared host "
+            "another user could read, replace or plant files there. Make it a directory of "
+            "your own with mode 0700 (or set HOME to one)."
+        )
+        logger.debug("%s", message)
+        warnings.warn(message, CacheWarning, stacklevel=5)
+
+    def unwritable_reason(self) -> str | None:
+        """Why no token may be written here, or None.
+
+        The directory (or, while it does not exist, its nearest existing parent) must be
+        writable by this process, and neither may belong to another user: a token written
+        there would be theirs to read (root's parents, such as ``/tmp``, are fine)."""
+        directory = self.directory
+        probe = directory
+        while not os.path.lexists(probe) and probe.parent != probe:
+            probe = probe.parent
+        try:
+            st = probe.stat()
+        except OSError as exc:
+            return f"{probe} cannot be examined ({os_reason(exc)})"
+        # A parent we would create the directory in may be root's (/tmp); any other user's
+        # (a HOME not ours) could rename our directory away and plant their own.
+        foreign = hasattr(os, "geteuid") and st.st_uid != os.geteuid()
+        if foreign and (probe == directory or st.st_uid != 0):
+            return f"{probe} is owned by another user (uid {st.st_uid})"
+        if not os.access(probe, os.W_OK | os.X_OK):
+            return f"{probe} is not writable by this user"
+        return None
 
     # loading
 
     def _load_json(self, path: Path) -> object:
         """The parsed file, or ``_ABSENT`` (missing, or unusable and already warned about)."""
         try:
-            raw = path.read_bytes()
+            raw = _read_entry(path)
         except FileNotFoundError:
             return _ABSENT
         except OSError as exc:
             self._warn(path, f"cannot be read ({os_reason(exc)})", stacklevel=4)
+            return _ABSENT
+        except _Unsafe as exc:
+            self._warn(path, str(exc), stacklevel=4)
             return _ABSENT
         try:
             data: object = json.loads(raw)
@@ -188,6 +259,15 @@ class TokenCache:
 
     def _save(self, path: Path, data: dict[str, Any], what: str) -> None:
         payload = json.dumps(data).encode("utf-8")
+        self._warn_directory()
+        st = _stat_or_none(self.directory)
+        if st is not None and hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            # Its owner could read the token; as root we would hand them our session.
+            raise CacheError(
+                f"Not saving the SSO {what} to {self.directory}: the directory is owned by "
+                f"another user (uid {st.st_uid}). Use a cache directory of your own (or set "
+                "HOME to one)."
+            )
         try:
             self._ensure_directory()
             atomic_write(path, payload)
@@ -231,18 +311,63 @@ class TokenCache:
 
     # locking
 
+    def _lock_directory(self) -> Path:
+        """``<dir>/.locks``, created 0700, checked to be a real directory of ours."""
+        self._warn_directory()
+        try:
+            directory = self._ensure_directory()
+        except OSError as exc:
+            raise CacheError(
+                f"Could not create the SSO cache directory {self.directory}: "
+                f"{os_reason(exc)}. {failure_advice(exc)}."
+            ) from exc
+        locks = directory / LOCK_DIRECTORY
+        try:
+            make_private_dirs(locks)
+            link = os.lstat(locks)
+        except OSError as exc:
+            raise CacheError(
+                f"Could not create the SSO lock directory {locks}: {os_reason(exc)}. "
+                f"{failure_advice(exc)}."
+            ) from exc
+        if stat.S_ISLNK(link.st_mode) or not stat.S_ISDIR(link.st_mode):
+            raise CacheError(
+                f"The SSO lock directory {locks} is {_what_is(locks, link)}, not the private "
+                f"directory this package creates. Someone else may have put it there: remove "
+                f"it, and check who else can write to {directory}."
+            )
+        if hasattr(os, "geteuid") and link.st_uid != os.geteuid():
+            raise CacheError(
+                f"The SSO lock directory {locks} belongs to another user (uid {link.st_uid}). "
+                f"Remove it, and check who else can write to {directory}."
+            )
+        return locks
+
+    def _check_lock_file(self, path: Path) -> None:
+        # filelock opens the path and follows links: a planted link would make us create or
+        # truncate a file elsewhere, or fail with "Too many levels of symbolic links".
+        try:
+            link = os.lstat(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise CacheError(
+                f"Could not examine the SSO cache lock {path}: {os_reason(exc)}."
+            ) from exc
+        if not stat.S_ISREG(link.st_mode):
+            raise CacheError(
+                f"The SSO cache lock {path} is {_what_is(path, link)}, not a lock file. "
+                f"Something other than this package put it there: remove it, and check who "
+                f"else can write to {path.parent}."
+            )
+
     def _file_lock(self, key: str) -> filelock.BaseFileLock:
         # Lazy: a cached sign-in takes no lock, so filelock is imported only when one is.
         import filelock
 
+        self._lock_directory()
         path = self.lock_path(key)
-        try:
-            self._ensure_directory()
-        except OSError as exc:
-            raise CacheError(
-                f"Could not create the SSO cache directory {path.parent}: "
-                f"{os_reason(exc)}. {failure_advice(exc)}."
-            ) from exc
+        self._check_lock_file(path)
         # A fresh instance per call (no singleton): two lock() calls in one process then hold
         # two descriptors and exclude each other like two processes would. thread_local=False
         # so a lock taken in one thread may be released in another (executor hand-offs).
@@ -260,6 +385,7 @@ class TokenCache:
         while True:
             try:
                 flock.acquire(timeout=0)
+                self._remove_legacy_lock(key)
                 return flock
             except filelock.Timeout:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -270,6 +396,33 @@ class TokenCache:
                     f"{failure_advice(exc)}."
                 ) from exc
             yield LOCK_POLL_SECONDS
+
+    def _remove_legacy_lock(self, key: str) -> None:
+        """Earlier versions locked ``<dir>/<key>.lock`` beside the tokens (issue 12). Holding
+        the new lock, remove such a leftover: only an empty regular file of ours, and only
+        while no process of an earlier version holds it (it is flocked first)."""
+        try:
+            # Lazy and optional: fcntl is Unix-only, as are the leftovers (filelock's Unix lock).
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        legacy = self._path(key, ".lock")
+        try:
+            fd = os.open(legacy, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return  # absent, or a link (never followed, never touched)
+        try:
+            st = os.fstat(fd)
+            ours = not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
+            if not stat.S_ISREG(st.st_mode) or not ours or st.st_size:
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(legacy)
+            logger.debug("Removed the leftover lock file %s", legacy)
+        except OSError:
+            return  # held by a running older version, or already gone
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _timeout_error(path: Path, timeout: float | None) -> CacheLockTimeout:
@@ -321,3 +474,54 @@ class TokenCache:
             yield
         finally:
             flock.release()
+
+
+#: No cache entry is anywhere near this (a token file is ~2-5 KB).
+MAX_ENTRY_BYTES = 1024 * 1024
+
+
+class _Unsafe(Exception):
+    """A cache entry that must not be used; the message says why (never its content)."""
+
+
+def _read_entry(path: Path) -> bytes:
+    """The bytes of a cache entry that is a regular file of ours (or root's), read through one
+    descriptor so that what is checked is what is read.
+
+    A file of another user is refused: on a shared host, a co-tenant who can write to the
+    directory could otherwise make us use *their* session (and upload our data to it)."""
+    # O_NONBLOCK: a FIFO planted under the entry's name must not hang the kernel.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Unsafe("cannot be read (not a regular file)")
+        if hasattr(os, "geteuid") and st.st_uid not in (os.geteuid(), 0):
+            raise _Unsafe(f"is owned by another user (uid {st.st_uid})")
+        if st.st_size > MAX_ENTRY_BYTES:
+            raise _Unsafe(f"is far too large for a cache entry ({st.st_size} bytes)")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            return stream.read(MAX_ENTRY_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _what_is(path: Path, link: os.stat_result) -> str:
+    """A lock path's nature in words, for an error message."""
+    if stat.S_ISLNK(link.st_mode):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        state = "a symbolic link" if os.path.exists(path) else "a dangling symbolic link"
+        return f"{state} (to {target})"
+    if stat.S_ISDIR(link.st_mode):
+        return "a directory"
+    return "a special file"

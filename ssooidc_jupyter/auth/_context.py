@@ -12,15 +12,22 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
 from ..oidc._values import validate_endpoint, validate_region, validate_start_url
-from ._awsconfig import DEFAULT_SCOPES, SSOSettings, resolve_sso_settings
 from ._cache import TokenCache
 from ._drivers import CacheSlot
 from ._flow import LoginRequest
-from ._models import registration_cache_key, token_cache_key
+from ._models import (
+    DEFAULT_SCOPES,
+    legacy_registration_key,
+    registration_cache_key,
+    token_cache_key,
+)
+
+if TYPE_CHECKING:
+    from ._awsconfig import SSOSettings
 
 __all__ = ["LazyClient", "LoginContext", "resolve_login"]
 
@@ -47,15 +54,20 @@ class LoginContext:
         """The cache and the two keys of this sign-in (computed once: the keys are sha1s)."""
         cache = TokenCache(self.cache_dir) if self.cache_enabled else None
         request = self.request
-        return CacheSlot(
-            cache=cache,
-            token_key=token_cache_key(request.session_name, request.start_url),
-            registration_key=registration_cache_key(
+        if request.legacy:
+            # The AWS CLI's registration of legacy profiles: one per region, any tool's.
+            registration_key = legacy_registration_key(request.region)
+        else:
+            registration_key = registration_cache_key(
                 start_url=request.start_url,
                 region=request.region,
                 scopes=list(request.scopes),
                 session_name=request.session_name,
-            ),
+            )
+        return CacheSlot(
+            cache=cache,
+            token_key=token_cache_key(request.session_name, request.start_url),
+            registration_key=registration_key,
         )
 
     def settled(self) -> LoginContext:
@@ -119,6 +131,10 @@ def resolve_login(
     if profile is not None or start_url is None or (region is None and session_name):
         # The config file is read only when the arguments do not say everything; with
         # start_url and region given, session_name is just the name of the cache entry.
+        # Lazy: the config reader (configparser, shlex) is needed only when the arguments
+        # do not say where to sign in.
+        from ._awsconfig import resolve_sso_settings
+
         settings = resolve_sso_settings(profile=profile, session_name=session_name)
     chosen_url = start_url or (settings.start_url if settings else None)
     chosen_region = region or (settings.region if settings else None)
@@ -134,7 +150,7 @@ def resolve_login(
             f"No region for {chosen_url}: pass region= (the region of your IAM Identity Center "
             "instance, as in sso_region)."
         )
-    validate_region(chosen_region)
+    validate_region(chosen_region, known=True)
     chosen_scopes = list(scopes) if scopes is not None else None
     if chosen_scopes is None:
         chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
@@ -152,6 +168,14 @@ def resolve_login(
             session_name=session_name or (settings.session_name if settings else None),
             force=force,
             timeout=timeout,
+            # Only when the config file said where, and nothing in the arguments overrode it.
+            legacy=bool(
+                settings is not None
+                and settings.legacy
+                and scopes is None
+                and not session_name
+                and chosen_url == settings.start_url
+            ),
         ),
         endpoint=None if endpoint is None else validate_endpoint(endpoint),
         cache_dir=cache_dir,

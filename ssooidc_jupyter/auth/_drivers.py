@@ -8,18 +8,18 @@ half-done is written: the cache only ever receives whole, valid entries.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exceptions import LoginCancelledError, SSOOIDCError
 from ..oidc._protocol import OPERATIONS
-from ._cache import TokenCache
+from ._cache import CacheLockTimeout, CacheWarning, TokenCache
 from ._flow import (
     Call,
     DevicePrompt,
@@ -47,17 +47,39 @@ LOCK_WAIT = 15 * 60.0
 
 @dataclass(frozen=True)
 class CacheSlot:
-    """Where one sign-in's entries live: the cache (None: caching off) and the two keys."""
+    """Where one sign-in's entries live: the cache (None: caching off) and the two keys.
+
+    ``read_only``: the cache is read but never written nor locked (its directory is not
+    ours to write, see :meth:`settle_writes`)."""
 
     cache: TokenCache | None
     token_key: str
     registration_key: str
+    read_only: bool = False
+
+    def settle_writes(self) -> CacheSlot:
+        """Before the first write (the lock comes first): this slot, or a read-only one with
+        one :class:`CacheWarning` when the directory may not be written (read-only, or
+        another user's). The sign-in then works, and its token stays in memory."""
+        if self.cache is None or self.read_only:
+            return self
+        reason = self.cache.unwritable_reason()
+        if reason is None:
+            return self
+        warnings.warn(
+            f"Signing in without saving the token: {reason}. The token is kept in this "
+            "process only, so other notebooks and the AWS CLI will not see it; make the "
+            "directory writable (or set HOME to one of your own) to share it.",
+            CacheWarning,
+            stacklevel=4,
+        )
+        return replace(self, read_only=True)
 
     def load_token(self) -> CachedToken | None:
         return None if self.cache is None else self.cache.load_token(self.token_key)
 
     def save_token(self, token: CachedToken) -> None:
-        if self.cache is not None:
+        if self.cache is not None and not self.read_only:
             self.cache.save_token(self.token_key, token)
 
     def load_registration(self) -> CachedRegistration | None:
@@ -66,11 +88,11 @@ class CacheSlot:
         return self.cache.load_registration(self.registration_key)
 
     def save_registration(self, registration: CachedRegistration) -> None:
-        if self.cache is not None:
+        if self.cache is not None and not self.read_only:
             self.cache.save_registration(self.registration_key, registration)
 
     def drop_registration(self) -> None:
-        if self.cache is not None:
+        if self.cache is not None and not self.read_only:
             self.cache.delete_registration(self.registration_key)
 
     def carry_out(self, step: object) -> tuple[bool, Any]:
@@ -96,11 +118,11 @@ NoticeHandler = Callable[[str], None]
 
 
 @contextlib.contextmanager
-def _sync_lock(slot: CacheSlot, cancel: threading.Event | None) -> Iterator[None]:
-    if slot.cache is None:
+def _sync_lock(slot: CacheSlot, cancel: threading.Event | None, wait: bool) -> Iterator[None]:
+    if slot.cache is None or slot.read_only:
         yield
         return
-    with slot.cache.lock(slot.token_key, timeout=LOCK_WAIT, cancel=cancel):
+    with slot.cache.lock(slot.token_key, timeout=LOCK_WAIT if wait else 0, cancel=cancel):
         yield
 
 
@@ -145,7 +167,14 @@ def run_sync(
                 elif isinstance(step, Notice):
                     on_notice(step.message)
                 elif isinstance(step, Lock):
-                    held.enter_context(_sync_lock(slot, cancel))
+                    slot = slot.settle_writes()
+                    try:
+                        held.enter_context(_sync_lock(slot, cancel, step.wait))
+                        outcome = True
+                    except CacheLockTimeout:
+                        if step.wait:
+                            raise
+                        outcome = False  # held elsewhere: the flow decides
                 else:  # pragma: no cover - a step type the driver does not know
                     raise TypeError(f"unknown step {step!r}")
         finally:
@@ -153,11 +182,11 @@ def run_sync(
 
 
 @contextlib.asynccontextmanager
-async def _async_lock(slot: CacheSlot) -> AsyncIterator[None]:
-    if slot.cache is None:
+async def _async_lock(slot: CacheSlot, wait: bool) -> AsyncIterator[None]:
+    if slot.cache is None or slot.read_only:
         yield
         return
-    async with slot.cache.alock(slot.token_key, timeout=LOCK_WAIT):
+    async with slot.cache.alock(slot.token_key, timeout=LOCK_WAIT if wait else 0):
         yield
 
 
@@ -193,14 +222,29 @@ async def run_async(
                     except SSOOIDCError as error:
                         outcome = error
                 elif isinstance(step, Wait):
-                    await asyncio.sleep(step.seconds)
+                    await _sleep(step.seconds)
                 elif isinstance(step, ShowPrompt):
                     on_prompt(step.prompt)
                 elif isinstance(step, Notice):
                     on_notice(step.message)
                 elif isinstance(step, Lock):
-                    await held.enter_async_context(_async_lock(slot))
+                    slot = slot.settle_writes()
+                    try:
+                        await held.enter_async_context(_async_lock(slot, step.wait))
+                        outcome = True
+                    except CacheLockTimeout:
+                        if step.wait:
+                            raise
+                        outcome = False  # held elsewhere: the flow decides
                 else:  # pragma: no cover
                     raise TypeError(f"unknown step {step!r}")
         finally:
             flow.close()
+
+
+async def _sleep(seconds: float) -> None:
+    # Lazy: asyncio (and ssl, which it imports) costs ~25 ms, and only this driver waits on
+    # a loop; a cached sign-in on the sync path never loads it.
+    import asyncio
+
+    await asyncio.sleep(seconds)

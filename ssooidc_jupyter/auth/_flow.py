@@ -8,7 +8,10 @@ rules live here once and the sync and async drivers (``_drivers.py``) only carry
 The refresh rules are botocore's (``botocore/tokens.py``): a token is refreshed inside the
 *advisory* window (15 min before expiry) when possible, must be refreshed inside the
 *mandatory* window (10 min), and a refresh that fails for a transient reason outside the
-mandatory window leaves the still-valid token in use.
+mandatory window leaves the still-valid token in use. As there: after a failed refresh the
+next attempt waits a minute (:data:`REFRESH_RETRY_DELAY`), whatever the number of accesses
+meanwhile, and an advisory refresh never waits for another process's lock (that process is
+refreshing already); only the mandatory one does.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .._exceptions import (
     InternalServerException,
     InvalidClientException,
     InvalidGrantException,
+    InvalidResponseError,
     LoginDeniedError,
     LoginError,
     LoginExpiredError,
@@ -35,6 +39,7 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from ..oidc._protocol import validate_response
 from ._models import CachedRegistration, CachedToken
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEVICE_GRANT",
     "MANDATORY_REFRESH",
+    "REFRESH_RETRY_DELAY",
     "Call",
     "DevicePrompt",
     "DropRegistration",
@@ -58,6 +64,7 @@ __all__ = [
     "Wait",
     "classify",
     "current_token_flow",
+    "forget_refresh_failures",
     "login_flow",
     "refresh_flow",
     "refresh_now_flow",
@@ -70,9 +77,13 @@ DEFAULT_INTERVAL = 5.0  # RFC 8628 section 3.5: when the server gives no interva
 SLOW_DOWN_STEP = 5.0  # RFC 8628: each slow_down adds 5 s, for good
 ADVISORY_REFRESH = timedelta(minutes=15)
 MANDATORY_REFRESH = timedelta(minutes=10)
+#: After a failed refresh, no new attempt before this (botocore's ``_attempt_timeout``).
+REFRESH_RETRY_DELAY = timedelta(minutes=1)
 # Consecutive polls that fail for transport reasons (each already retried by the client)
 # before the login gives up: a blip is ridden out, a dead endpoint is reported.
 MAX_POLL_FAILURES = 3
+# Consecutive slow_down answers up to the deadline after which the error blames them.
+PERSISTENT_SLOW_DOWN = 2
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,13 @@ class Notice:
 
 @dataclass(frozen=True)
 class Lock:
-    """Take the cross-process sign-in lock (held until the flow ends). Outcome: None."""
+    """Take the cross-process sign-in lock (held until the flow ends).
+
+    ``wait=False``: only if it is free now. Outcome: False when it was not taken (held by
+    another process); anything else (True, or None from a driver that always waits) means
+    held."""
+
+    wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -208,9 +225,49 @@ class LoginRequest:
     timeout: float | None = None
     # False: never prompt (refresh only); a needed sign-in raises LoginError instead.
     interactive: bool = True
+    # A legacy profile (sso_start_url in the profile, no sso-session): signed in exactly as
+    # the AWS CLI does -- a scope-less registration, and a token file of the four members
+    # a legacy reader knows (no refresh token: the service gives none without scopes).
+    legacy: bool = False
 
 
 # ---- the flows ----------------------------------------------------------------------------
+
+
+class _RefreshFailures:
+    """When the last refresh of each sign-in failed, for the one-attempt-a-minute rule.
+
+    Process-wide on purpose: botocore keeps this on its long-lived token provider; here every
+    access runs a new flow, so the memory must outlive the flow. No I/O: the clock is the
+    flow's injected one."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str | None, str], datetime] = {}
+
+    @staticmethod
+    def _key(request: LoginRequest) -> tuple[str | None, str]:
+        return (request.session_name, request.start_url.rstrip("/"))
+
+    def recent(self, request: LoginRequest, now: datetime) -> bool:
+        last = self._last.get(self._key(request))
+        return last is not None and now - last < REFRESH_RETRY_DELAY
+
+    def failed(self, request: LoginRequest, now: datetime) -> None:
+        self._last[self._key(request)] = now
+
+    def succeeded(self, request: LoginRequest) -> None:
+        self._last.pop(self._key(request), None)
+
+    def clear(self) -> None:
+        self._last.clear()
+
+
+_failures = _RefreshFailures()
+
+
+def forget_refresh_failures() -> None:
+    """Drop the memory of failed refreshes (tests; a user who fixed the network)."""
+    _failures.clear()
 
 
 def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
@@ -220,30 +277,50 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     the cross-process lock, after reading the cache again: another kernel may have signed in
     (or refreshed) while this one waited for the lock.
     """
-    if not request.force:
+    if request.force:
+        yield Lock()
+    else:
         cached = yield LoadToken()
-        if classify(cached, now(), request.start_url) is TokenState.FRESH:
+        state = classify(cached, now(), request.start_url)
+        if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
-    yield Lock()
+        if state is TokenState.ADVISORY and _refreshable(cached, now()):
+            if _failures.recent(request, now()):
+                return cached  # type: ignore[no-any-return]
+            # Advisory: refresh only if nobody else is. A held lock means another process
+            # is refreshing (or signing in); our token has more than ten minutes left.
+            if (yield Lock(wait=False)) is False:
+                return cached  # type: ignore[no-any-return]
+        else:
+            yield Lock()
     cached = yield LoadToken()
     state = classify(cached, now(), request.start_url)
     if not request.force:
         if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
-        if state is not TokenState.MISSING and _refreshable(cached, now()):
+        refreshable = state is not TokenState.MISSING and _refreshable(cached, now())
+        if refreshable and state is not TokenState.EXPIRED and _failures.recent(request, now()):
+            # botocore's rule: one attempt a minute. The token still works meanwhile (an
+            # expired one does not: that is tried at once).
+            return cached  # type: ignore[no-any-return]
+        if refreshable:
             try:
-                return (yield from refresh_flow(cached, now))
+                refreshed = yield from refresh_flow(cached, now)
             except SessionEndedError as ended:
                 if not request.interactive:
                     raise
                 yield Notice(f"{ended} Signing in again.")
             except SSOOIDCError as failure:
+                _failures.failed(request, now())
                 if state is TokenState.ADVISORY:
                     # botocore's rule: outside the mandatory window a failed refresh is not
                     # fatal, the current token still has more than 10 minutes.
                     logger.info("advisory refresh failed (%s); keeping the current token", failure)
                     return cached  # type: ignore[no-any-return]
                 raise
+            else:
+                _failures.succeeded(request)
+                return refreshed
     if not request.interactive:
         raise LoginError(
             f"Not signed in to {request.start_url}, or the sign-in expired: run the login "
@@ -344,9 +421,13 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         if isinstance(started, BaseException):
             raise started
         break
+    # Checked here as well as in our client: the flow may be driven with another client
+    # (boto3's checks types but no ranges), and nothing is shown or kept from a bad answer.
+    validate_response("StartDeviceAuthorization", started)
 
     begun = now()
-    expires_in = float(started.get("expiresIn") or 600)
+    expires_in = float(started["expiresIn"])
+    # RFC 8628: no interval means 5 s; 0 would poll without pause, so it means 5 s too.
     interval = float(started.get("interval") or DEFAULT_INTERVAL)
     deadline = begun + timedelta(seconds=expires_in)
     if request.timeout is not None:
@@ -362,8 +443,15 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     yield ShowPrompt(prompt)
 
     failures = 0
+    slowed = 0  # consecutive slow_down answers: one is a hiccup, several are the service
     while True:
         left = (deadline - now()).total_seconds()
+        if left <= 0 and slowed >= PERSISTENT_SLOW_DOWN:
+            raise LoginExpiredError(
+                f"The service kept asking to slow down (polling every {interval:g} s by the "
+                f"end) until the sign-in code {prompt.user_code} ran out of time; it may have "
+                "been approved. Wait a minute and run the login again."
+            )
         if left <= 0:
             raise LoginExpiredError(
                 f"The sign-in code {prompt.user_code} was not approved in time; "
@@ -379,10 +467,11 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
                 "deviceCode": started["deviceCode"],
             },
         )
+        slowed = slowed + 1 if isinstance(reply, SlowDownException) else 0
         if isinstance(reply, AuthorizationPendingException):
             failures = 0
             continue
-        if isinstance(reply, SlowDownException):
+        if slowed:
             interval += SLOW_DOWN_STEP
             continue
         if isinstance(reply, ExpiredTokenException):
@@ -394,6 +483,9 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
             raise LoginDeniedError(
                 f"The sign-in request {prompt.user_code} was denied on the verification page."
             ) from reply
+        if isinstance(reply, InvalidResponseError) and _answered_ok(reply):
+            # A 200 whose body is not a token is no blip: the code may be spent. Stop, say so.
+            raise reply
         if isinstance(reply, TransportError | InternalServerException):
             failures += 1
             if failures >= MAX_POLL_FAILURES:
@@ -410,8 +502,20 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
             client_secret=registration.client_secret,
             registration_expires_at=registration.expires_at,
         )
+        if request.legacy:
+            token = replace(
+                token,
+                refresh_token=None,
+                client_id=None,
+                client_secret=None,
+                registration_expires_at=None,
+            )
         yield SaveToken(token)
         return token
+
+
+def _answered_ok(error: InvalidResponseError) -> bool:
+    return error.status_code is not None and 200 <= error.status_code < 300
 
 
 def _register(
@@ -423,6 +527,7 @@ def _register(
     )
     if isinstance(reply, BaseException):
         raise reply
+    validate_response("RegisterClient", reply)
     expires = reply.get("clientSecretExpiresAt")
     registration = CachedRegistration(
         client_id=reply["clientId"],
@@ -450,14 +555,10 @@ def _token_from_reply(
     previous_refresh_token: str | None = None,
     extra: Any = None,
 ) -> CachedToken:
-    try:
-        access_token = reply["accessToken"]
-        expires_in = int(reply["expiresIn"])
-    except (KeyError, TypeError, ValueError):
-        raise LoginError(
-            "CreateToken answered without an access token or its lifetime; "
-            "the service's answer was not usable, try again."
-        ) from None
+    # Raises InvalidResponseError naming the member: nothing is built, so nothing is saved.
+    validate_response("CreateToken", reply)
+    access_token: str = reply["accessToken"]
+    expires_in: int = reply["expiresIn"]
     return CachedToken(
         start_url=start_url,
         region=region,

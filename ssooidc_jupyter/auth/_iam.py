@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from .._exceptions import ConfigurationError
 
-__all__ = ["GRANTS", "IAMToken", "iam_token", "iam_token_async"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["GRANTS", "GrantArguments", "IAMToken", "iam_token", "iam_token_async"]
 
 Grant = Literal["authorization_code", "refresh_token", "jwt_bearer", "token_exchange"]
 
@@ -62,22 +65,31 @@ class IAMToken:
         )
 
 
-def _params(
-    client_id: str,
-    grant: str,
-    *,
-    code: str | None,
-    redirect_uri: str | None,
-    code_verifier: str | None,
-    refresh_token: str | None,
-    assertion: str | None,
-    subject_token: str | None,
-    subject_token_type: str | None,
-    requested_token_type: str | None,
-    scopes: Sequence[str] | None,
-) -> dict[str, Any]:
+class GrantArguments(TypedDict, total=False):
+    """The grant's inputs, shared by :func:`iam_token` and :func:`iam_token_async` (one
+    list, so the twins cannot drift)."""
+
+    code: str | None
+    redirect_uri: str | None
+    code_verifier: str | None
+    refresh_token: str | None
+    assertion: str | None
+    subject_token: str | None
+    subject_token_type: str | None
+    requested_token_type: str | None
+    scopes: Sequence[str] | None
+
+
+def _params(client_id: str, grant: str, arguments: GrantArguments) -> dict[str, Any]:
     if grant not in GRANTS:
         raise ConfigurationError(f"grant must be one of {', '.join(sorted(GRANTS))}, not {grant!r}")
+    code = arguments.get("code")
+    redirect_uri = arguments.get("redirect_uri")
+    refresh_token = arguments.get("refresh_token")
+    assertion = arguments.get("assertion")
+    subject_token = arguments.get("subject_token")
+    subject_token_type = arguments.get("subject_token_type")
+    scopes = arguments.get("scopes")
     given = {
         "code": code,
         "redirect_uri": redirect_uri,
@@ -93,14 +105,14 @@ def _params(
         "grantType": GRANTS[grant],
         "code": code,
         "redirectUri": redirect_uri,
-        "codeVerifier": code_verifier,
+        "codeVerifier": arguments.get("code_verifier"),
         "refreshToken": refresh_token,
         "assertion": assertion,
         "subjectToken": subject_token,
         "subjectTokenType": (
             (subject_token_type or ACCESS_TOKEN_TYPE) if grant == "token_exchange" else None
         ),
-        "requestedTokenType": requested_token_type,
+        "requestedTokenType": arguments.get("requested_token_type"),
         "scope": list(scopes) if scopes is not None else None,
     }
     return {key: value for key, value in params.items() if value is not None}
@@ -110,43 +122,25 @@ def iam_token(
     client_id: str,
     grant: Grant,
     *,
-    code: str | None = None,
-    redirect_uri: str | None = None,
-    code_verifier: str | None = None,
-    refresh_token: str | None = None,
-    assertion: str | None = None,
-    subject_token: str | None = None,
-    subject_token_type: str | None = None,
-    requested_token_type: str | None = None,
-    scopes: Sequence[str] | None = None,
     client: Any = None,
     region: str | None = None,
     endpoint: str | None = None,
     credentials: Mapping[str, Any] | None = None,
+    **arguments: Unpack[GrantArguments],
 ) -> IAMToken:
     """Exchange a grant for IAM Identity Center tokens of application ``client_id``.
 
     ``grant`` is one of ``authorization_code`` (``code``, ``redirect_uri``, optional
     ``code_verifier``), ``refresh_token``, ``jwt_bearer`` (``assertion``: a JWT from a trusted
     token issuer) or ``token_exchange`` (``subject_token``: an IAM Identity Center access
-    token). Signed with ``credentials`` (as in :func:`ssooidc`), a profile or the default
-    chain; pass ``client`` to reuse an :class:`SSOOIDCClient`.
+    token, ``subject_token_type``, ``requested_token_type``); ``scopes`` narrows the token.
+    Signed with ``credentials`` (as in :func:`ssooidc`), a profile or the default chain;
+    pass ``client`` to reuse an :class:`SSOOIDCClient`.
     """
-    params = _params(
-        client_id,
-        grant,
-        code=code,
-        redirect_uri=redirect_uri,
-        code_verifier=code_verifier,
-        refresh_token=refresh_token,
-        assertion=assertion,
-        subject_token=subject_token,
-        subject_token_type=subject_token_type,
-        requested_token_type=requested_token_type,
-        scopes=scopes,
-    )
+    params = _params(client_id, grant, arguments)
     if client is not None:
         return IAMToken.from_response(client.create_token_with_iam(**params))
+    # Lazy: the client pulls in httpx, which importing the package must not.
     from ..oidc._client import SSOOIDCClient
 
     with SSOOIDCClient(credentials=credentials, endpoint=endpoint, region=region) as own:
@@ -157,36 +151,17 @@ async def iam_token_async(
     client_id: str,
     grant: Grant,
     *,
-    code: str | None = None,
-    redirect_uri: str | None = None,
-    code_verifier: str | None = None,
-    refresh_token: str | None = None,
-    assertion: str | None = None,
-    subject_token: str | None = None,
-    subject_token_type: str | None = None,
-    requested_token_type: str | None = None,
-    scopes: Sequence[str] | None = None,
     client: Any = None,
     region: str | None = None,
     endpoint: str | None = None,
     credentials: Mapping[str, Any] | None = None,
+    **arguments: Unpack[GrantArguments],
 ) -> IAMToken:
     """:func:`iam_token` for asyncio (pass an :class:`AsyncSSOOIDCClient` as ``client``)."""
-    params = _params(
-        client_id,
-        grant,
-        code=code,
-        redirect_uri=redirect_uri,
-        code_verifier=code_verifier,
-        refresh_token=refresh_token,
-        assertion=assertion,
-        subject_token=subject_token,
-        subject_token_type=subject_token_type,
-        requested_token_type=requested_token_type,
-        scopes=scopes,
-    )
+    params = _params(client_id, grant, arguments)
     if client is not None:
         return IAMToken.from_response(await client.create_token_with_iam(**params))
+    # Lazy, as in iam_token.
     from ..oidc._client import AsyncSSOOIDCClient
 
     async with AsyncSSOOIDCClient(credentials=credentials, endpoint=endpoint, region=region) as own:

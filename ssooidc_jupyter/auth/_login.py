@@ -69,6 +69,7 @@ class LoginArguments(TypedDict, total=False):
     force: bool
     cache: bool | str | Path
     timeout: float | None
+    http_timeout: float
     flow: str
     redirect_uri: str | None
 
@@ -93,7 +94,9 @@ def login(
     :class:`DevicePrompt` to show. Blocks this thread until then (``cancel`` stops it; so
     does KeyboardInterrupt). ``timeout`` bounds the wait for approval in seconds;
     ``force=True`` signs in again even with a valid token; ``cache=False`` (or a directory)
-    keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``.
+    keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``. ``http_timeout``
+    (seconds, default 60) bounds each HTTP request, of the sign-in and of the token's portal
+    calls (accounts, role credentials, logout).
 
     ``flow="pkce"`` signs in with the authorization-code flow and PKCE instead (the AWS CLI
     v2's browser flow): ``on_prompt`` gets the authorization page as

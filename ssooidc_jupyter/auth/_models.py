@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .._redact import register_secret
+
 __all__ = [
+    "DEFAULT_SCOPES",
     "REGISTRATION_EXPIRY_WINDOW",
     "CachedRegistration",
     "CachedToken",
     "format_timestamp",
+    "legacy_registration_key",
     "parse_timestamp",
     "registration_cache_key",
     "token_cache_key",
@@ -30,6 +34,10 @@ __all__ = [
 
 #: botocore's serialisation of datetimes in the SSO cache (``tokens._serialize_utc_timestamp``).
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+#: What a client registers for when ``sso_registration_scopes`` is not configured: the scope
+#: that lets the token call the SSO portal API (``GetRoleCredentials``) and be refreshed.
+DEFAULT_SCOPES: tuple[str, ...] = ("sso:account:access",)
 
 #: The CLI treats a registration as expired 15 minutes early (``_EXPIRY_WINDOW``).
 REGISTRATION_EXPIRY_WINDOW = timedelta(minutes=15)
@@ -47,6 +55,13 @@ def token_cache_key(session_name: str | None, start_url: str) -> str:
     input_str = start_url if session_name is None else session_name
     # sha1 is botocore's choice of file name, not a security measure.
     return hashlib.sha1(input_str.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def legacy_registration_key(region: str) -> str:
+    """The registration file name the AWS CLI uses for legacy profiles (no sso-session):
+    ``botocore-client-id-<region>`` (``SSOTokenFetcher._registration``), shared by every
+    legacy sign-in in that region."""
+    return f"botocore-client-id-{region}"
 
 
 def registration_cache_key(
@@ -243,6 +258,9 @@ class CachedToken:
         object.__setattr__(
             self, "extra", {k: v for k, v in self.extra.items() if k not in _TOKEN_KEYS}
         )
+        # Whether it came from the service or from a file the CLI wrote, from now on these
+        # values are masked in every log line on our path (botocore logs the bearer token).
+        register_secret(self.access_token, self.refresh_token, self.client_secret)
 
     def __repr__(self) -> str:
         return (
@@ -316,6 +334,7 @@ class CachedRegistration:
         object.__setattr__(
             self, "extra", {k: v for k, v in self.extra.items() if k not in _REGISTRATION_KEYS}
         )
+        register_secret(self.client_secret)
 
     def __repr__(self) -> str:
         return (

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import LoginError
+from .._exceptions import LoginError, SSOOIDCError, UnauthorizedException
 from ._context import LazyClient, LoginContext
 from ._drivers import run_async, run_sync
 from ._flow import Flow, current_token_flow, refresh_now_flow
 from ._models import CachedToken
 
 if TYPE_CHECKING:
+    from ..oidc._portal import PortalClient
     from ._aws import Account, RoleCredentials
+    from ._cache import TokenCache
 
 __all__ = ["SSOToken"]
+
+logger = logging.getLogger("ssooidc_jupyter.token")
 
 
 def _utcnow() -> datetime:
@@ -34,7 +42,7 @@ class SSOToken:
         self._cached = cached
         self._context = context
         self._lock = threading.Lock()
-        self._portal: Any = None
+        self._portal: PortalClient | None = None
 
     # ---- what it is ------------------------------------------------------------------------
 
@@ -139,32 +147,56 @@ class SSOToken:
         )
         return self._cached.access_token
 
-    # ---- AWS credentials (the ``aws`` extra) -----------------------------------------------
+    # ---- the AWS access portal: accounts, role credentials, logout ----------------------------
+    #
+    # A token the portal refuses (401, UnauthorizedException: signed out elsewhere, or
+    # revoked) is dead whatever its expiry says. It is flagged expired here and in the cache
+    # (see _forget_refused), so the next current_access_token() or login() refreshes it or
+    # asks for a new sign-in instead of handing the dead token out as fresh.
 
-    def _portal_client(self) -> Any:
+    def _portal_client(self) -> PortalClient:
         from ._aws import portal_client
 
-        if self._portal is None:
-            self._portal = portal_client(self.region)
-        return self._portal
+        with self._lock:
+            if self._portal is None:
+                self._portal = portal_client(self._context)
+            return self._portal
 
     def accounts(self) -> list[Account]:
         """The AWS accounts this user can reach, each with its role names."""
         from ._aws import list_accounts
 
-        return list_accounts(self._portal_client(), self.current_access_token())
+        token = self.current_access_token()
+        with self._refused_is_dead(token):
+            return list_accounts(self._portal_client(), token)
+
+    async def aaccounts(self) -> list[Account]:
+        """:meth:`accounts` for asyncio: never blocks the event loop."""
+        from ._aws import alist_accounts, async_portal_client
+
+        token = await self.acurrent_access_token()
+        async with async_portal_client(self._context) as client, self._arefused_is_dead(token):
+            return await alist_accounts(client, token)
 
     def credentials(self, account_id: str, role_name: str) -> RoleCredentials:
         """Role credentials for ``role_name`` in ``account_id`` (GetRoleCredentials)."""
         from ._aws import get_role_credentials
 
-        return get_role_credentials(
-            self._portal_client(), self.current_access_token(), account_id, role_name
-        )
+        token = self.current_access_token()
+        with self._refused_is_dead(token):
+            return get_role_credentials(self._portal_client(), token, account_id, role_name)
+
+    async def acredentials(self, account_id: str, role_name: str) -> RoleCredentials:
+        """:meth:`credentials` for asyncio: never blocks the event loop."""
+        from ._aws import aget_role_credentials, async_portal_client
+
+        token = await self.acurrent_access_token()
+        async with async_portal_client(self._context) as client, self._arefused_is_dead(token):
+            return await aget_role_credentials(client, token, account_id, role_name)
 
     def session(self, account_id: str, role_name: str, region_name: str | None = None) -> Any:
         """A ``boto3.Session`` for the role whose credentials refresh themselves from the
-        current SSO token (never a frozen copy)."""
+        current SSO token (never a frozen copy). Needs the ``aws`` extra."""
         from ._aws import refreshable_session
 
         return refreshable_session(
@@ -174,15 +206,109 @@ class SSOToken:
         )
 
     def logout(self) -> None:
-        """End the portal session (Logout) and remove this sign-in's cache entry."""
+        """End the IAM Identity Center session (the portal's Logout, for every tool using
+        it) and remove this sign-in's cache entry. A token the portal already refuses is
+        signed out already: that is not an error."""
         from ._aws import portal_logout
 
         try:
             portal_logout(self._portal_client(), self.access_token)
+        except UnauthorizedException:
+            logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
-            slot = self._context.slot
-            if slot.cache is not None:
-                slot.cache.delete_token(slot.token_key)
+            self._delete_cache_entry()
+
+    async def alogout(self) -> None:
+        """:meth:`logout` for asyncio: never blocks the event loop."""
+        from ._aws import aportal_logout, async_portal_client
+
+        try:
+            async with async_portal_client(self._context) as client:
+                await aportal_logout(client, self.access_token)
+        except UnauthorizedException:
+            logger.info("Logout: the portal no longer accepts this token (already signed out)")
+        finally:
+            self._delete_cache_entry()
+
+    def _delete_cache_entry(self) -> None:
+        slot = self._context.slot
+        if slot.cache is not None:
+            slot.cache.delete_token(slot.token_key)
+
+    # ---- a token the portal refused ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _refused_is_dead(self, access_token: str) -> Iterator[None]:
+        try:
+            yield
+        except UnauthorizedException:
+            self._forget_refused(access_token, self._flag_in_cache_sync)
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _arefused_is_dead(self, access_token: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except UnauthorizedException:
+            flagged = self._forget_refused(access_token, None)
+            if flagged is not None:
+                await self._flag_in_cache_async(access_token, flagged)
+            raise
+
+    def _forget_refused(
+        self, access_token: str, flag_in_cache: Callable[[str, datetime], None] | None
+    ) -> datetime | None:
+        """Mark ``access_token`` expired in this object; return the moment to write to the
+        cache (or write it with ``flag_in_cache``), None if it is no longer held."""
+        now = _utcnow()
+        with self._lock:
+            if self._cached.access_token != access_token:
+                return None  # replaced meanwhile (refreshed by another call): nothing to do
+            if self._cached.expires_at > now:
+                self._cached = replace(self._cached, expires_at=now)
+        if flag_in_cache is not None:
+            flag_in_cache(access_token, now)
+        return now
+
+    def _flag_in_cache_sync(self, access_token: str, now: datetime) -> None:
+        cache, key = self._context.slot.cache, self._context.slot.token_key
+        if cache is None:
+            return
+        try:
+            with cache.lock(key, timeout=_FLAG_LOCK_WAIT):
+                _flag_entry(cache, key, access_token, now)
+        except SSOOIDCError as exc:
+            # Best effort: the refusal is what the caller must hear about.
+            logger.warning("Could not mark the refused token as expired in the cache: %s", exc)
+
+    async def _flag_in_cache_async(self, access_token: str, now: datetime) -> None:
+        cache, key = self._context.slot.cache, self._context.slot.token_key
+        if cache is None:
+            return
+        try:
+            async with cache.alock(key, timeout=_FLAG_LOCK_WAIT):
+                _flag_entry(cache, key, access_token, now)
+        except SSOOIDCError as exc:
+            logger.warning("Could not mark the refused token as expired in the cache: %s", exc)
+
+
+# How long to wait for the cache lock to flag a refused token. A holder longer than this is
+# a sign-in in progress elsewhere, which replaces the token anyway.
+_FLAG_LOCK_WAIT = 10.0
+
+
+def _flag_entry(cache: TokenCache, key: str, access_token: str, now: datetime) -> None:
+    """Under the lock: give the cached entry of ``access_token`` the expiry ``now``.
+
+    Flagged, not deleted: the refresh token and registration stay, so a session that is
+    still alive (only this access token revoked) is renewed silently, and a dead one ends in
+    a clear "session ended, sign in again". Every tool sharing the cache (the AWS CLI,
+    botocore) reads an expired token the same way. An entry that already holds another
+    token (another process signed in or refreshed meanwhile) is left alone.
+    """
+    current = cache.load_token(key)
+    if current is not None and current.access_token == access_token and current.expires_at > now:
+        cache.save_token(key, replace(current, expires_at=now))
 
 
 def _no_prompt(prompt: Any) -> None:

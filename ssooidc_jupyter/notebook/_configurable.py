@@ -110,7 +110,11 @@ class SSOOIDC(Configurable):
     @validate("region")
     def _check_region(self, proposal: Any) -> str | None:
         value = proposal["value"]
-        return self._checked(validate_region, "SSOOIDC.region", value) if value else None
+        if not value:
+            return None
+        return self._checked(
+            lambda region: validate_region(region, known=True), "SSOOIDC.region", value
+        )
 
     @validate("sso_session", "profile")
     def _check_name(self, proposal: Any) -> str | None:

@@ -28,7 +28,7 @@ def unload(shell: Any) -> None:
     magics = manager.registry.pop(_MAGICS, None)
     if magics is None:
         return
-    magics.signin.close()
+    magics.close()
     # IPython has no unregister_magics: forget the name and the configurable ourselves.
     manager.magics["line"].pop("ssooidc", None)
     if magics.settings in shell.configurables:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
@@ -21,10 +21,12 @@ from IPython.core.magic import Magics, magics_class
 from IPython.core.magic import line_magic as _line_magic
 from IPython.display import display as _display
 
-from .._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, SSOOIDCError
 from ..oidc._values import validate_endpoint, validate_start_url
 from ._configurable import SSOOIDC, check_variable
-from ._signin import LoginOptions, NotebookSignIn, Source, usage_error
+
+if TYPE_CHECKING:
+    from ._signin import LoginOptions, NotebookSignIn, Source
 
 __all__ = ["SSOOIDCMagics"]
 
@@ -48,6 +50,22 @@ def argument(*args: Any, **kwargs: Any) -> Callable[[_F], _F]:
 def line_magic(func: _F) -> _F:
     # IPython's marker is typed as returning a union (it also takes a name).
     return cast("_F", _line_magic(func))
+
+
+def _help_text(doc: str) -> str:
+    """The parser's help that magic_arguments made of the docstring, without the ``::``
+    reST marker it puts before the usage line (meant for Sphinx, noise in a notebook)."""
+    lines = doc.splitlines()
+    while lines and lines[0].strip() in ("", "::"):
+        lines.pop(0)
+    if lines:
+        # The usage block was indented under the marker: bring it back to the margin.
+        indent = len(lines[0]) - len(lines[0].lstrip())
+        for i, line in enumerate(lines):
+            if not line.strip():
+                break
+            lines[i] = line[indent:] if line[:indent].isspace() else line
+    return "\n".join(lines)
 
 
 COMMANDS = ("login", "status", "accounts", "refresh", "logout", "cancel")
@@ -78,7 +96,23 @@ class SSOOIDCMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.settings = SSOOIDC(parent=shell)
-        self.signin = NotebookSignIn(shell, self.settings)
+        self._signin: NotebookSignIn | None = None
+
+    @property
+    def signin(self) -> NotebookSignIn:
+        """This shell's sign-in, made by the first command."""
+        if self._signin is None:
+            # Lazy: _signin brings the displays, --export and hashlib (about half of what
+            # %load_ext would cost), which a kernel that never signs in need not load.
+            from ._signin import NotebookSignIn
+
+            self._signin = NotebookSignIn(self.shell, self.settings)
+        return self._signin
+
+    def close(self) -> None:
+        """Unloading: stop a running sign-in and undo --export, if a command ever ran."""
+        if self._signin is not None:
+            self._signin.close()
 
     @magic_arguments()
     @argument(
@@ -118,8 +152,7 @@ class SSOOIDCMagics(Magics):
         """
         args = _untyped.parse_argstring(self.ssooidc, line)
         if args.help or args.command is None:
-            # magic_arguments made the docstring the parser's full help text.
-            display({"text/plain": type(self).ssooidc.__doc__}, raw=True)
+            display({"text/plain": _help_text(type(self).ssooidc.__doc__ or "")}, raw=True)
             return
         given = {
             name
@@ -130,14 +163,24 @@ class SSOOIDCMagics(Magics):
         if extra:
             options = ", ".join("--" + name.replace("_", "-") for name in extra)
             raise UsageError(f"%ssooidc {args.command} does not take {options}")
-        if args.command == "cancel":
-            self.signin.cancel()
-        elif args.command == "login":
-            self.signin.login(self._login_options(args))
-        else:
-            getattr(self.signin, args.command)(self._source(args))
+        try:
+            if args.command == "cancel":
+                self.signin.cancel()
+            elif args.command == "login":
+                self.signin.login(self._login_options(args))
+            else:
+                getattr(self.signin, args.command)(self._source(args))
+        except SSOOIDCError as exc:
+            # Whatever went wrong on the way (a dropped connection, a refused token, a
+            # broken cache): one line of what and what to do, never our call stack.
+            from ._signin import one_line  # loaded already: a command ran
+
+            raise one_line(exc) from None
 
     def _source(self, args: Any) -> Source:
+        # Lazy, as the signin property: only a command needs _signin.
+        from ._signin import Source, usage_error
+
         named = [
             f"--{n}"
             for n in ("profile", "sso-session", "start-url")
@@ -176,6 +219,9 @@ class SSOOIDCMagics(Magics):
         )
 
     def _login_options(self, args: Any) -> LoginOptions:
+        # Lazy, as the signin property: only a command needs _signin.
+        from ._signin import LoginOptions, usage_error
+
         if bool(args.account) != bool(args.role):
             raise UsageError("--account and --role go together: pass both, or neither")
         if args.session_var and not args.account:

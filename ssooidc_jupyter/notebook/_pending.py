@@ -114,11 +114,13 @@ class PendingSession:
         """True once the real Session exists (attribute use no longer waits)."""
         return self._ssooidc_session is not None
 
-    def resolve(self) -> Any:
-        """The real ``boto3.Session``: waits for the sign-in, then makes it (once)."""
+    def resolve(self, token: SSOToken | None = None) -> Any:
+        """The real ``boto3.Session``: waits for the sign-in (unless the signed-in ``token``
+        is given), then makes it (once)."""
         with self._ssooidc_lock:
             if self._ssooidc_session is None:
-                self._ssooidc_session = self._ssooidc_token.session(
+                source = self._ssooidc_token if token is None else token
+                self._ssooidc_session = source.session(
                     self._ssooidc_account, self._ssooidc_role, region_name=self._ssooidc_region
                 )
             return self._ssooidc_session

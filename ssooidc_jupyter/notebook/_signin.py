@@ -21,7 +21,8 @@ from IPython.core.error import UsageError
 from IPython.display import DisplayHandle as _DisplayHandle
 from IPython.display import display as _display
 
-from .._exceptions import ConfigurationError, LoginError, SSOOIDCError
+from .._exceptions import ConfigurationError, SSOOIDCError
+from ._binder import Binder
 from ._configurable import SSOOIDC
 from ._display import Table, line_bundle
 from ._export import EXPORT_PROFILE, KernelProfile, export_session_name
@@ -105,13 +106,19 @@ class _Run:
         self.role = options.role
         self.status: _LiveStatus | None = None
         self.view: Any = None  # the LoginView, where widgets render
+        # _finish runs from the worker thread and from the cell (--wait, cached tokens):
+        # the first does the work, the second waits for it and finds it done.
+        self.finish_lock = threading.Lock()
+        self.finished = False
 
 
 class _LiveStatus:
     """The plain prompt/status output of a run, kept current from the worker thread.
 
     Display and updates happen under one lock and each renders the state *at send time*,
-    so the last message a frontend gets always shows the newest state.
+    so the last message a frontend gets always shows the newest state. An update that
+    would show the same text again is not sent: a terminal prints every update as a new
+    line, so a repeat would be noise there.
     """
 
     def __init__(self, controller: LoginController) -> None:
@@ -119,26 +126,34 @@ class _LiveStatus:
         self._handle = DisplayHandle()
         self._lock = threading.Lock()
         self._shown = False
+        #: The text/plain of the last output sent (what a terminal shows last).
+        self.last_text = ""
 
     def show(self) -> None:
-        from ._display import StatusView
+        from ._display import status_bundle
 
         with self._lock:
-            self._handle.display(StatusView(self._controller))
-            self._shown = True
+            bundle = status_bundle(self._controller)
+            self._handle.display(bundle, raw=True)
+            self.last_text, self._shown = bundle["text/plain"], True
 
     def refresh(self, controller: LoginController) -> None:
-        from ._display import StatusView
+        from ._display import status_bundle
 
         with self._lock:
-            if self._shown:
-                self._handle.update(StatusView(controller))
+            if not self._shown:
+                return
+            bundle = status_bundle(controller)
+            if bundle["text/plain"] != self.last_text:
+                self._handle.update(bundle, raw=True)
+                self.last_text = bundle["text/plain"]
 
     def end(self, text: str) -> None:
         """Replace the output by a last line (after a logout) and stop following."""
         with self._lock:
             if self._shown:
                 self._handle.update(line_bundle(text), raw=True)
+                self.last_text = text
             self._shown = False
 
 
@@ -149,8 +164,10 @@ class NotebookSignIn:
         self.shell = shell
         self.settings = settings
         self.current: _Run | None = None
+        #: Runs that signed in, oldest first (logout and friends act on the active one).
+        self._signed_in_runs: list[_Run] = []
         self.profile = KernelProfile()
-        self._bound: dict[str, object] = {}
+        self.binder = Binder(shell.user_ns)
         self._signed_out: LoginContext | None = None
         self._lock = threading.Lock()
 
@@ -193,15 +210,28 @@ class NotebookSignIn:
             context = replace(context, request=replace(context.request, session_name=name))
         return context
 
+    def _active(self) -> _Run | None:
+        """The run whose token the namespace holds now -- the sign-in the user works with --
+        else the newest run that signed in. A later failed attempt (a typo in a start URL,
+        say) does not take its place."""
+        namespace = self.shell.user_ns
+        for run in reversed(self._signed_in_runs):
+            held = namespace.get(run.options.variable)
+            if held is not None and held in (run.pending_token, run.controller.token):
+                return run
+        return self._signed_in_runs[-1] if self._signed_in_runs else None
+
     def _lookup(
-        self, source: Source
+        self, source: Source, *, latest: bool = False
     ) -> tuple[LoginContext, SSOToken | None, LoginController | None]:
-        """The sign-in a command is about: this kernel's, else a valid one in the cache."""
+        """The sign-in a command is about: this kernel's active one (``latest``: its newest
+        attempt, whatever became of it), else a valid one in the cache."""
         from ..auth._flow import TokenState, classify
         from ..auth._token import SSOToken
 
-        if not source.explicit and self.current is not None:
-            controller = self.current.controller
+        run = self.current if latest else (self._active() or self.current)
+        if not source.explicit and run is not None:
+            controller = run.controller
             return controller.context, controller.token, controller
         if not source.explicit and self._signed_out is not None:
             context = self._signed_out  # after a logout, status still talks about it
@@ -222,30 +252,6 @@ class NotebookSignIn:
                 f"Not signed in to {context.request.start_url}: run %ssooidc login first."
             )
         return token
-
-    # -- namespace ------------------------------------------------------------------------
-
-    def _bind(self, name: str, value: object) -> None:
-        with self._lock:
-            self.shell.user_ns[name] = value
-            self._bound[name] = value
-
-    def _rebind(self, name: str, old: object, new: object) -> None:
-        """Replace ``old`` by ``new`` unless the user has reassigned the name meanwhile."""
-        with self._lock:
-            if self.shell.user_ns.get(name) is old:
-                self.shell.user_ns[name] = new
-                self._bound[name] = new
-
-    def _unbind_all(self) -> list[str]:
-        with self._lock:
-            removed = [
-                name for name, value in self._bound.items() if self.shell.user_ns.get(name) is value
-            ]
-            for name in removed:
-                del self.shell.user_ns[name]
-            self._bound.clear()
-        return removed
 
     # -- login ----------------------------------------------------------------------------
 
@@ -270,10 +276,10 @@ class NotebookSignIn:
         controller.observe(functools.partial(self._finish_in_thread, run))
 
         run.pending_token = PendingSSOToken(controller)
-        self._bind(options.variable, run.pending_token)
+        self.binder.bind(options.variable, run.pending_token)
         if options.account and options.role:
             run.pending_session = PendingSession(run.pending_token, options.account, options.role)
-            self._bind(options.session_variable, run.pending_session)
+            self.binder.bind(options.session_variable, run.pending_session)
 
         if not context.request.force and _fresh_in_cache(context):
             # A cache read, no network: finish now so the cell says "Already signed in"
@@ -289,8 +295,12 @@ class NotebookSignIn:
         if options.wait:
             try:
                 controller.wait()  # returns at once if already finished, or says why it failed
-            except LoginError as exc:
+            except SSOOIDCError as exc:
                 raise one_line(exc) from None
+            finally:
+                # The worker's observers may still be on their way: show the end from this
+                # cell, before it returns (the same text is never sent twice).
+                status.refresh(controller)
         self._finish(run)
 
     def _finish_in_thread(self, run: _Run, controller: LoginController) -> None:
@@ -308,18 +318,25 @@ class NotebookSignIn:
         token = controller.token
         if controller.state is not LoginState.SIGNED_IN or token is None:
             return
-        self._rebind(run.options.variable, run.pending_token, token)
-        pending = run.pending_session
-        if pending is not None:
-            try:
-                session = pending.resolve()
-            except SSOOIDCError as exc:
-                # The stand-in stays: using it raises this again, where the user looks.
-                logger.warning("ssooidc: no session for the role: %s", exc)
+        with run.finish_lock:
+            if run.finished:
                 return
-            self._rebind(run.options.session_variable, pending, session)
-        if run.options.export and run.account and run.role:
-            self.profile.write(controller.context, run.account, run.role)
+            run.finished = True
+            with self._lock:
+                if run not in self._signed_in_runs:
+                    self._signed_in_runs.append(run)
+            self.binder.rebind(run.options.variable, run.pending_token, token)
+            pending = run.pending_session
+            if pending is not None:
+                try:
+                    session = pending.resolve(token)
+                except SSOOIDCError as exc:
+                    # The stand-in stays: using it raises this again, where the user looks.
+                    logger.warning("ssooidc: no session for the role: %s", exc)
+                    return
+                self.binder.rebind(run.options.session_variable, pending, session)
+            if run.options.export and run.account and run.role:
+                self.profile.write(controller.context, run.account, run.role)
 
     def _picked(self, run: _Run, account_id: str, role_name: str) -> None:
         """The widget's account/role selector: bind the Session (and export it)."""
@@ -327,7 +344,7 @@ class NotebookSignIn:
         if token is None:
             return
         run.account, run.role = account_id, role_name
-        self._bind(run.options.session_variable, token.session(account_id, role_name))
+        self.binder.bind(run.options.session_variable, token.session(account_id, role_name))
         if run.options.export:
             self.profile.write(run.controller.context, account_id, role_name)
 
@@ -364,10 +381,15 @@ class NotebookSignIn:
         # An HTTP poll already in flight finishes first; wait for it so that, when this
         # cell returns, polling has stopped.
         _wait_until(lambda: run.controller.state.finished, 30.0)
-        _show_line(run.controller.status_line())
+        final = run.controller.status_line()
+        terminal = getattr(self.shell, "kernel", None) is None
+        if not (terminal and run.status is not None and run.status.last_text == final):
+            # In a notebook the login cell's output changed up there: say it here too. A
+            # terminal has just printed that very line.
+            _show_line(final)
 
     def status(self, source: Source) -> None:
-        context, token, controller = self._lookup(source)
+        context, token, controller = self._lookup(source, latest=True)
         request = context.request
         rows = [
             ("Start URL", request.start_url),
@@ -409,11 +431,16 @@ class NotebookSignIn:
 
     def logout(self, source: Source) -> None:
         context, token, _ = self._lookup(source)
-        run = self.current
+        run = self._active() if not source.explicit else None
+        run = run or self.current
         # The kernel's own sign-in is undone too when the logout is about the same one.
         ours = run is not None and run.controller.context.slot.token_key == context.slot.token_key
         if run is not None and ours:
             run.controller.cancel()
+            if run.view is not None:
+                # Before the portal's Logout: an account listing still in flight then fails
+                # quietly (expected after a logout) instead of warning in this cell.
+                run.view.close()
         note = ""
         if token is not None:
             try:
@@ -425,15 +452,17 @@ class NotebookSignIn:
             slot.cache.delete_token(slot.token_key)
             slot.cache.delete_registration(slot.registration_key)
         removed: list[str] = []
-        text = f"Signed out of {context.request.start_url}."
+        name = context.request.session_name
+        which = f" (sso-session {name})" if name else ""
+        text = f"Signed out of {context.request.start_url}{which}."
         if run is not None and ours:
             # The login cell's output must not keep saying "Signed in" (nor offer roles).
             if run.status is not None:
                 run.status.end(text)
-            if run.view is not None:
-                run.view.close()
-            removed = self._unbind_all()
+            removed = self.binder.unbind_all()
             self.profile.remove()
+            with self._lock:
+                self._signed_in_runs = [r for r in self._signed_in_runs if r is not run]
             self.current = None
             self._signed_out = context
         names = f" Removed {', '.join(removed)}." if removed else ""

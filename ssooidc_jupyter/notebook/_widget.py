@@ -1,11 +1,13 @@
 """ipywidgets views of a sign-in: :class:`LoginView` (over a running controller) and
 :class:`LoginWidget` (a "Sign in" button that makes its own controller).
 
-Both are thin: buttons only call ``start()`` / ``cancel()`` on a :class:`LoginController`,
-whose observers run in its worker thread; they set the ``state`` trait there and one
-``@observe("state")`` handler re-renders ``children`` (ipywidgets sends comm messages from
-any thread). Slow work -- the countdown, listing accounts, fetching role credentials -- runs
-in small daemon threads, never on the kernel's event loop.
+Both are thin composites: buttons only call ``start()`` / ``cancel()`` on a
+:class:`LoginController`, whose observers run in its worker thread; they set the ``state``
+trait there and one ``@observe("state")`` handler re-renders ``children`` (ipywidgets sends
+comm messages from any thread). The countdown (``_countdown.Countdown``) and the account and
+role choice (``_rolepicker.RolePicker``) are their own small widgets, whose slow work runs in
+daemon threads, never on the kernel's event loop; the namespace binding is the same
+:class:`~._binder.Binder` the magic uses.
 
 Widget state is saved into the notebook and sent to the browser, so no secret (device
 code, tokens, client secret, AWS keys) is ever put in a trait: tokens and sessions are plain
@@ -17,32 +19,28 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import Bool, Unicode, observe
 
-from ..auth._login import resolve_login
+from ..auth._context import resolve_login
+from ._binder import Binder
 from ._controller import LoginController, LoginState
-from ._display import ERROR_COLOUR, clock, prompt_html, state_colour
+from ._countdown import Countdown
+from ._display import prompt_html, state_colour
+from ._rolepicker import PickHandler, RolePicker, note_html
 
 if TYPE_CHECKING:
-    from ..auth._aws import Account
-    from ..auth._flow import DevicePrompt
     from ..auth._token import SSOToken
 
 __all__ = ["LoginView", "LoginWidget", "copy_button_html"]
 
 logger = logging.getLogger("ssooidc_jupyter.widget")
 
-PickHandler = Callable[[str, str], None]
 LoginCallback = Callable[["SSOToken"], None]
-
-#: Seconds between countdown updates: the label shows whole seconds.
-_TICK = 1.0
 
 
 # The kernel cannot reach the browser's clipboard, so the copy runs in the page. The code is
@@ -85,167 +83,22 @@ def _status_html(controller: LoginController) -> str:
     )
 
 
-def _note_html(text: str, *, error: bool = False) -> str:
-    colour = ERROR_COLOUR if error else "inherit"
-    return f'<span style="color: {colour};">{html.escape(text)}</span>'
+class _Composite(widgets.VBox):  # type: ignore[misc]
+    """What both composites share: a ``state`` trait whose one ``@observe`` handler
+    re-renders ``children`` under one re-entrant lock, a render that never raises into
+    the sign-in or the kernel, and a way to re-render on new details of the same state."""
 
+    #: The sign-in's state, as a string ("idle", "pending", "signed_in", ...).
+    state = Unicode(LoginState.IDLE.value, help="The sign-in state, as a string.")
 
-def _account_label(account: Account) -> str:
-    # Dropdown labels are shown as text by the frontend, never parsed as HTML: no escaping
-    # (it would show up as "&amp;").
-    if account.account_name and account.account_name != account.account_id:
-        return f"{account.account_name} ({account.account_id})"
-    return account.account_id
-
-
-def _start_daemon(target: Callable[..., None], name: str, *args: Any) -> threading.Thread:
-    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-class LoginView(widgets.VBox):  # type: ignore[misc]
-    """Live controls for one :class:`LoginController`.
-
-    While the code is pending: a copy-to-clipboard button for the user code, a countdown to
-    the code's expiry and a Cancel button; always the status line; after a failed, denied,
-    expired or cancelled sign-in a Retry button (a new code). Once signed in, and when
-    ``on_pick`` is given, an account and role selector whose "Use this role" button calls
-    ``on_pick(account_id, role_name)`` in a background thread and then shows the bound role.
-
-    It does not show the prompt itself (code, link): the magic shows that as plain HTML next
-    to this view, :class:`LoginWidget` above it. ``show_status=False`` leaves out the status
-    line too, for a place that already shows it.
-    """
-
-    #: Mirrors ``controller.state.value`` ("idle", "pending", "signed_in", ...).
-    state = Unicode(LoginState.IDLE.value, help="The controller's state, as a string.")
-
-    def __init__(
-        self,
-        controller: LoginController,
-        *,
-        on_pick: PickHandler | None = None,
-        show_status: bool = True,
-    ) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._controller = controller
-        self._on_pick = on_pick
-        # The magic's plain output already carries the status line: it can leave it out here.
-        self._show_status = show_status
-        # Renders come from the controller's thread, clicks from the kernel's, the countdown,
-        # account list and pick from their own: one re-entrant lock keeps each update whole.
+        # Renders come from the controller's thread and clicks from the kernel's: one
+        # re-entrant lock keeps each update whole.
         self._lock = threading.RLock()
         self._closed = False
-        self._countdown_prompt: DevicePrompt | None = None
-        self._countdown_stop = threading.Event()
-        self._ticker: threading.Thread | None = None
-        self._accounts_token: SSOToken | None = None
-        self._accounts: list[Account] | None = None
-        self._picked: tuple[str, str] | None = None
-        self.add_class("ssooidc-view")
 
-        self._status = widgets.HTML()
-        self._status.add_class("ssooidc-status")
-        self._copy = widgets.HTML()
-        self._copy.add_class("ssooidc-copy-box")
-        self._progress = widgets.FloatProgress(
-            min=0.0, max=1.0, value=0.0, bar_style="info", layout=widgets.Layout(width="12em")
-        )
-        self._time_left = widgets.Label()
-        self._countdown = widgets.HBox([self._progress, self._time_left])
-        self._countdown.add_class("ssooidc-countdown")
-        self._cancel = widgets.Button(
-            description="Cancel", icon="times", tooltip="Stop waiting for approval"
-        )
-        self._cancel.add_class("ssooidc-cancel")
-        self._cancel.on_click(self._cancel_clicked)
-        self._retry = widgets.Button(
-            description="Try again",
-            icon="redo",
-            button_style="primary",
-            tooltip="Start a new sign-in with a new code",
-        )
-        self._retry.add_class("ssooidc-retry")
-        self._retry.on_click(self._retry_clicked)
-        self._pending_row = widgets.HBox([self._copy, self._countdown, self._cancel])
-
-        style = {"description_width": "initial"}
-        self._account_select = widgets.Dropdown(description="Account", options=[], style=style)
-        self._account_select.add_class("ssooidc-account-select")
-        self._account_select.observe(self._account_changed, "value")
-        self._role_select = widgets.Dropdown(description="Role", options=[], style=style)
-        self._role_select.add_class("ssooidc-role-select")
-        self._use = widgets.Button(
-            description="Use this role", button_style="primary", disabled=True
-        )
-        self._use.add_class("ssooidc-use-role")
-        self._use.on_click(self._use_clicked)
-        self._selector = widgets.HBox([self._account_select, self._role_select, self._use])
-        self._accounts_note = widgets.HTML()
-        self._accounts_note.add_class("ssooidc-accounts-note")
-        self._bound = widgets.HTML()
-        self._bound.add_class("ssooidc-bound")
-        self._parts = [
-            self._status,
-            self._copy,
-            self._progress,
-            self._time_left,
-            self._countdown,
-            self._cancel,
-            self._retry,
-            self._pending_row,
-            self._account_select,
-            self._role_select,
-            self._use,
-            self._selector,
-            self._accounts_note,
-            self._bound,
-        ]
-
-        controller.observe(self._controller_changed)
-        self._sync()
-
-    # ---- public -----------------------------------------------------------------------------
-
-    @property
-    def controller(self) -> LoginController:
-        return self._controller
-
-    @property
-    def picked(self) -> tuple[str, str] | None:
-        """``(account_id, role_name)`` last bound through "Use this role", else None."""
-        return self._picked
-
-    @property
-    def ticking(self) -> bool:
-        """Whether the countdown thread is running (only while the code is pending)."""
-        return self._ticker is not None and self._ticker.is_alive()
-
-    def close(self) -> None:
-        """Close the view and the widgets it made; stop the countdown. The controller keeps
-        running: whoever made it owns it."""
-        with self._lock:
-            self._closed = True
-            self._countdown_stop.set()
-        controller = getattr(self, "_controller", None)
-        if controller is not None:
-            controller.unobserve(self._controller_changed)
-        # getattr with a default: close() also runs from __del__, maybe on a half-built view.
-        for child in getattr(self, "_parts", ()):
-            child.close()
-        super().close()
-
-    # ---- from the controller ----------------------------------------------------------------
-
-    def _controller_changed(self, controller: LoginController) -> None:
-        # Runs in the controller's worker thread (or in the thread that called start()).
-        if self._closed:
-            return
-        self._sync()
-
-    def _sync(self) -> None:
-        value = self._controller.state.value
+    def _set_state(self, value: str) -> None:
         if self.state != value:
             self.state = value  # the observer below renders
         else:
@@ -262,7 +115,108 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
                 if not self._closed:
                     self._render_locked()
         except Exception:  # a broken render must not break the sign-in or the kernel
-            logger.exception("rendering the sign-in view failed")
+            logger.exception("rendering the sign-in %s failed", type(self).__name__)
+
+    def _render_locked(self) -> None:
+        raise NotImplementedError
+
+
+class LoginView(_Composite):
+    """Live controls for one :class:`LoginController`, composed of small widgets.
+
+    While the code is pending: a copy-to-clipboard button for the user code, a
+    :class:`Countdown` to the code's expiry and a Cancel button; always the status line;
+    after a failed, denied, expired or cancelled sign-in a Retry button (a new code). Once
+    signed in, and when ``on_pick`` is given, a :class:`RolePicker` whose "Use this role"
+    button calls ``on_pick(account_id, role_name)`` in a background thread.
+
+    It does not show the prompt itself (code, link): the magic shows that as plain HTML next
+    to this view, :class:`LoginWidget` above it. ``show_status=False`` leaves out the status
+    line too, for a place that already shows it.
+    """
+
+    def __init__(
+        self,
+        controller: LoginController,
+        *,
+        on_pick: PickHandler | None = None,
+        show_status: bool = True,
+    ) -> None:
+        super().__init__()
+        self._controller = controller
+        # The magic's plain output already carries the status line: it can leave it out here.
+        self._show_status = show_status
+        self.add_class("ssooidc-view")
+
+        self._status = widgets.HTML()
+        self._status.add_class("ssooidc-status")
+        self._copy = widgets.HTML()
+        self._copy.add_class("ssooidc-copy-box")
+        self.countdown = Countdown()
+        self._cancel = widgets.Button(
+            description="Cancel", icon="times", tooltip="Stop waiting for approval"
+        )
+        self._cancel.add_class("ssooidc-cancel")
+        self._cancel.on_click(self._cancel_clicked)
+        self._retry = widgets.Button(
+            description="Try again",
+            icon="redo",
+            button_style="primary",
+            tooltip="Start a new sign-in with a new code",
+        )
+        self._retry.add_class("ssooidc-retry")
+        self._retry.on_click(self._retry_clicked)
+        self._pending_row = widgets.HBox([self._copy, self.countdown, self._cancel])
+        self.picker = RolePicker(on_pick) if on_pick is not None else None
+        self._parts: tuple[Any, ...] = (
+            self._status,
+            self._copy,
+            self.countdown,
+            self._cancel,
+            self._retry,
+            self._pending_row,
+            *((self.picker,) if self.picker is not None else ()),
+        )
+
+        controller.observe(self._controller_changed)
+        self._set_state(self._controller.state.value)
+
+    # ---- public -----------------------------------------------------------------------------
+
+    @property
+    def controller(self) -> LoginController:
+        return self._controller
+
+    @property
+    def picked(self) -> tuple[str, str] | None:
+        """``(account_id, role_name)`` last bound through "Use this role", else None."""
+        return self.picker.picked if self.picker is not None else None
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the countdown is running (only while the code is pending)."""
+        return bool(self.countdown.ticking)
+
+    def close(self) -> None:
+        """Close the view and the widgets it made; stop the countdown. The controller keeps
+        running: whoever made it owns it."""
+        with self._lock:
+            self._closed = True
+        controller = getattr(self, "_controller", None)
+        if controller is not None:
+            controller.unobserve(self._controller_changed)
+        # getattr with a default: close() also runs from __del__, maybe on a half-built view.
+        for child in getattr(self, "_parts", ()):
+            child.close()
+        super().close()
+
+    # ---- from the controller ----------------------------------------------------------------
+
+    def _controller_changed(self, controller: LoginController) -> None:
+        # Runs in the controller's worker thread (or in the thread that called start()).
+        if self._closed:
+            return
+        self._set_state(self._controller.state.value)
 
     def _render_locked(self) -> None:
         controller = self._controller
@@ -281,13 +235,18 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
         status: tuple[Any, ...] = (self._status,) if self._show_status else ()
         prompt = controller.prompt
         if state is LoginState.PENDING and prompt is not None:
-            self._show_pending(prompt)
+            self._copy.value = copy_button_html(prompt.user_code)
+            self._cancel.disabled, self._cancel.description = False, "Cancel"
+            self.countdown.start(prompt)
             self.children = (self._pending_row, *status)
             return
-        self._stop_countdown()
+        self.countdown.stop()
         shown = status
         if state is LoginState.SIGNED_IN:
-            shown += self._signed_in_children()
+            token = controller.token
+            if self.picker is not None and token is not None:
+                self.picker.show(token)
+                shown += (self.picker,)
         elif state.finished:
             self._retry.disabled = False
             shown += (self._retry,)
@@ -295,47 +254,6 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
             self._cancel.disabled, self._cancel.description = False, "Cancel"
             shown += (self._cancel,)
         self.children = shown
-
-    # ---- pending: copy button, countdown, cancel --------------------------------------------
-
-    def _show_pending(self, prompt: DevicePrompt) -> None:
-        if self._countdown_prompt is prompt and self.ticking:
-            return
-        self._copy.value = copy_button_html(prompt.user_code)
-        self._cancel.disabled, self._cancel.description = False, "Cancel"
-        self._stop_countdown()
-        self._countdown_prompt = prompt
-        # The bar spans the time left when the code is first shown (DevicePrompt carries no
-        # issue time); at least one second so the bar is never a division by zero.
-        self._progress.max = max(1.0, float(math.ceil(prompt.seconds_left())))
-        stop = threading.Event()
-        self._countdown_stop = stop
-        self._update_countdown(prompt, stop)
-        self._ticker = _start_daemon(self._tick, "ssooidc-countdown", prompt, stop)
-
-    def _tick(self, prompt: DevicePrompt, stop: threading.Event) -> None:
-        try:
-            while not stop.wait(_TICK):
-                with self._lock:
-                    if not self._update_countdown(prompt, stop):
-                        return
-        except Exception:
-            logger.exception("the sign-in countdown failed")
-
-    def _update_countdown(self, prompt: DevicePrompt, stop: threading.Event) -> bool:
-        """Show the time left; False once there is nothing more to count."""
-        if stop.is_set() or self._closed:
-            return False
-        left = prompt.seconds_left()
-        self._progress.value = min(self._progress.max, round(left, 1))
-        self._progress.bar_style = "warning" if left < 60 else "info"
-        self._time_left.value = f"Code expires in {clock(left)}" if left > 0 else "Code expired"
-        return left > 0
-
-    def _stop_countdown(self) -> None:
-        # Only signal: joining here could wait on a ticker that waits on our lock.
-        self._countdown_stop.set()
-        self._countdown_prompt = None
 
     def _cancel_clicked(self, _button: Any) -> None:
         self._cancel.disabled, self._cancel.description = True, "Cancelling..."
@@ -345,89 +263,8 @@ class LoginView(widgets.VBox):  # type: ignore[misc]
         self._retry.disabled = True
         self._controller.start(force=True)
 
-    # ---- signed in: accounts and roles ------------------------------------------------------
 
-    def _signed_in_children(self) -> tuple[Any, ...]:
-        token = self._controller.token
-        if self._on_pick is None or token is None:
-            return ()
-        if self._accounts_token is not token:
-            self._accounts_token, self._accounts, self._picked = token, None, None
-            self._bound.value = ""
-            self._accounts_note.value = _note_html("Loading your AWS accounts...")
-            _start_daemon(self._load_accounts, "ssooidc-accounts", token)
-        if not self._accounts:
-            return (self._accounts_note,)
-        return (self._selector, self._bound) if self._bound.value else (self._selector,)
-
-    def _load_accounts(self, token: SSOToken) -> None:
-        try:
-            accounts: list[Account] | None = token.accounts()
-            note = "" if accounts else "No AWS accounts are assigned to you."
-        except Exception as exc:  # shown to the user: a thread would lose it
-            if not self._closed:  # after a logout the failure is expected, not news
-                logger.warning("listing AWS accounts failed: %s", exc)
-            accounts, note = None, f"Could not list your AWS accounts: {exc}"
-        with self._lock:
-            if self._closed or self._accounts_token is not token:
-                return  # a newer sign-in took over
-            self._accounts = accounts
-            self._accounts_note.value = _note_html(note, error=accounts is None)
-            if accounts:
-                self._account_select.options = [(_account_label(a), a.account_id) for a in accounts]
-                # New options leave no selection (ipywidgets 8): start at the first account.
-                self._account_select.value = accounts[0].account_id
-                self._show_roles(accounts[0].account_id)
-        self._render()
-
-    def _account_changed(self, change: dict[str, Any]) -> None:
-        try:
-            with self._lock:
-                self._show_roles(change["new"])
-        except Exception:
-            logger.exception("updating the role list failed")
-
-    def _show_roles(self, account_id: str | None) -> None:
-        account = self._account(account_id)
-        roles = list(account.roles) if account is not None else []
-        self._role_select.options = roles
-        self._role_select.value = roles[0] if roles else None
-        self._use.disabled = not roles
-
-    def _account(self, account_id: str | None) -> Account | None:
-        return next((a for a in self._accounts or () if a.account_id == account_id), None)
-
-    def _use_clicked(self, _button: Any) -> None:
-        account_id, role_name = self._account_select.value, self._role_select.value
-        if self._on_pick is None or not account_id or not role_name:
-            return
-        self._use.disabled = True
-        self._bound.value = _note_html(f"Getting credentials for {role_name}...")
-        self._render()
-        _start_daemon(self._pick, "ssooidc-pick", self._on_pick, account_id, role_name)
-
-    def _pick(self, on_pick: PickHandler, account_id: str, role_name: str) -> None:
-        # on_pick fetches role credentials (a network call): never on the kernel's thread.
-        try:
-            on_pick(account_id, role_name)
-        except Exception as exc:  # shown to the user: a thread would lose it
-            logger.warning("binding the role failed: %s", exc)
-            message = _note_html(f"Could not use {role_name}: {exc}", error=True)
-        else:
-            self._picked = (account_id, role_name)
-            account = self._account(account_id)
-            where = _account_label(account) if account is not None else account_id
-            message = (
-                f"Using role <b>{html.escape(role_name)}</b> in account "
-                f"<b>{html.escape(where)}</b>."
-            )
-        with self._lock:
-            self._bound.value = message
-            self._use.disabled = False
-        self._render()
-
-
-class LoginWidget(widgets.VBox):  # type: ignore[misc]
+class LoginWidget(_Composite):
     """A "Sign in with AWS IAM Identity Center" button and the sign-in it starts.
 
     The arguments are those of :func:`ssooidc_jupyter.login` (``sso_session`` names an
@@ -442,8 +279,6 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
     boto3 session is stored there once a role is picked.
     """
 
-    #: Mirrors the controller's state ("idle" before the click; "failed" on a config error).
-    state = Unicode(LoginState.IDLE.value, help="The sign-in state, as a string.")
     signed_in = Bool(False, help="True once signed in.")
     status = Unicode("", help="One line describing the sign-in, never a secret.")
 
@@ -460,7 +295,7 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         timeout: float | None = None,
         variable: str | None = None,
         session_variable: str | None = None,
-        namespace: dict[str, Any] | None = None,
+        namespace: MutableMapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self._login_args: dict[str, Any] = {
@@ -475,7 +310,7 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         }
         self._variable = variable
         self._session_variable = session_variable
-        self._namespace = namespace
+        self._binder = Binder(namespace) if namespace is not None else None
         self._controller: LoginController | None = None
         self._view: LoginView | None = None
         self._session: Any = None
@@ -483,8 +318,6 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         self._announced: SSOToken | None = None
         # Guards _callbacks and _announced: on_login may race the sign-in's thread.
         self._callbacks_lock = threading.Lock()
-        self._closed = False
-        self._lock = threading.RLock()
         self.add_class("ssooidc-widget")
 
         self._button = widgets.Button(
@@ -534,7 +367,7 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
             try:
                 context = resolve_login(**self._login_args)
             except Exception as exc:  # shown in the widget, not lost in a comm handler
-                self._message.value = _note_html(f"Cannot start the sign-in: {exc}", error=True)
+                self._message.value = note_html(f"Cannot start the sign-in: {exc}", error=True)
                 self.status = f"Sign-in failed: {exc}"
                 self._set_state(LoginState.FAILED.value)
                 return
@@ -584,8 +417,8 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
                     if token is not self._announced:
                         self._announced = fresh = token
                         callbacks = list(self._callbacks)
-            if fresh is not None and self._namespace is not None and self._variable:
-                self._namespace[self._variable] = fresh
+            if fresh is not None and self._binder is not None and self._variable:
+                self._binder.bind(self._variable, fresh)
             self.signed_in = token is not None
             self._set_state(controller.state.value)
         except Exception:  # observers must never raise into the controller
@@ -594,23 +427,6 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         if fresh is not None:
             for callback in callbacks:
                 self._call(callback, fresh)
-
-    def _set_state(self, value: str) -> None:
-        if self.state != value:
-            self.state = value
-        else:
-            self._render()
-
-    @observe("state")
-    def _state_changed(self, change: dict[str, Any]) -> None:
-        self._render()
-
-    def _render(self) -> None:
-        try:
-            with self._lock:
-                self._render_locked()
-        except Exception:
-            logger.exception("rendering the sign-in widget failed")
 
     def _render_locked(self) -> None:
         controller, view = self._controller, self._view
@@ -633,8 +449,8 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
             raise RuntimeError("Not signed in any more: sign in again.")
         session = token.session(account_id, role_name)
         # The namespace first: whoever sees .session set also finds the variable.
-        if self._namespace is not None and self._session_variable:
-            self._namespace[self._session_variable] = session
+        if self._binder is not None and self._session_variable:
+            self._binder.bind(self._session_variable, session)
         self._session = session
 
     def _call(self, callback: LoginCallback, token: SSOToken) -> None:
@@ -642,5 +458,5 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
             callback(token)
         except Exception as exc:  # shown to the user: the thread would lose it
             logger.exception("on_login callback failed")
-            self._message.value = _note_html(f"The on_login callback failed: {exc!r}", error=True)
+            self._message.value = note_html(f"The on_login callback failed: {exc!r}", error=True)
             self._render()

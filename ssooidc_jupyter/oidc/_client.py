@@ -8,12 +8,7 @@ outcome, so the retry rules exist once and the sync and async drivers mirror eac
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-import os
-import platform
-import ssl
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -26,15 +21,24 @@ import httpx
 from .. import _exceptions
 from .._exceptions import (
     ConfigurationError,
-    EndpointConnectionError,
-    RequestTimeoutError,
+    InvalidResponseError,
     ServiceError,
     SSOOIDCError,
     TransportError,
 )
+from .._redact import register_secret
 from ._config import ClientConfig, build_config
+from ._http import (
+    MAX_RESPONSE_BYTES,
+    ResponseTooLarge,
+    aread_capped,
+    http_options,
+    read_capped,
+    transport_error,
+)
 from ._protocol import (
     OPERATIONS,
+    SECRET_MEMBERS,
     CreateTokenResponse,
     CreateTokenWithIAMResponse,
     Operation,
@@ -58,14 +62,9 @@ if TYPE_CHECKING:
         StartDeviceAuthorizationRequest,
     )
 
-__all__ = ["AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc"]
+__all__ = ["MAX_RESPONSE_BYTES", "AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc"]
 
 logger = logging.getLogger("ssooidc_jupyter.client")
-
-_VERSION = "0.1.0"
-_USER_AGENT = (
-    f"ssooidc-jupyter/{_VERSION} httpx/{httpx.__version__} python/{platform.python_version()}"
-)
 
 
 @dataclass(frozen=True)
@@ -89,14 +88,6 @@ class _Answer:
 
 _Step: TypeAlias = "_Send | _Sleep"
 _Outcome: TypeAlias = "_Answer | SSOOIDCError | None"
-
-
-@functools.lru_cache(maxsize=4)
-def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    """One verifying SSL context per CA setting, shared by all clients: building one (loading
-    the CA bundle) costs ~15 ms, more than the rest of a client's construction."""
-    del cert_file, cert_dir  # part of the cache key; httpx reads them from the environment
-    return httpx.create_ssl_context(trust_env=True)
 
 
 def _exceptions_namespace() -> SimpleNamespace:
@@ -134,13 +125,7 @@ class _BaseClient:
         return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
 
     def _http_options(self) -> dict[str, Any]:
-        limits = httpx.Limits(max_keepalive_connections=0 if self._config.close_connection else 10)
-        return {
-            "verify": _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
-            "timeout": httpx.Timeout(self._config.timeout),
-            "limits": limits,
-            "headers": {"User-Agent": _USER_AGENT},
-        }
+        return http_options(self._config)
 
     def _signing_region(self, operation: Operation) -> str:
         if self._config.region is None:
@@ -154,6 +139,9 @@ class _BaseClient:
         self, operation: Operation, params: Mapping[str, Any]
     ) -> Generator[_Step, _Outcome, Response]:
         body = build_body(operation, params)
+        # Registered before anything is sent or logged: from here on no log line (ours,
+        # httpx's, httpcore's) can carry them.
+        register_secret(*(params[k] for k in SECRET_MEMBERS.intersection(params)))
         url = self._endpoint + operation.path
         base_headers = {"Content-Type": "application/json"}
         if self._config.close_connection:
@@ -175,7 +163,7 @@ class _BaseClient:
             outcome = yield _Send(url, headers, body)
             if isinstance(outcome, _Answer):
                 if 200 <= outcome.status < 300:
-                    return parse_success(
+                    answer = parse_success(
                         operation,
                         outcome.status,
                         outcome.headers,
@@ -183,6 +171,8 @@ class _BaseClient:
                         host=self._host,
                         attempts=attempt,
                     )
+                    register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
+                    return answer
                 error: SSOOIDCError = parse_error(
                     operation, outcome.status, outcome.headers, outcome.body, host=self._host
                 )
@@ -197,24 +187,18 @@ class _BaseClient:
             logger.debug("%s: %s, retrying in %.2fs", operation.name, type(error).__name__, delay)
             yield _Sleep(delay)
 
-    def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
-        what = "Check the endpoint and region and that the network is up, then try again."
-        if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeoutError(
-                f"{operation.name}: no answer from {self._host} within "
-                f"{self._config.timeout:g} s ({type(exc).__name__}). {what}",
-                operation=operation.name,
-            )
-        if isinstance(exc, httpx.TransportError):
-            return EndpointConnectionError(
-                f"{operation.name}: the connection to {self._host} failed "
-                f"({type(exc).__name__}: {exc}). {what}",
-                operation=operation.name,
-            )
-        return EndpointConnectionError(
-            f"{operation.name}: request to {self._host} failed ({type(exc).__name__}). {what}",
+    def _too_large(self, operation: Operation, status: int) -> InvalidResponseError:
+        return InvalidResponseError(
+            f"{operation.name}: the answer from {self._host} (HTTP {status}) is larger than "
+            f"{MAX_RESPONSE_BYTES // 1024} KiB, far more than any IAM Identity Center answer; "
+            "it was not read further. Something other than the service may be answering: "
+            "check the endpoint and region.",
             operation=operation.name,
+            status_code=status,
         )
+
+    def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
+        return transport_error(operation.name, self._host, self._config.timeout, exc)
 
 
 class SSOOIDCClient(_BaseClient):
@@ -251,10 +235,22 @@ class SSOOIDCClient(_BaseClient):
                 outcome = None
                 continue
             try:
-                reply = self._http.post(step.url, content=step.body, headers=step.headers)
-                outcome = _Answer(reply.status_code, reply.headers, reply.content)
+                outcome = self._send(operation, step)
             except httpx.HTTPError as exc:
                 outcome = self._transport_error(operation, exc)
+
+    def _send(self, operation: Operation, step: _Send) -> _Outcome:
+        """POST and read at most MAX_RESPONSE_BYTES, streaming (never buffering more)."""
+        request = self._http.build_request(
+            "POST", step.url, content=step.body, headers=step.headers
+        )
+        reply = self._http.send(request, stream=True)
+        try:
+            return _Answer(reply.status_code, reply.headers, read_capped(reply))
+        except ResponseTooLarge:
+            return self._too_large(operation, reply.status_code)
+        finally:
+            reply.close()
 
     def register_client(self, **params: Unpack[RegisterClientRequest]) -> RegisterClientResponse:
         """Register a public client (RegisterClient)."""
@@ -305,6 +301,10 @@ class AsyncSSOOIDCClient(_BaseClient):
         self._http = httpx.AsyncClient(**self._http_options())
 
     async def _call(self, name: str, params: Mapping[str, Any]) -> Any:
+        # Lazy: asyncio costs ~25 ms to import and only this client uses it; a coroutine
+        # runs on a loop, so here it is already loaded and the import is free.
+        import asyncio
+
         operation = OPERATIONS[name]
         if operation.signed and self._signing_credentials is None:
             # The credential chain may read files or call a metadata service: not on the loop.
@@ -323,10 +323,22 @@ class AsyncSSOOIDCClient(_BaseClient):
                 outcome = None
                 continue
             try:
-                reply = await self._http.post(step.url, content=step.body, headers=step.headers)
-                outcome = _Answer(reply.status_code, reply.headers, reply.content)
+                outcome = await self._send(operation, step)
             except httpx.HTTPError as exc:
                 outcome = self._transport_error(operation, exc)
+
+    async def _send(self, operation: Operation, step: _Send) -> _Outcome:
+        """:meth:`SSOOIDCClient._send` on the event loop."""
+        request = self._http.build_request(
+            "POST", step.url, content=step.body, headers=step.headers
+        )
+        reply = await self._http.send(request, stream=True)
+        try:
+            return _Answer(reply.status_code, reply.headers, await aread_capped(reply))
+        except ResponseTooLarge:
+            return self._too_large(operation, reply.status_code)
+        finally:
+            await reply.aclose()
 
     async def register_client(
         self, **params: Unpack[RegisterClientRequest]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from ._endpoints import resolve_endpoint
+from ._endpoints import SSO_OIDC, Service, resolve_endpoint
 from ._values import validate_endpoint, validate_region
 
 __all__ = ["ClientConfig", "StaticCredentials", "build_config"]
@@ -61,6 +61,7 @@ class ClientConfig:
     use_dualstack_endpoint: bool = False
     max_attempts: int = 3
     retry_backoff: float = 1.0  # seconds; botocore standard mode's base
+    service: Service = SSO_OIDC
 
     def endpoint_url(self) -> str:
         if self.endpoint is not None:
@@ -71,7 +72,10 @@ class ClientConfig:
                 "Identity Center instance, for example 'us-east-1') or set AWS_REGION."
             )
         return resolve_endpoint(
-            self.region, use_fips=self.use_fips_endpoint, use_dualstack=self.use_dualstack_endpoint
+            self.region,
+            use_fips=self.use_fips_endpoint,
+            use_dualstack=self.use_dualstack_endpoint,
+            service=self.service,
         )
 
 
@@ -96,16 +100,16 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
-def _env_endpoint() -> str | None:
+def _env_endpoint(service: Service) -> str | None:
     if _env_flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
         return None
-    for name in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"):
+    for name in (f"AWS_ENDPOINT_URL_{service.env_id}", "AWS_ENDPOINT_URL"):
         value = os.environ.get(name, "").strip()
         if value:
             try:
                 return validate_endpoint(value)
             except ConfigurationError as exc:
-                raise ConfigurationError(f"{name}: {exc}") from None
+                raise ConfigurationError(f"{name}: {exc}") from exc
     return None
 
 
@@ -136,18 +140,22 @@ def build_config(
     credentials: Mapping[str, Any] | None = None,
     endpoint: str | None = None,
     region: str | None = None,
+    *,
+    service: Service = SSO_OIDC,
 ) -> ClientConfig:
     """Merge ``ssooidc()``'s arguments as the reference SDK does: the shorthand arguments
-    win over the same keys in ``config``; the environment fills what neither gives."""
+    win over the same keys in ``config``; the environment fills what neither gives
+    (``AWS_ENDPOINT_URL_<service>`` before ``AWS_ENDPOINT_URL``, as botocore)."""
     options = _mapping("config", config)
     _check_keys("config", options, _CONFIG_KEYS)
     cred_options = credentials if credentials is not None else options.get("credentials")
     static, profile, anonymous = _credentials(_mapping("credentials", cred_options))
 
     chosen_endpoint = endpoint if endpoint is not None else options.get("endpoint")
-    endpoint_url = (
-        validate_endpoint(chosen_endpoint) if chosen_endpoint is not None else _env_endpoint()
-    )
+    if chosen_endpoint is not None:
+        endpoint_url: str | None = validate_endpoint(chosen_endpoint)
+    else:
+        endpoint_url = _env_endpoint(service)
 
     chosen_region = region if region is not None else options.get("region")
     if chosen_region is None:
@@ -183,6 +191,7 @@ def build_config(
         ),
         max_attempts=max_attempts,
         retry_backoff=float(backoff),
+        service=service,
     )
     if built.endpoint is not None and (built.use_fips_endpoint or built.use_dualstack_endpoint):
         # botocore's rule set refuses the combination too.

@@ -13,6 +13,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from .._exceptions import ConfigurationError, InvalidRegionError
+from ._partitions import known_partition
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -36,13 +37,24 @@ MAX_URL_LENGTH = 2048
 _BAD_CHARS_RE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
-def validate_region(region: object) -> str:
-    """Return ``region`` if it is a region name, else raise :class:`InvalidRegionError`."""
+def validate_region(region: object, *, known: bool = False) -> str:
+    """Return ``region`` if it is a region name, else raise :class:`InvalidRegionError`.
+
+    ``known=True`` (a sign-in): the name must also be a region of an AWS partition, so
+    ``nowhere-1`` is refused at once instead of failing later with a DNS error. The client
+    alone accepts any well-formed name, as botocore does (new regions, private endpoints).
+    """
     if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
         raise InvalidRegionError(
             f"{region!r} is not an AWS region name (expected something like 'us-east-1'); "
             "check the region argument, AWS_REGION / AWS_DEFAULT_REGION, or sso_region in "
             "your AWS config file."
+        )
+    if known and known_partition(region) is None:
+        raise InvalidRegionError(
+            f"{region!r} is not a region of any AWS partition (expected something like "
+            "'us-east-1' or 'eu-west-1'); use the region of your IAM Identity Center "
+            "instance, shown in its console (sso_region in the AWS config file)."
         )
     return region
 

@@ -4,7 +4,7 @@ Every handler is a jupyter_server ``APIHandler``: ``@web.authenticated`` and the
 ``authorized`` decorator (resource ``ssooidc``) put each route behind the server's own
 authentication, XSRF check and authorizer; an unauthenticated or cross-site request is
 answered 403 before our code runs. Nothing here blocks the loop: a sign-in runs as an
-asyncio task with the async driver, the portal Logout in a worker thread. No body ever
+asyncio task with the async driver, the portal Logout with the async portal client. No body ever
 carries an access token, refresh token, client secret, device code or AWS key.
 """
 
@@ -167,14 +167,13 @@ class LogoutHandler(_SSOOIDCHandler):
         if cached is not None:
             token = SSOToken(cached, context=context)
             try:
-                # The portal client is boto3's (sync): Logout runs in a worker thread.
-                # SSOToken.logout removes the cache entry whatever the portal answers.
-                await asyncio.to_thread(token.logout)
+                # The async portal client: Logout never blocks the loop. SSOToken removes
+                # the cache entry whatever the portal answers.
+                await token.alogout()
             except SSOOIDCError as exc:
                 result["message"] = f"Signed out here; the portal Logout failed: {exc}"
             except Exception as exc:
-                # botocore's errors (an expired token's UnauthorizedException, ...): only
-                # the type goes out, botocore messages are not ours to vouch for.
+                # Not one of ours: only the type goes out, its message is not ours to vouch for.
                 result["message"] = (
                     f"Signed out here; the portal Logout failed ({type(exc).__name__})."
                 )

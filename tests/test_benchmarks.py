@@ -1,0 +1,67 @@
+"""``benchmarks/run.py --quick`` as a smoke test: it runs end to end (emulator, fresh
+interpreters, a real kernel) and writes every figure of issue 10 with the right type.
+
+Never a timing assertion: the figures depend on the machine. The counts are exact, though:
+one request to the code, none for a cached sign-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MILLISECONDS = [
+    "load_ext_ms",
+    "import_boto3_ms",
+    "time_to_code_ms",
+    "botocore_time_to_code_ms",
+    "detection_latency_max_ms",
+    "interval_ms",
+    "cached_login_ms",
+    "cached_login_fresh_process_ms",
+    "botocore_cached_token_fresh_process_ms",
+    "kernel_latency_during_login_ms",
+    "kernel_latency_idle_ms",
+]
+COUNTS = ["requests_to_code_warm", "requests_cached_reuse"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=230,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+
+    for key in MILLISECONDS:
+        assert type(figures[key]) is float, (key, figures[key])
+        assert figures[key] >= 0, key
+    for key in COUNTS:
+        assert type(figures[key]) is int, (key, figures[key])
+    assert type(figures["rss_delta_mb"]) is float
+    # Counted by the emulator, not timed: exact on any machine.
+    assert figures["requests_to_code_warm"] == 1
+    assert figures["requests_cached_reuse"] == 0
+    # The printed table names every figure.
+    for key in [*MILLISECONDS, *COUNTS, "rss_delta_mb"]:
+        assert key in done.stdout, key
+    # The samples behind the medians, for the plot.
+    assert len(figures["samples"]["time_to_code_ms"]) == len(
+        figures["samples"]["botocore_time_to_code_ms"]
+    )
