@@ -5,7 +5,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+NPM ?= npm
+NODE_STAMP := node_modules/.package-lock.json
+LABEXTENSION := ssooidc_jupyter/labextension/package.json
+
+.PHONY: demo test lint lint-ts labextension typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +22,21 @@ demo: $(STAMP)
 	$(PY) -m ssooidc_jupyter.demo
 
 ## test: every test (lint, types, unit, integration, notebooks, browser).
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lint lint-ts typecheck pytest
+
+# The frontend's npm dependencies, from package-lock.json (Node from the machine).
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+
+# The prebuilt JupyterLab extension (the wheel's build hook does the same).
+$(LABEXTENSION): $(STAMP) $(NODE_STAMP) $(wildcard src/*.ts style/*) package.json tsconfig.json
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(NPM) run build:prod
+
+labextension: $(LABEXTENSION)
+
+## lint-ts: ESLint and Prettier on the TypeScript and CSS.
+lint-ts: $(NODE_STAMP)
+	$(NPM) run lint:check
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -27,7 +45,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(LABEXTENSION)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## bench: the figures of docs/performance.md, ours beside botocore (BENCH_ARGS="--quick --json out.json").
@@ -35,4 +53,5 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules lib tsconfig.tsbuildinfo \
+		ssooidc_jupyter/labextension

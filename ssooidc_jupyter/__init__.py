@@ -146,6 +146,12 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """``jupyter server extension enable ssooidc_jupyter``: the REST routes live in
+    :mod:`ssooidc_jupyter.server` (imported by the server, not here)."""
+    return [{"module": "ssooidc_jupyter.server"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

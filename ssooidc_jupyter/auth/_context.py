@@ -45,6 +45,9 @@ class LoginContext:
     cache_enabled: bool
     http_timeout: float
     settings: SSOSettings | None = None
+    # "device" (RFC 8628) or "pkce" (authorization code, see ._pkce) and its redirect URI.
+    flow: str = "device"
+    redirect_uri: str | None = None
 
     @functools.cached_property
     def slot(self) -> CacheSlot:
@@ -106,6 +109,8 @@ def resolve_login(
     cache: bool | str | Path = True,
     timeout: float | None = None,
     http_timeout: float = 60.0,
+    flow: str = "device",
+    redirect_uri: str | None = None,
 ) -> LoginContext:
     """Resolve the arguments of :func:`login` (no network, reads ``~/.aws/config`` if
     needed). Arguments win over the config file."""
@@ -113,6 +118,15 @@ def resolve_login(
         raise ConfigurationError("scopes must be a list of strings, not one string")
     if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
         raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if flow not in ("device", "pkce"):
+        raise ConfigurationError(f"flow must be 'device' or 'pkce', not {flow!r}")
+    if redirect_uri is not None:
+        if flow != "pkce":
+            raise ConfigurationError("redirect_uri is for flow='pkce' only")
+        # Lazy: the PKCE module is only needed by a PKCE sign-in.
+        from ._pkce import validate_redirect_uri
+
+        redirect_uri = validate_redirect_uri(redirect_uri)
     settings: SSOSettings | None = None
     if profile is not None or start_url is None or (region is None and session_name):
         # The config file is read only when the arguments do not say everything; with
@@ -168,6 +182,8 @@ def resolve_login(
         cache_enabled=cache_enabled,
         http_timeout=http_timeout,
         settings=settings,
+        flow=flow,
+        redirect_uri=redirect_uri,
     )
 
 

@@ -70,6 +70,8 @@ class LoginArguments(TypedDict, total=False):
     cache: bool | str | Path
     timeout: float | None
     http_timeout: float
+    flow: str
+    redirect_uri: str | None
 
 
 def login(
@@ -95,6 +97,11 @@ def login(
     keeps the token out of (or elsewhere than) ``~/.aws/sso/cache``. ``http_timeout``
     (seconds, default 60) bounds each HTTP request, of the sign-in and of the token's portal
     calls (accounts, role credentials, logout).
+
+    ``flow="pkce"`` signs in with the authorization-code flow and PKCE instead (the AWS CLI
+    v2's browser flow): ``on_prompt`` gets the authorization page as
+    ``verification_uri_complete`` (and no user code), and a listener on 127.0.0.1 receives
+    the redirect (``redirect_uri=`` a loopback ``http`` URL to choose its address).
     """
     context = resolve_login(start_url, region, **arguments)
     return complete_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
@@ -124,6 +131,11 @@ def complete_login(
     cancel: threading.Event | None = None,
 ) -> SSOToken:
     """Run the sign-in of a resolved ``context`` in this thread."""
+    if context.flow == "pkce":
+        # Lazy: only a PKCE sign-in needs the module (and its listener).
+        from ._pkce import complete_pkce_login
+
+        return complete_pkce_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
     client = LazyClient(context)
     try:
         cached = run_sync(
@@ -146,6 +158,11 @@ async def complete_login_async(
     on_notice: NoticeHandler | None = None,
 ) -> SSOToken:
     """:func:`complete_login` on the running event loop."""
+    if context.flow == "pkce":
+        # Lazy, as in complete_login.
+        from ._pkce import complete_pkce_login_async
+
+        return await complete_pkce_login_async(context, on_prompt=on_prompt, on_notice=on_notice)
     client = LazyClient(context, asynchronous=True)
     try:
         cached = await run_async(

@@ -207,6 +207,20 @@ class JupyterServer:
             {"saveState": True},
         )
 
+    def install_extension(self) -> None:
+        """Our server extension and prebuilt labextension, from this source tree, for this
+        server only: what the wheel installs into an environment's etc/ and share/, here in
+        the server's own Jupyter config and data dirs (an editable install has neither)."""
+        config_d = self.config_dir / "jupyter_server_config.d"
+        config_d.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "jupyter-config" / "server-config" / "ssooidc_jupyter.json", config_d)
+        built = REPO / "ssooidc_jupyter" / "labextension"
+        if (built / "package.json").is_file():
+            target = self.data_dir / "labextensions" / "ssooidc-jupyter"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                target.symlink_to(built, target_is_directory=True)
+
     def command(self) -> list[str]:
         args = [
             sys.executable,
@@ -224,6 +238,9 @@ class JupyterServer:
             # CI runs as root (in a container); the server refuses that without the flag.
             "--allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else "",
             "--ServerApp.log_level=INFO",
+            # The device flow in the UI (a loopback server defaults to PKCE): the tests show
+            # the code; PKCE is asked for explicitly where tested.
+            "--SSOOIDC.flow=device",
         ]
         if self.flavour == "lab":
             args += [
@@ -236,6 +253,7 @@ class JupyterServer:
 
     def start(self, timeout: float = 90.0) -> JupyterServer:
         self.default_settings()
+        self.install_extension()
         began = time.monotonic()
         last_error: str = ""
         for _attempt in range(3):  # a free port can be taken between bind and listen

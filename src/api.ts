@@ -1,0 +1,143 @@
+/**
+ * The REST routes of the ssooidc_jupyter server extension, typed.
+ *
+ * Every call goes through ServerConnection.makeRequest, so the server's token and XSRF
+ * cookie are sent as JupyterLab sends them for its own routes.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** One sign-in named by the AWS config file (or made by start URL). */
+export interface ISession {
+  name: string;
+  kind: 'sso-session' | 'profile' | 'start-url';
+  start_url: string | null;
+  region: string | null;
+  state: 'signed_in' | 'expiring' | 'expired' | 'signed_out';
+  expires_at: string | null;
+  profiles: string[];
+  login: Record<string, string>;
+  error: string | null;
+}
+
+/** A sign-in running in the server: never a secret, only what the user must see. */
+export interface ILogin {
+  id: string;
+  state:
+    'pending' | 'signed_in' | 'denied' | 'expired' | 'cancelled' | 'failed';
+  flow: 'device' | 'pkce';
+  name: string | null;
+  start_url: string;
+  region: string;
+  user_code: string | null;
+  verification_uri: string | null;
+  verification_uri_complete: string | null;
+  expires_at: string | null;
+  interval: number | null;
+  message: string | null;
+  signed_in_until: string | null;
+}
+
+export interface IStatus {
+  sessions: ISession[];
+  pending: ILogin[];
+  config_error: string | null;
+}
+
+export interface ILogout {
+  name: string | null;
+  start_url: string;
+  state: 'signed_out';
+  portal_logout: boolean;
+  message: string | null;
+}
+
+/** An answer that is not 2xx, with the server's message (it says what to do). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly data: any
+  ) {
+    super(message);
+  }
+}
+
+export async function requestAPI<T>(
+  path: string,
+  init: RequestInit = {}
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, 'ssooidc', 'api', path);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const message =
+      (data && typeof data.message === 'string' && data.message) ||
+      response.statusText;
+    throw new ApiError(message, response.status, data);
+  }
+  return data as T;
+}
+
+export function getStatus(): Promise<IStatus> {
+  return requestAPI<IStatus>('status');
+}
+
+export function startLogin(body: Record<string, string>): Promise<ILogin> {
+  return requestAPI<ILogin>('login', {
+    method: 'POST',
+    body: JSON.stringify(body)
+  });
+}
+
+export function getLogin(id: string): Promise<ILogin> {
+  return requestAPI<ILogin>(`login/${encodeURIComponent(id)}`);
+}
+
+export function cancelLogin(id: string): Promise<ILogin> {
+  return requestAPI<ILogin>(`login/${encodeURIComponent(id)}`, {
+    method: 'DELETE'
+  });
+}
+
+export function logout(body: Record<string, string>): Promise<ILogout> {
+  return requestAPI<ILogout>('logout', {
+    method: 'POST',
+    body: JSON.stringify(body)
+  });
+}
+
+/** A link we are willing to open: https, or http on the loopback (a local emulator). */
+export function safeLink(url: string | null): string | null {
+  if (!url) {
+    return null;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol === 'https:') {
+    return parsed.href;
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'];
+  if (parsed.protocol === 'http:' && loopback.includes(parsed.hostname)) {
+    return parsed.href;
+  }
+  return null;
+}

@@ -1,0 +1,259 @@
+"""The REST handlers of the server extension and their routes.
+
+Every handler is a jupyter_server ``APIHandler``: ``@web.authenticated`` and the
+``authorized`` decorator (resource ``ssooidc``) put each route behind the server's own
+authentication, XSRF check and authorizer; an unauthenticated or cross-site request is
+answered 403 before our code runs. Nothing here blocks the loop: a sign-in runs as an
+asyncio task with the async driver, the portal Logout with the async portal client. No body ever
+carries an access token, refresh token, client secret, device code or AWS key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from .._exceptions import ConfigurationError, SSOOIDCError
+from ..auth._context import LoginContext
+from ..auth._token import SSOToken
+from ._logins import LoginRegistry, LoginState
+from ._status import sign_ins
+from ._targets import FLOWS, BadBody, Target, parse_target
+
+__all__ = ["setup_handlers"]
+
+AUTH_RESOURCE = "ssooidc"
+_SETTINGS_KEY = "ssooidc_logins"
+_OPTIONS_KEY = "ssooidc_options"
+CALLBACK_PATH = ("ssooidc", "oauth", "callback")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+# How long POST /login waits for the prompt (RegisterClient + StartDeviceAuthorization,
+# each bounded by the client's own timeout) before answering with the sign-in still pending.
+_PROMPT_WAIT = 30.0
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _SSOOIDCHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def logins(self) -> LoginRegistry:
+        registry: LoginRegistry = self.settings[_SETTINGS_KEY]
+        return registry
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def refuse(self, message: str) -> web.Finish:
+        """Answer 400 with ``message`` (what was wrong, what to send) and end the request.
+
+        Not ``HTTPError(400, message)``: tornado %-formats its log message, and a message
+        quoting the user's value may hold a ``%``."""
+        self.reply({"message": message}, 400)
+        return web.Finish()
+
+    def redirect_uri(self) -> str:
+        """Where IAM Identity Center sends the browser back: this server's callback route,
+        under ``SSOOIDC.redirect_base_url`` when the admin set one (a hub's public URL)."""
+        options: dict[str, Any] = self.settings[_OPTIONS_KEY]
+        base = options.get("redirect_base_url") or (
+            f"{self.request.protocol}://{self.request.host}{self.base_url}"
+        )
+        return url_path_join(base, *CALLBACK_PATH)
+
+    def default_flow(self) -> str:
+        """``SSOOIDC.flow`` when set; else PKCE on a personal (loopback) server, where the
+        callback is reachable as it is for the AWS CLI, and the device flow elsewhere."""
+        options: dict[str, Any] = self.settings[_OPTIONS_KEY]
+        flow = options.get("flow")
+        if flow in FLOWS:
+            return str(flow)
+        return "pkce" if options.get("loopback") else "device"
+
+    def target(self, *, allow_force: bool) -> tuple[Target, bool, LoginContext]:
+        """The sign-in a body names, resolved; any problem is a 400 saying what to send."""
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise self.refuse("The body is not JSON.") from None
+        try:
+            target, force, flow = parse_target(body, allow_force=allow_force)
+            if allow_force:
+                flow = flow or self.default_flow()
+                redirect = self.redirect_uri() if flow == "pkce" else None
+                context = target.resolve(force=force, flow=flow, redirect_uri=redirect)
+            else:
+                context = target.resolve()
+        except (BadBody, ConfigurationError) as exc:
+            # Our messages name the bad value and the fix; they never hold a secret.
+            raise self.refuse(str(exc)) from None
+        return target, force, context
+
+
+class StatusHandler(_SSOOIDCHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        entries, error = sign_ins(_now(), self.logins.known.values())
+        self.reply(
+            {
+                "sessions": entries,
+                "pending": [login.to_json() for login in self.logins.pending()],
+                "config_error": error,
+            }
+        )
+
+
+class LoginHandler(_SSOOIDCHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        target, _, context = self.target(allow_force=True)
+        login = self.logins.start(context, target.name)
+        # Past the wait it is still pending: the client polls GET /login/{id} for the code.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(login.ready.wait(), _PROMPT_WAIT)
+        status = 502 if login.state is LoginState.FAILED else 202
+        self.reply(login.to_json(), status)
+
+
+class LoginItemHandler(_SSOOIDCHandler):
+    def _login(self, login_id: str) -> Any:
+        login = self.logins.get(login_id)
+        if login is None:
+            raise web.HTTPError(404, "No such sign-in (it ended long ago, or never started).")
+        return login
+
+    @web.authenticated
+    @authorized
+    def get(self, login_id: str) -> None:
+        self.reply(self._login(login_id).to_json())
+
+    @web.authenticated
+    @authorized
+    def delete(self, login_id: str) -> None:
+        login = self._login(login_id)
+        self.logins.cancel(login)
+        self.reply(login.to_json())
+
+
+class LogoutHandler(_SSOOIDCHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        target, _, context = self.target(allow_force=False)
+        self.logins.cancel_for(context.slot.token_key)
+        # One small local file read on the loop, as the status route does.
+        cached = context.slot.load_token()
+        result: dict[str, Any] = {
+            "name": target.name,
+            "start_url": context.request.start_url,
+            "state": "signed_out",
+            "portal_logout": False,
+            "message": None,
+        }
+        if cached is not None:
+            token = SSOToken(cached, context=context)
+            try:
+                # The async portal client: Logout never blocks the loop. SSOToken removes
+                # the cache entry whatever the portal answers.
+                await token.alogout()
+            except SSOOIDCError as exc:
+                result["message"] = f"Signed out here; the portal Logout failed: {exc}"
+            except Exception as exc:
+                # Not one of ours: only the type goes out, its message is not ours to vouch for.
+                result["message"] = (
+                    f"Signed out here; the portal Logout failed ({type(exc).__name__})."
+                )
+            else:
+                result["portal_logout"] = True
+        self.logins.known.pop(context.slot.token_key, None)
+        self.reply(result)
+
+
+_CALLBACK_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title></head>
+<body><p id="ssooidc-callback" data-outcome="{outcome}">{text}</p>
+<script>window.setTimeout(function () {{ window.close(); }}, 500);</script></body></html>
+"""
+
+
+class CallbackHandler(JupyterHandler):
+    """``GET /ssooidc/oauth/callback``: the browser back from the authorization page.
+
+    The query goes to the pending sign-in whose ``state`` it carries, once; a forged or
+    replayed callback (no such state, or already answered) is refused. The page closes
+    itself: the JupyterLab tab that started the sign-in sees the outcome by polling."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        registry: LoginRegistry = self.settings[_SETTINGS_KEY]
+        params = {key: self.get_query_argument(key, "") for key in self.request.arguments}
+        login = registry.by_state(params.get("state"))
+        accepted = login is not None and login.box is not None and login.box.deliver(params)
+        if accepted:
+            title, outcome = "Signed in", "accepted"
+            text = "The sign-in is back in Jupyter. You can close this tab."
+        else:
+            self.set_status(400)
+            title, outcome = "Sign-in refused", "refused"
+            text = (
+                "This sign-in link is not expected here (already used, cancelled or not "
+                "started by this Jupyter server). Start the sign-in again from Jupyter."
+            )
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(_CALLBACK_PAGE.format(title=title, outcome=outcome, text=text))
+
+
+def _options(serverapp: Any) -> dict[str, Any]:
+    """``c.SSOOIDC.flow`` ("device" | "pkce") and ``c.SSOOIDC.redirect_base_url`` from the
+    server's config, and whether the server listens on loopback only."""
+    section = serverapp.config.get("SSOOIDC", {})
+    flow = section.get("flow")
+    if flow is not None and flow not in FLOWS:
+        serverapp.log.warning("SSOOIDC.flow must be 'device' or 'pkce', not %r: ignored", flow)
+        flow = None
+    base = section.get("redirect_base_url")
+    if base is not None:
+        # Lazy: only an admin's redirect base needs the PKCE module's check at start.
+        from ..auth._pkce import validate_redirect_uri
+
+        base = validate_redirect_uri(str(base))
+    return {
+        "flow": flow,
+        "redirect_base_url": base,
+        "loopback": str(getattr(serverapp, "ip", "")) in _LOOPBACK,
+    }
+
+
+def setup_handlers(serverapp: Any) -> None:
+    web_app = serverapp.web_app
+    web_app.settings[_SETTINGS_KEY] = LoginRegistry()
+    web_app.settings[_OPTIONS_KEY] = _options(serverapp)
+    base = url_path_join(web_app.settings["base_url"], "ssooidc", "api")
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "status"), StatusHandler),
+            (url_path_join(base, "login"), LoginHandler),
+            (url_path_join(base, "login", "(?P<login_id>[0-9a-f]{32})"), LoginItemHandler),
+            (url_path_join(base, "logout"), LogoutHandler),
+            (url_path_join(web_app.settings["base_url"], *CALLBACK_PATH), CallbackHandler),
+        ],
+    )

@@ -1,0 +1,197 @@
+"""Sign-ins running in the server process: one asyncio task each, on the server's loop.
+
+A :class:`ServerLogin` is what the REST routes show of a sign-in: its state, the code to show
+and where to enter it, never the device code or a token (those stay inside the flow and the
+cache). The :class:`LoginRegistry` starts them with the async driver, answers as soon as the
+prompt is known, cancels them, and keeps the last few finished ones so a client polling
+``GET /ssooidc/api/login/{id}`` sees how one ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .._exceptions import (
+    LoginCancelledError,
+    LoginDeniedError,
+    LoginExpiredError,
+    SSOOIDCError,
+)
+from ..auth._context import LoginContext
+from ..auth._flow import DevicePrompt
+from ..auth._login import complete_login_async
+from ..auth._models import format_timestamp
+from ..auth._pkce import CallbackBox, complete_pkce_login_async
+
+__all__ = ["LoginRegistry", "LoginState", "ServerLogin"]
+
+logger = logging.getLogger("ssooidc_jupyter.server")
+
+# Finished sign-ins kept for GET /ssooidc/api/login/{id}; older ones are forgotten.
+_KEEP_FINISHED = 32
+
+
+class LoginState(enum.Enum):
+    PENDING = "pending"
+    SIGNED_IN = "signed_in"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@dataclass(eq=False)
+class ServerLogin:
+    """One sign-in started by ``POST /ssooidc/api/login``. Holds no secret."""
+
+    id: str
+    context: LoginContext
+    name: str | None
+    state: LoginState = LoginState.PENDING
+    prompt: DevicePrompt | None = None
+    message: str | None = None
+    token_expires_at: datetime | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # PKCE: where /ssooidc/oauth/callback delivers the redirect (None: device flow).
+    box: CallbackBox | None = field(default=None, repr=False)
+    # Set once the prompt is known or the sign-in ended: the POST can answer then.
+    ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def token_key(self) -> str:
+        return self.context.slot.token_key
+
+    def show(self, prompt: DevicePrompt) -> None:
+        self.prompt = prompt
+        self.ready.set()
+
+    def finish(self, state: LoginState, message: str | None = None) -> None:
+        self.state = state
+        self.message = message
+        self.ready.set()
+
+    def to_json(self) -> dict[str, Any]:
+        prompt = self.prompt
+        request = self.context.request
+        return {
+            "id": self.id,
+            "state": self.state.value,
+            "flow": self.context.flow,
+            "name": self.name,
+            "start_url": request.start_url,
+            "region": request.region,
+            "user_code": (prompt.user_code or None) if prompt else None,
+            "verification_uri": prompt.verification_uri if prompt else None,
+            "verification_uri_complete": prompt.verification_uri_complete if prompt else None,
+            "expires_at": format_timestamp(prompt.expires_at) if prompt else None,
+            "interval": prompt.interval if prompt else None,
+            "message": self.message,
+            "signed_in_until": (
+                format_timestamp(self.token_expires_at) if self.token_expires_at else None
+            ),
+        }
+
+
+def _outcome(exc: BaseException) -> tuple[LoginState, str]:
+    """How a failed sign-in ended, in a message fit for the user (ours carry no secret)."""
+    if isinstance(exc, LoginDeniedError):
+        return LoginState.DENIED, str(exc)
+    if isinstance(exc, LoginExpiredError):
+        return LoginState.EXPIRED, str(exc)
+    if isinstance(exc, LoginCancelledError):
+        return LoginState.CANCELLED, str(exc)
+    if isinstance(exc, SSOOIDCError):
+        return LoginState.FAILED, str(exc)
+    # Not one of ours: its message is unknown ground, so only its type goes out.
+    return LoginState.FAILED, f"The sign-in failed ({type(exc).__name__}); see the server log."
+
+
+class LoginRegistry:
+    """The server's sign-ins, by id. Lives in the web app's settings; loop-bound."""
+
+    def __init__(self) -> None:
+        self._logins: dict[str, ServerLogin] = {}
+        # Sign-ins made here by start URL (not named in ~/.aws/config): the status lists them.
+        self.known: dict[str, LoginContext] = {}
+
+    def __iter__(self) -> Iterator[ServerLogin]:
+        return iter(list(self._logins.values()))
+
+    def get(self, login_id: str) -> ServerLogin | None:
+        return self._logins.get(login_id)
+
+    def pending(self) -> list[ServerLogin]:
+        return [login for login in self if login.state is LoginState.PENDING]
+
+    def start(self, context: LoginContext, name: str | None) -> ServerLogin:
+        """Start signing in to ``context``, or return the sign-in already pending for it (a
+        second one would only wait for the first on the cache lock)."""
+        key = context.slot.token_key
+        for login in self.pending():
+            if login.token_key == key:
+                return login
+        login = ServerLogin(id=uuid.uuid4().hex, context=context, name=name)
+        if context.flow == "pkce":
+            login.box = CallbackBox()
+        self._logins[login.id] = login
+        self._forget_old()
+        login.task = asyncio.get_running_loop().create_task(self._run(login))
+        return login
+
+    async def _run(self, login: ServerLogin) -> None:
+        try:
+            if login.box is not None:
+                token = await complete_pkce_login_async(
+                    login.context, box=login.box, on_prompt=login.show, on_notice=self._notice
+                )
+            else:
+                token = await complete_login_async(
+                    login.context, on_prompt=login.show, on_notice=self._notice
+                )
+        except asyncio.CancelledError:
+            login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
+            raise
+        except Exception as exc:
+            state, message = _outcome(exc)
+            if state is LoginState.FAILED and not isinstance(exc, SSOOIDCError):
+                logger.error("ssooidc sign-in %s failed", login.id, exc_info=exc)
+            login.finish(state, message)
+        else:
+            login.token_expires_at = token.expires_at
+            if login.name is None:
+                self.known[login.token_key] = login.context
+            login.finish(LoginState.SIGNED_IN)
+
+    @staticmethod
+    def _notice(message: str) -> None:
+        logger.info("%s", message)
+
+    def by_state(self, state: object) -> ServerLogin | None:
+        """The pending PKCE sign-in whose ``state`` this is (compared in constant time)."""
+        for login in self.pending():
+            if login.box is not None and login.box.matches(state):
+                return login
+        return None
+
+    def cancel(self, login: ServerLogin) -> None:
+        if login.state is LoginState.PENDING and login.task is not None:
+            login.task.cancel()
+            # Shown at once; the task confirms it when it unwinds.
+            login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
+
+    def cancel_for(self, token_key: str) -> None:
+        for login in self.pending():
+            if login.token_key == token_key:
+                self.cancel(login)
+
+    def _forget_old(self) -> None:
+        finished = [login for login in self if login.state is not LoginState.PENDING]
+        for login in finished[:-_KEEP_FINISHED]:
+            del self._logins[login.id]
