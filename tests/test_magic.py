@@ -380,8 +380,16 @@ def test_account_and_role_bind_a_session_at_once(ip: InteractiveShell, emu: Emul
         assert "waiting for the sign-in" in repr(bound) or bound.ready
         identity = bound.client("sts").get_caller_identity()  # waits, then works
         assert identity["Account"] == account["accountId"]
-        wait_for(lambda: type(ip.user_ns["aws"]).__name__ == "Session")
-    assert ip.user_ns["aws"].get_credentials().secret_key in emu.secrets
+        wait_for(lambda: not isinstance(ip.user_ns["aws"], PendingSession))
+    import boto3
+
+    real = ip.user_ns["aws"]
+    assert isinstance(real, boto3.session.Session)
+    assert repr(real) == (
+        f"Session(account_id={account['accountId']!r}, role_name={account['roles'][0]!r}, "
+        f"region_name={emu.region!r})"
+    )
+    assert real.get_credentials().secret_key in emu.secrets
 
 
 def test_a_denied_wait_fails_the_cell_in_one_line(

@@ -21,7 +21,6 @@ from traitlets import Float, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from .._exceptions import ConfigurationError
-from ..oidc._values import validate_endpoint, validate_region, validate_start_url
 
 __all__ = ["SSOOIDC", "check_variable"]
 
@@ -100,11 +99,17 @@ class SSOOIDC(Configurable):
     @validate("start_url")
     def _check_start_url(self, proposal: Any) -> str | None:
         value = proposal["value"]
+        # Lazy (here and below): the validators (ipaddress, the partition table) load when
+        # a value is set, not with %load_ext.
+        from ..oidc._values import validate_start_url
+
         return self._checked(validate_start_url, "SSOOIDC.start_url", value) if value else None
 
     @validate("endpoint")
     def _check_endpoint(self, proposal: Any) -> str | None:
         value = proposal["value"]
+        from ..oidc._values import validate_endpoint
+
         return self._checked(validate_endpoint, "SSOOIDC.endpoint", value) if value else None
 
     @validate("region")
@@ -112,6 +117,8 @@ class SSOOIDC(Configurable):
         value = proposal["value"]
         if not value:
             return None
+        from ..oidc._values import validate_region
+
         return self._checked(
             lambda region: validate_region(region, known=True), "SSOOIDC.region", value
         )

@@ -11,6 +11,7 @@ lands in the cell that asked for it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -22,7 +23,6 @@ from IPython.core.magic import line_magic as _line_magic
 from IPython.display import display as _display
 
 from .._exceptions import ConfigurationError, SSOOIDCError
-from ..oidc._values import validate_endpoint, validate_start_url
 from ._configurable import SSOOIDC, check_variable
 
 if TYPE_CHECKING:
@@ -39,8 +39,8 @@ _untyped: Any = _ma
 display: Callable[..., Any] = _display
 
 
-def magic_arguments() -> Callable[[_F], _F]:
-    return cast("Callable[[_F], _F]", _untyped.magic_arguments())
+def magic_arguments(name: str | None = None) -> Callable[[_F], _F]:
+    return cast("Callable[[_F], _F]", _untyped.magic_arguments(name))
 
 
 def argument(*args: Any, **kwargs: Any) -> Callable[[_F], _F]:
@@ -89,6 +89,51 @@ def _scopes(value: str) -> list[str]:
     return [scope.strip() for scope in value.split(",") if scope.strip()]
 
 
+# The options, as argparse will know them. The parser itself is built on first use
+# (_usage_parser): building it is most of what %load_ext would otherwise cost, in every
+# kernel of a JupyterHub image that auto-loads the extension.
+@argument(
+    "command",
+    nargs="?",
+    choices=COMMANDS,
+    metavar="COMMAND",
+    help="login (default options from %%config SSOOIDC), status, accounts, refresh, "
+    "logout or cancel. Without one: this help.",
+)
+@argument("-h", "--help", action="store_true", help="Show this help.")
+@argument("--profile", metavar="P", help="Sign in with the profile P of the AWS config file.")
+@argument("--sso-session", metavar="S", help="Sign in with its [sso-session S].")
+@argument("--start-url", metavar="URL", help="The AWS access portal URL to sign in to.")
+@argument("--region", metavar="R", help="The IAM Identity Center region (sso_region).")
+@argument("--endpoint", metavar="URL", help="sso-oidc endpoint (tests, the emulator).")
+@argument("--scopes", type=_scopes, metavar="A,B", help="Scopes to register for.")
+@argument("--var", metavar="NAME", help="Variable for the token (SSOOIDC.variable).")
+@argument("--account", metavar="ID", help="Also bind a boto3 Session for this account...")
+@argument("--role", metavar="NAME", help="... and this role (permission set).")
+@argument("--session-var", metavar="NAME", help="Variable for that Session ('session').")
+@argument("--force", action="store_true", help="Sign in again even with a valid token.")
+@argument("--wait", action="store_true", help="Block this cell until signed in (CI).")
+@argument("--timeout", type=float, metavar="SECONDS", help="Give up waiting for approval.")
+@argument(
+    "--export",
+    action="store_true",
+    help="Make default boto3 clients and !aws commands in this kernel use the chosen "
+    "account and role (a kernel-private AWS_CONFIG_FILE and AWS_PROFILE).",
+)
+def _usage(line: str = "") -> None:
+    """Sign in to AWS IAM Identity Center from this notebook.
+
+    The sign-in runs in the background: the cell returns at once, the token variable is
+    usable at once (using it waits for the approval), and other cells keep running.
+    """
+
+
+@functools.cache
+def _usage_parser() -> Callable[..., None]:
+    """``_usage`` with its parser built (and its docstring turned into the full help)."""
+    return magic_arguments("ssooidc")(_usage)
+
+
 @magics_class
 class SSOOIDCMagics(Magics):
     """The ``%ssooidc`` line magic. Its options' defaults are the ``SSOOIDC`` configurable."""
@@ -114,45 +159,18 @@ class SSOOIDCMagics(Magics):
         if self._signin is not None:
             self._signin.close()
 
-    @magic_arguments()
-    @argument(
-        "command",
-        nargs="?",
-        choices=COMMANDS,
-        metavar="COMMAND",
-        help="login (default options from %%config SSOOIDC), status, accounts, refresh, "
-        "logout or cancel. Without one: this help.",
-    )
-    @argument("-h", "--help", action="store_true", help="Show this help.")
-    @argument("--profile", metavar="P", help="Sign in with the profile P of the AWS config file.")
-    @argument("--sso-session", metavar="S", help="Sign in with its [sso-session S].")
-    @argument("--start-url", metavar="URL", help="The AWS access portal URL to sign in to.")
-    @argument("--region", metavar="R", help="The IAM Identity Center region (sso_region).")
-    @argument("--endpoint", metavar="URL", help="sso-oidc endpoint (tests, the emulator).")
-    @argument("--scopes", type=_scopes, metavar="A,B", help="Scopes to register for.")
-    @argument("--var", metavar="NAME", help="Variable for the token (SSOOIDC.variable).")
-    @argument("--account", metavar="ID", help="Also bind a boto3 Session for this account...")
-    @argument("--role", metavar="NAME", help="... and this role (permission set).")
-    @argument("--session-var", metavar="NAME", help="Variable for that Session ('session').")
-    @argument("--force", action="store_true", help="Sign in again even with a valid token.")
-    @argument("--wait", action="store_true", help="Block this cell until signed in (CI).")
-    @argument("--timeout", type=float, metavar="SECONDS", help="Give up waiting for approval.")
-    @argument(
-        "--export",
-        action="store_true",
-        help="Make default boto3 clients and !aws commands in this kernel use the chosen "
-        "account and role (a kernel-private AWS_CONFIG_FILE and AWS_PROFILE).",
-    )
     @line_magic
     def ssooidc(self, line: str = "") -> None:
         """Sign in to AWS IAM Identity Center from this notebook.
 
         The sign-in runs in the background: the cell returns at once, the token variable is
         usable at once (using it waits for the approval), and other cells keep running.
+        ``%ssooidc --help`` lists the commands and every option.
         """
-        args = _untyped.parse_argstring(self.ssooidc, line)
+        usage = _usage_parser()
+        args = _untyped.parse_argstring(usage, line)
         if args.help or args.command is None:
-            display({"text/plain": _help_text(type(self).ssooidc.__doc__ or "")}, raw=True)
+            display({"text/plain": _help_text(usage.__doc__ or "")}, raw=True)
             return
         given = {
             name
@@ -189,6 +207,9 @@ class SSOOIDCMagics(Magics):
         if len(named) > 1:
             raise UsageError(f"{' and '.join(named)} cannot be combined: pass one of them")
         try:
+            # Lazy, as _signin: the validators load with the first command.
+            from ..oidc._values import validate_endpoint, validate_start_url
+
             if args.start_url:
                 validate_start_url(args.start_url)
             if args.endpoint:
