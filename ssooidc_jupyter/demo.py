@@ -138,6 +138,27 @@ def _quiet_lab_settings(home: Path) -> None:
     )
 
 
+DEMO_PROFILE = "demo"
+
+
+def _demo_aws_config(path: Path, emu: Any) -> None:
+    """An AWS config as `aws configure sso` writes it, for the emulator: the status bar lists
+    its sso-session, and a bare `%ssooidc login` uses its profile (AWS_PROFILE)."""
+    account = emu.accounts[0]
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(
+        f"[profile {DEMO_PROFILE}]\n"
+        f"sso_session = {DEMO_PROFILE}\n"
+        f"sso_account_id = {account['accountId']}\n"
+        f"sso_role_name = {account['roles'][0]}\n"
+        f"region = {emu.region}\n\n"
+        f"[sso-session {DEMO_PROFILE}]\n"
+        f"sso_start_url = {emu.start_url}\n"
+        f"sso_region = {emu.region}\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+
+
 def jupyterlab_demo(port: int, emulator_port: int, open_browser: bool) -> int:
     from ssooidc_jupyter.emulator import Emulator
 
@@ -180,10 +201,13 @@ def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: boo
         "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
         "AWS_ENDPOINT_URL": emu.url,
         "AWS_EC2_METADATA_DISABLED": "true",
-        "SSOOIDC_START_URL": emu.start_url,
-        "SSOOIDC_REGION": emu.region,
+        # The notebook's bare `%ssooidc login`, the status bar and boto3 all sign in with
+        # this profile: one sign-in, seen by all of them.
+        "AWS_PROFILE": DEMO_PROFILE,
     }
-    env.pop("JUPYTERLAB_SETTINGS_DIR", None)  # the quiet settings above must be the ones read
+    for name in ("JUPYTERLAB_SETTINGS_DIR", "SSOOIDC_START_URL", "SSOOIDC_REGION"):
+        env.pop(name, None)  # the quiet settings and the demo profile must be the ones used
+    _demo_aws_config(home / ".aws" / "config", emu)
     page = "/lab/tree/quickstart.ipynb"
     command = [
         sys.executable, "-m", "jupyter", "lab",

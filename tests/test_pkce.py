@@ -13,8 +13,9 @@ import pytest
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._context import resolve_login
-from ssooidc_jupyter.auth._pkce import CallbackBox, validate_redirect_uri
+from ssooidc_jupyter.auth._pkce import CallbackBox
 from ssooidc_jupyter.emulator import Emulator
+from ssooidc_jupyter.oidc._values import validate_redirect_uri
 
 
 @pytest.fixture
@@ -33,7 +34,12 @@ def _browser(emu: Emulator, *, approve: bool = True, tamper: Any = None) -> Any:
         if tamper is not None:
             seen["tampered"] = httpx.get(tamper(location), timeout=10).status_code
         seen["status"] = httpx.get(location, timeout=10).status_code
-        seen["replay"] = httpx.get(location, timeout=10).status_code
+        try:
+            seen["replay"] = httpx.get(location, timeout=10).status_code
+        except httpx.TransportError:
+            # The sign-in ended with the first delivery and closed its listener meanwhile:
+            # a replay that finds nobody listening is refused too.
+            seen["replay"] = "closed"
 
     def on_prompt(prompt: Any) -> None:
         seen["prompt"] = prompt
@@ -73,7 +79,7 @@ def test_pkce_sign_in_through_the_loopback_listener(emu: Emulator) -> None:
     )
     assert "code_verifier" not in prompt.verification_uri_complete
     assert seen["status"] == 200
-    assert seen["replay"] == 400  # a replayed callback is refused
+    assert seen["replay"] in (400, "closed")  # a replayed callback is refused, never 200
     operations = [r["operation"] for r in emu.requests]
     assert "Authorize" in operations and "StartDeviceAuthorization" not in operations
     # Cached: the next login (either flow) makes no request.

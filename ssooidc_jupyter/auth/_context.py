@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
-from ..oidc._values import validate_endpoint, validate_region, validate_start_url
+from ..oidc._values import (
+    validate_endpoint,
+    validate_redirect_uri,
+    validate_region,
+    validate_start_url,
+)
 from ._cache import TokenCache
 from ._drivers import CacheSlot
 from ._flow import LoginRequest
@@ -123,9 +128,6 @@ def resolve_login(
     if redirect_uri is not None:
         if flow != "pkce":
             raise ConfigurationError("redirect_uri is for flow='pkce' only")
-        # Lazy: the PKCE module is only needed by a PKCE sign-in.
-        from ._pkce import validate_redirect_uri
-
         redirect_uri = validate_redirect_uri(redirect_uri)
     settings: SSOSettings | None = None
     if profile is not None or start_url is None or (region is None and session_name):

@@ -35,7 +35,7 @@ from .._exceptions import (
     LoginExpiredError,
     SSOOIDCError,
 )
-from ..oidc._values import is_loopback_host
+from ..oidc._values import is_loopback_host, validate_redirect_uri
 from ._context import LazyClient, LoginContext
 from ._drivers import NoticeHandler, PromptHandler, run_async, run_sync
 from ._flow import (
@@ -66,22 +66,6 @@ _CHECK_EVERY = 0.2
 # How long the browser leg may take, when the request sets no timeout: as a device code.
 _DEFAULT_WAIT = 600.0
 _MAX_ERROR_TEXT = 200
-
-
-def validate_redirect_uri(uri: object) -> str:
-    """A redirect URI IAM Identity Center may accept: ``https`` with a host, or ``http`` on
-    a loopback host; no fragment, no user info (the emulator's and RFC 8252's rules)."""
-    if not isinstance(uri, str) or not uri:
-        raise ConfigurationError(f"redirect_uri must be a URL string, not {uri!r}")
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    ok = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))
-    if not ok or not host or parts.fragment or parts.username or parts.password:
-        raise ConfigurationError(
-            f"redirect_uri {uri!r} must be an https URL, or http on 127.0.0.1 / [::1] / "
-            "localhost, without a fragment or a user name."
-        )
-    return uri
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -20,6 +20,7 @@ __all__ = [
     "is_loopback_host",
     "safe_link",
     "validate_endpoint",
+    "validate_redirect_uri",
     "validate_region",
     "validate_start_url",
 ]
@@ -140,3 +141,19 @@ def validate_endpoint(endpoint: object) -> str:
     if parts.query or parts.fragment:
         raise ConfigurationError(f"endpoint {endpoint!r} must not carry a query or a fragment")
     return endpoint.strip().rstrip("/")
+
+
+def validate_redirect_uri(uri: object) -> str:
+    """A redirect URI IAM Identity Center may accept: ``https`` with a host, or ``http`` on
+    a loopback host; no fragment, no user info (the emulator's and RFC 8252's rules)."""
+    if not isinstance(uri, str) or not uri:
+        raise ConfigurationError(f"redirect_uri must be a URL string, not {uri!r}")
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    ok = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))
+    if not ok or not host or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(
+            f"redirect_uri {uri!r} must be an https URL, or http on 127.0.0.1 / [::1] / "
+            "localhost, without a fragment or a user name."
+        )
+    return uri

@@ -232,7 +232,7 @@ def _options(serverapp: Any) -> dict[str, Any]:
     base = section.get("redirect_base_url")
     if base is not None:
         # Lazy: only an admin's redirect base needs the PKCE module's check at start.
-        from ..auth._pkce import validate_redirect_uri
+        from ..oidc._values import validate_redirect_uri
 
         base = validate_redirect_uri(str(base))
     return {
