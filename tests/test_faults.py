@@ -24,7 +24,7 @@ from ssooidc_jupyter.auth._flow import forget_refresh_failures
 from ssooidc_jupyter.auth._login import complete_login
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.emulator._faults import FAULT_KINDS
-from ssooidc_jupyter.oidc import _client
+from ssooidc_jupyter.oidc import _retry
 from ssooidc_jupyter.oidc._protocol import OPERATIONS
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -168,7 +168,7 @@ def test_sign_in_under_a_persistent_fault_explains_and_caches_no_token(
     """Transient faults are retried, then (for polls) counted as failed polls; persistent
     ones end the sign-in with an error saying which operation failed and how."""
     # The backoff between attempts shrunk: the schedule is not under test here, the outcome is.
-    monkeypatch.setattr(_client, "backoff_delay", lambda attempt, base: 0.01)
+    monkeypatch.setattr(_retry, "backoff_delay", lambda attempt, base: 0.01)
     with Emulator(interval=0.05, auto_approve=0.0) as emu:
         emu.inject(operation, kind, times=100, delay=1.0 if kind == "timeout" else None)
         context = resolve_login(

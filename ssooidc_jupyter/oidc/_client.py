@@ -24,7 +24,6 @@ from .._exceptions import (
     InvalidResponseError,
     ServiceError,
     SSOOIDCError,
-    TransportError,
 )
 from .._redact import register_secret
 from ._config import ClientConfig, build_config
@@ -49,7 +48,7 @@ from ._protocol import (
     parse_error,
     parse_success,
 )
-from ._retry import backoff_delay, should_retry
+from ._retry import Answer, Sleep, retrying
 from ._signing import load_credentials, sign
 
 if TYPE_CHECKING:
@@ -74,20 +73,8 @@ class _Send:
     body: bytes
 
 
-@dataclass(frozen=True)
-class _Sleep:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-_Step: TypeAlias = "_Send | _Sleep"
-_Outcome: TypeAlias = "_Answer | SSOOIDCError | None"
+_Step: TypeAlias = "_Send | Sleep"
+_Outcome: TypeAlias = "Answer | SSOOIDCError | None"
 
 
 def _exceptions_namespace() -> SimpleNamespace:
@@ -146,9 +133,8 @@ class _BaseClient:
         base_headers = {"Content-Type": "application/json"}
         if self._config.close_connection:
             base_headers["Connection"] = "close"
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt(number: int) -> Generator[_Step, _Outcome, Response | SSOOIDCError]:
             headers = dict(base_headers)
             if operation.signed:
                 # Signed anew each attempt: the signature carries the time.
@@ -159,33 +145,33 @@ class _BaseClient:
                     body,
                     headers,
                 )
-            logger.debug("%s: POST %s (attempt %d)", operation.name, url, attempt)
+            logger.debug("%s: POST %s (attempt %d)", operation.name, url, number)
             outcome = yield _Send(url, headers, body)
-            if isinstance(outcome, _Answer):
-                if 200 <= outcome.status < 300:
-                    answer = parse_success(
-                        operation,
-                        outcome.status,
-                        outcome.headers,
-                        outcome.body,
-                        host=self._host,
-                        attempts=attempt,
-                    )
-                    register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
-                    return answer
-                error: SSOOIDCError = parse_error(
+            if not isinstance(outcome, Answer):
+                assert outcome is not None
+                return outcome
+            if not 200 <= outcome.status < 300:
+                return parse_error(
                     operation, outcome.status, outcome.headers, outcome.body, host=self._host
                 )
-            else:
-                assert outcome is not None
-                error = outcome
-            if attempt >= self._config.max_attempts or not should_retry(error):
-                if attempt > 1 and isinstance(error, TransportError | ServiceError):
-                    error.args = (f"{error.args[0]} (after {attempt} attempts)",)
-                raise error
-            delay = backoff_delay(attempt, self._config.retry_backoff)
-            logger.debug("%s: %s, retrying in %.2fs", operation.name, type(error).__name__, delay)
-            yield _Sleep(delay)
+            answer = parse_success(
+                operation,
+                outcome.status,
+                outcome.headers,
+                outcome.body,
+                host=self._host,
+                attempts=number,
+            )
+            register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
+            return answer
+
+        response: Response = yield from retrying(
+            operation.name,
+            attempt,
+            max_attempts=self._config.max_attempts,
+            backoff=self._config.retry_backoff,
+        )
+        return response
 
     def _too_large(self, operation: Operation, status: int) -> InvalidResponseError:
         return InvalidResponseError(
@@ -230,7 +216,7 @@ class SSOOIDCClient(_BaseClient):
                 step = flow.send(outcome)
             except StopIteration as done:
                 return done.value
-            if isinstance(step, _Sleep):
+            if isinstance(step, Sleep):
                 time.sleep(step.seconds)
                 outcome = None
                 continue
@@ -246,7 +232,7 @@ class SSOOIDCClient(_BaseClient):
         )
         reply = self._http.send(request, stream=True)
         try:
-            return _Answer(reply.status_code, reply.headers, read_capped(reply))
+            return Answer(reply.status_code, reply.headers, read_capped(reply))
         except ResponseTooLarge:
             return self._too_large(operation, reply.status_code)
         finally:
@@ -318,7 +304,7 @@ class AsyncSSOOIDCClient(_BaseClient):
                 step = flow.send(outcome)
             except StopIteration as done:
                 return done.value
-            if isinstance(step, _Sleep):
+            if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
                 outcome = None
                 continue
@@ -334,7 +320,7 @@ class AsyncSSOOIDCClient(_BaseClient):
         )
         reply = await self._http.send(request, stream=True)
         try:
-            return _Answer(reply.status_code, reply.headers, await aread_capped(reply))
+            return Answer(reply.status_code, reply.headers, await aread_capped(reply))
         except ResponseTooLarge:
             return self._too_large(operation, reply.status_code)
         finally:

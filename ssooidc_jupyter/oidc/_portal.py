@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 from urllib.parse import urlsplit
@@ -43,7 +43,7 @@ from ._http import (
     transport_error,
 )
 from ._protocol import SECRET_MEMBERS, Response, _decode_json, _describe_body, error_code
-from ._retry import backoff_delay, should_retry
+from ._retry import Answer, Sleep, retrying
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -352,20 +352,8 @@ class _Send:
         return f"_Send({self.operation} {self.method} {self.url})"
 
 
-@dataclass(frozen=True)
-class _Sleep:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes = field(repr=False)  # GetRoleCredentials' body holds the role's keys
-
-
-_Step: TypeAlias = "_Send | _Sleep"
-_Outcome: TypeAlias = "_Answer | SSOOIDCError | None"
+_Step: TypeAlias = "_Send | Sleep"
+_Outcome: TypeAlias = "Answer | SSOOIDCError | None"
 _Flow: TypeAlias = Generator[_Step, _Outcome, Any]
 
 
@@ -417,25 +405,24 @@ class _BasePortalClient:
         if self._config.close_connection:
             headers["Connection"] = "close"
         url = self._endpoint + operation.path
-        attempt = 0
-        while True:
-            attempt += 1
-            logger.debug("%s: %s %s (attempt %d)", name, operation.method, url, attempt)
+
+        def attempt(number: int) -> Generator[_Step, _Outcome, Response | SSOOIDCError]:
+            logger.debug("%s: %s %s (attempt %d)", name, operation.method, url, number)
             outcome = yield _Send(name, operation.method, url, query, headers)
-            if isinstance(outcome, _Answer):
-                if 200 <= outcome.status < 300:
-                    return self._parse_success(operation, outcome, attempt)
-                error: SSOOIDCError = self._parse_error(operation, outcome)
-            else:
+            if not isinstance(outcome, Answer):
                 assert outcome is not None
-                error = outcome
-            if attempt >= self._config.max_attempts or not should_retry(error):
-                if attempt > 1 and isinstance(error, TransportError | ServiceError):
-                    error.args = (f"{error.args[0]} (after {attempt} attempts)",)
-                raise error
-            delay = backoff_delay(attempt, self._config.retry_backoff)
-            logger.debug("%s: %s, retrying in %.2fs", name, type(error).__name__, delay)
-            yield _Sleep(delay)
+                return outcome
+            if 200 <= outcome.status < 300:
+                return self._parse_success(operation, outcome, number)
+            return self._parse_error(operation, outcome)
+
+        response: Response = yield from retrying(
+            name,
+            attempt,
+            max_attempts=self._config.max_attempts,
+            backoff=self._config.retry_backoff,
+        )
+        return response
 
     def _pages_flow(self, name: str, params: Mapping[str, Any], list_key: str) -> _Flow:
         """Every item of a paginated listing, following ``nextToken`` to the end."""
@@ -478,7 +465,7 @@ class _BasePortalClient:
             status_code=status,
         )
 
-    def _parse_success(self, operation: Operation, answer: _Answer, attempt: int) -> Response:
+    def _parse_success(self, operation: Operation, answer: Answer, attempt: int) -> Response:
         data = _decode_json(answer.body)
         if not answer.body.strip() and operation.empty_body_ok:
             data = {}
@@ -502,7 +489,7 @@ class _BasePortalClient:
         }
         return response
 
-    def _parse_error(self, operation: Operation, answer: _Answer) -> SSOOIDCError:
+    def _parse_error(self, operation: Operation, answer: Answer) -> SSOOIDCError:
         data = _decode_json(answer.body)
         code = error_code(answer.headers, data)
         if code is None:
@@ -569,7 +556,7 @@ class PortalClient(_BasePortalClient):
                 step = flow.send(outcome)
             except StopIteration as done:
                 return done.value
-            if isinstance(step, _Sleep):
+            if isinstance(step, Sleep):
                 time.sleep(step.seconds)
                 outcome = None
             else:
@@ -581,7 +568,7 @@ class PortalClient(_BasePortalClient):
                 step.method, step.url, params=step.query, headers=step.headers
             ) as reply:
                 try:
-                    return _Answer(reply.status_code, reply.headers, read_capped(reply))
+                    return Answer(reply.status_code, reply.headers, read_capped(reply))
                 except ResponseTooLarge:
                     return self._too_large(step, reply.status_code)
         except httpx.HTTPError as exc:
@@ -655,7 +642,7 @@ class AsyncPortalClient(_BasePortalClient):
                 step = flow.send(outcome)
             except StopIteration as done:
                 return done.value
-            if isinstance(step, _Sleep):
+            if isinstance(step, Sleep):
                 # Lazy: only the async client waits on a loop; the sync path stays free of
                 # asyncio (and the ssl it imports).
                 import asyncio
@@ -671,7 +658,7 @@ class AsyncPortalClient(_BasePortalClient):
                 step.method, step.url, params=step.query, headers=step.headers
             ) as reply:
                 try:
-                    return _Answer(reply.status_code, reply.headers, await aread_capped(reply))
+                    return Answer(reply.status_code, reply.headers, await aread_capped(reply))
                 except ResponseTooLarge:
                     return self._too_large(step, reply.status_code)
         except httpx.HTTPError as exc:

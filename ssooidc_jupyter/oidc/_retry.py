@@ -1,11 +1,18 @@
-"""Which failures are retried, and how long to wait: botocore's standard retry mode.
+"""Which failures are retried, how long to wait, and the one retry loop: botocore's
+standard retry mode.
 
-No I/O: the clients ask :func:`should_retry` and sleep :func:`backoff_delay` themselves.
+No I/O: :func:`retrying` is a generator both clients (sso-oidc and the portal) run their
+attempts through; it yields :class:`Sleep` steps that their sync and async drivers carry
+out, so the rule exists once for two clients in two modes.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from .._exceptions import (
     EndpointConnectionError,
@@ -13,9 +20,12 @@ from .._exceptions import (
     RequestTimeoutError,
     ServiceError,
     SSOOIDCError,
+    TransportError,
 )
 
-__all__ = ["MAX_BACKOFF", "backoff_delay", "should_retry"]
+__all__ = ["MAX_BACKOFF", "Answer", "Sleep", "backoff_delay", "retrying", "should_retry"]
+
+logger = logging.getLogger("ssooidc_jupyter.client")
 
 MAX_BACKOFF = 20.0  # seconds, as botocore
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
@@ -63,3 +73,43 @@ def backoff_delay(attempt: int, base: float, *, rng: random.Random | None = None
     """Full-jitter exponential backoff before retry number ``attempt`` (1-based)."""
     draw: float = (rng or random).random()
     return draw * min(MAX_BACKOFF, base * 2.0 ** (attempt - 1))
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """A step of a client's flow: wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an HTTP exchange gave back (sent into a client's flow)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)  # may hold tokens or a role's keys
+
+
+Attempt = Callable[[int], Generator[Any, Any, Any]]
+
+
+def retrying(
+    name: str, attempt: Attempt, *, max_attempts: int, backoff: float
+) -> Generator[Any, Any, Any]:
+    """Run ``attempt(n)`` (a sub-flow returning the answer, or the :class:`SSOOIDCError` it
+    got) until it succeeds, fails for good, or ``max_attempts`` are spent; sleeping a
+    full-jitter backoff between attempts. The last error says how many attempts it took."""
+    number = 0
+    while True:
+        number += 1
+        result = yield from attempt(number)
+        if not isinstance(result, SSOOIDCError):
+            return result
+        if number >= max_attempts or not should_retry(result):
+            if number > 1 and isinstance(result, TransportError | ServiceError):
+                result.args = (f"{result.args[0]} (after {number} attempts)",)
+            raise result
+        delay = backoff_delay(number, backoff)
+        logger.debug("%s: %s, retrying in %.2fs", name, type(result).__name__, delay)
+        yield Sleep(delay)
