@@ -8,8 +8,8 @@ outcome, so the retry rules exist once and the sync and async drivers mirror eac
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
@@ -30,7 +30,9 @@ from ._config import ClientConfig, build_config
 from ._http import (
     MAX_RESPONSE_BYTES,
     ResponseTooLarge,
+    adrive,
     aread_capped,
+    drive,
     http_options,
     read_capped,
     transport_error,
@@ -209,24 +211,16 @@ class SSOOIDCClient(_BaseClient):
         operation = OPERATIONS[name]
         if operation.signed and self._signing_credentials is None:
             self._signing_credentials = load_credentials(self._config, name)
-        flow = self._call_flow(operation, params)
-        outcome: _Outcome = None
-        while True:
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
-            if isinstance(step, Sleep):
-                time.sleep(step.seconds)
-                outcome = None
-                continue
-            try:
-                outcome = self._send(operation, step)
-            except httpx.HTTPError as exc:
-                outcome = self._transport_error(operation, exc)
+        return drive(self._call_flow(operation, params), functools.partial(self._send, operation))
 
     def _send(self, operation: Operation, step: _Send) -> _Outcome:
         """POST and read at most MAX_RESPONSE_BYTES, streaming (never buffering more)."""
+        try:
+            return self._exchange(operation, step)
+        except httpx.HTTPError as exc:
+            return self._transport_error(operation, exc)
+
+    def _exchange(self, operation: Operation, step: _Send) -> _Outcome:
         request = self._http.build_request(
             "POST", step.url, content=step.body, headers=step.headers
         )
@@ -297,24 +291,18 @@ class AsyncSSOOIDCClient(_BaseClient):
             self._signing_credentials = await asyncio.to_thread(
                 load_credentials, self._config, name
             )
-        flow = self._call_flow(operation, params)
-        outcome: _Outcome = None
-        while True:
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
-            if isinstance(step, Sleep):
-                await asyncio.sleep(step.seconds)
-                outcome = None
-                continue
-            try:
-                outcome = await self._send(operation, step)
-            except httpx.HTTPError as exc:
-                outcome = self._transport_error(operation, exc)
+        return await adrive(
+            self._call_flow(operation, params), functools.partial(self._send, operation)
+        )
 
     async def _send(self, operation: Operation, step: _Send) -> _Outcome:
         """:meth:`SSOOIDCClient._send` on the event loop."""
+        try:
+            return await self._exchange(operation, step)
+        except httpx.HTTPError as exc:
+            return self._transport_error(operation, exc)
+
+    async def _exchange(self, operation: Operation, step: _Send) -> _Outcome:
         request = self._http.build_request(
             "POST", step.url, content=step.body, headers=step.headers
         )

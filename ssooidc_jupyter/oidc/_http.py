@@ -11,7 +11,8 @@ import functools
 import os
 import platform
 import ssl
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from typing import Any
 
 import httpx
@@ -23,12 +24,15 @@ from .._exceptions import (
     TransportError,
 )
 from ._config import ClientConfig
+from ._retry import Sleep
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
     "USER_AGENT",
     "ResponseTooLarge",
+    "adrive",
     "aread_capped",
+    "drive",
     "http_options",
     "read_capped",
     "ssl_context",
@@ -138,3 +142,38 @@ def transport_error(operation: str, host: str, timeout: float, exc: Exception) -
         f"{operation}: request to {host} failed ({type(exc).__name__}). {what}",
         operation=operation,
     )
+
+
+def drive(flow: Generator[Any, Any, Any], send: Callable[[Any], Any]) -> Any:
+    """Run a client's flow in this thread: ``send`` each request step, sleep each
+    :class:`~._retry.Sleep`; return what the flow returns. The sync driver of both clients."""
+    outcome: Any = None
+    while True:
+        try:
+            step = flow.send(outcome)
+        except StopIteration as done:
+            return done.value
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            outcome = None
+        else:
+            outcome = send(step)
+
+
+async def adrive(flow: Generator[Any, Any, Any], send: Callable[[Any], Awaitable[Any]]) -> Any:
+    """:func:`drive` on the running event loop: the async driver of both clients."""
+    # Lazy: only the async clients wait on a loop; the sync path stays free of asyncio (and
+    # the ssl it imports). On a running loop the import is free.
+    import asyncio
+
+    outcome: Any = None
+    while True:
+        try:
+            step = flow.send(outcome)
+        except StopIteration as done:
+            return done.value
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+            outcome = None
+        else:
+            outcome = await send(step)

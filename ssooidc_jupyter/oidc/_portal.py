@@ -15,7 +15,6 @@ access token and the role credentials never reach a repr, a log line or a messag
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
@@ -36,7 +35,9 @@ from ._config import ClientConfig, build_config
 from ._endpoints import SSO_PORTAL
 from ._http import (
     ResponseTooLarge,
+    adrive,
     aread_capped,
+    drive,
     http_options,
     read_capped,
     too_large_error,
@@ -550,17 +551,7 @@ class PortalClient(_BasePortalClient):
         self._http = httpx.Client(**self._http_options())
 
     def _run(self, flow: _Flow) -> Any:
-        outcome: _Outcome = None
-        while True:
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
-            if isinstance(step, Sleep):
-                time.sleep(step.seconds)
-                outcome = None
-            else:
-                outcome = self._send(step)
+        return drive(flow, self._send)
 
     def _send(self, step: _Send) -> _Outcome:
         try:
@@ -636,21 +627,7 @@ class AsyncPortalClient(_BasePortalClient):
         self._http = httpx.AsyncClient(**self._http_options())
 
     async def _run(self, flow: _Flow) -> Any:
-        outcome: _Outcome = None
-        while True:
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                return done.value
-            if isinstance(step, Sleep):
-                # Lazy: only the async client waits on a loop; the sync path stays free of
-                # asyncio (and the ssl it imports).
-                import asyncio
-
-                await asyncio.sleep(step.seconds)
-                outcome = None
-            else:
-                outcome = await self._send(step)
+        return await adrive(flow, self._send)
 
     async def _send(self, step: _Send) -> _Outcome:
         try:
