@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 import time
 import warnings
@@ -115,6 +116,21 @@ class CacheSlot:
 
 PromptHandler = Callable[[DevicePrompt], None]
 NoticeHandler = Callable[[str], None]
+
+
+def default_prompt(prompt: DevicePrompt) -> None:
+    """Show the code on stderr (not stdout: notebooks save stdout with the file)."""
+    sys.stderr.write(
+        "\nTo sign in to AWS IAM Identity Center, open\n"
+        f"    {prompt.verification_uri_complete}\n"
+        f"and check that it shows the code {prompt.user_code} "
+        f"(valid until {prompt.expires_at:%H:%M:%S} UTC).\n\n"
+    )
+    sys.stderr.flush()
+
+
+def default_notice(message: str) -> None:
+    logging.getLogger("ssooidc_jupyter.login").warning("%s", message)
 
 
 @contextlib.contextmanager

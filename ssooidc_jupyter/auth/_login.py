@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -18,8 +17,15 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from .._exceptions import ConfigurationError
 from ._context import LazyClient, LoginContext, resolve_login
-from ._drivers import NoticeHandler, PromptHandler, run_async, run_sync
-from ._flow import DevicePrompt, login_flow
+from ._drivers import (
+    NoticeHandler,
+    PromptHandler,
+    default_notice,
+    default_prompt,
+    run_async,
+    run_sync,
+)
+from ._flow import login_flow
 from ._token import SSOToken
 
 if TYPE_CHECKING:
@@ -41,21 +47,6 @@ logger = logging.getLogger("ssooidc_jupyter.login")
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def default_prompt(prompt: DevicePrompt) -> None:
-    """Show the code on stderr (not stdout: notebooks save stdout with the file)."""
-    sys.stderr.write(
-        "\nTo sign in to AWS IAM Identity Center, open\n"
-        f"    {prompt.verification_uri_complete}\n"
-        f"and check that it shows the code {prompt.user_code} "
-        f"(valid until {prompt.expires_at:%H:%M:%S} UTC).\n\n"
-    )
-    sys.stderr.flush()
-
-
-def default_notice(message: str) -> None:
-    logger.warning("%s", message)
 
 
 class LoginArguments(TypedDict, total=False):

@@ -37,7 +37,7 @@ from .._exceptions import (
 )
 from ..oidc._values import is_loopback_host, validate_redirect_uri
 from ._context import LazyClient, LoginContext
-from ._drivers import NoticeHandler, PromptHandler, run_async, run_sync
+from ._drivers import NoticeHandler, PromptHandler, default_prompt, run_async, run_sync
 from ._flow import (
     Call,
     DevicePrompt,
@@ -332,7 +332,7 @@ def complete_pkce_login(
             pkce_flow(context.request, redirect_uri, box, _utcnow),
             client,
             context.slot,
-            on_prompt=on_prompt or _default_prompt(),
+            on_prompt=on_prompt or default_prompt,
             on_notice=on_notice or _ignore_notice,
             cancel=cancel,
         )
@@ -365,7 +365,7 @@ async def complete_pkce_login_async(
             pkce_flow(context.request, redirect_uri, box, _utcnow),
             client,
             context.slot,
-            on_prompt=on_prompt or _default_prompt(),
+            on_prompt=on_prompt or default_prompt,
             on_notice=on_notice or _ignore_notice,
         )
     finally:
@@ -379,10 +379,3 @@ def _required_redirect(context: LoginContext) -> str:
     if context.redirect_uri is None:
         raise ConfigurationError("A PKCE sign-in with a callback box needs its redirect_uri.")
     return context.redirect_uri
-
-
-def _default_prompt() -> PromptHandler:
-    # Lazy: _login imports this module lazily too; its default prompt writes to stderr.
-    from ._login import default_prompt
-
-    return default_prompt
