@@ -74,10 +74,15 @@ _PATTERNS = (
     ),
     # headers in a dict repr: 'X-Amz-Security-Token': b'value'
     re.compile(
-        rf"""(?P<head>(?i:{_HEADER_NAMES})["']\s*:\s*b?(?P<q>["']))(?P<value>.+?)(?=(?P=q))"""
+        rf"""(?P<head>(?<![\w-])(?i:{_HEADER_NAMES})["']\s*:\s*b?(?P<q>["']))(?P<value>.+?)"""
+        r"""(?=(?P=q))"""
     ),
     # headers on a line (HTTP, canonical request): x-amz-security-token:value
-    re.compile(rf"""(?P<head>(?i:{_HEADER_NAMES})\s*:\s*)(?P<q>)(?P<value>[^\s"',}}]+)"""),
+    # (whole header names only: "StartDeviceAuthorization: POST" is no Authorization header)
+    re.compile(
+        rf"""(?P<head>(?<![\w-])(?i:{_HEADER_NAMES})\s*:\s*(?:(?i:bearer)\s+)?)(?P<q>)"""
+        r"""(?P<value>[^\s"',}]+)"""
+    ),
     # form-encoded or query members: refresh_token=value&...
     re.compile(rf"""(?P<head>(?:{_MEMBER_NAMES})=)(?P<q>)(?P<value>[^&\s"',)]+)"""),
     re.compile(r"""(?P<head>(?i:bearer)\s+)(?P<q>)(?P<value>[A-Za-z0-9._~+/=-]{8,})"""),

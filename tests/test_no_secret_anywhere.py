@@ -79,7 +79,7 @@ while w.view.picker.account_select.value is None and time.monotonic() < deadline
 w.view.picker.use.click()
 while w.session is None and time.monotonic() < deadline:
     time.sleep(0.05)
-print(w.state, sorted(ns), repr(w.token))
+print(w.state, sorted(ns), repr(w.token), w.status)
 """,
     "%ssooidc logout",
     "%ssooidc status",
@@ -145,7 +145,8 @@ def test_no_secret_in_any_output_log_repr_or_saved_notebook(tmp_path: Path) -> N
     outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
     assert "DEBUG" in outputs  # logging reached the outputs
     assert "assumed-role/AWSReservedSSO_" in outputs  # the STS call ran
-    assert "signed_in" in outputs and "'sess', 'tok'" in outputs  # the widget bound both
+    widget_cell = json.dumps(notebook.cells[16].get("outputs", []))
+    assert "signed_in" in widget_cell and "'sess', 'tok'" in widget_cell, widget_cell[-2500:]
     assert "invalid choice" in outputs  # the usage error
     assert "Signed out of" in outputs
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]

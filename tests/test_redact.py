@@ -154,3 +154,14 @@ async def test_async_login_logs_no_secret(
     text = debug_log.getvalue()
     assert "CreateToken" in text
     assert [s for s in secrets if s in text] == []
+
+
+def test_only_whole_header_names_are_masked() -> None:
+    # "StartDeviceAuthorization: POST ..." is our own log line, not an Authorization header.
+    line = "StartDeviceAuthorization: POST http://127.0.0.1:1/device_authorization (attempt 1)"
+    assert redact_text(line) == line
+    # An Authorization header's scheme stays, its credential goes (it once masked the word
+    # "Bearer" and left the token).
+    assert redact_text("Authorization: Bearer abcdefgh12345678") == (
+        f"Authorization: Bearer {REDACTED}"
+    )
