@@ -71,7 +71,7 @@ w = LoginWidget(start_url='{start_url}', region='{region}', force=True, variable
 display(w)
 w.sign_in()
 import time
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 60
 while not w.signed_in and time.monotonic() < deadline:
     time.sleep(0.05)
 while w.view.picker.account_select.value is None and time.monotonic() < deadline:
