@@ -12,9 +12,8 @@ import functools
 import logging
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,18 +21,17 @@ from .. import _exceptions
 from .._exceptions import (
     ConfigurationError,
     InvalidResponseError,
-    ServiceError,
     SSOOIDCError,
 )
 from .._redact import register_secret
-from ._config import ClientConfig, build_config
+from ._config import build_config
 from ._http import (
     MAX_RESPONSE_BYTES,
     ResponseTooLarge,
+    ServiceClientBase,
     adrive,
     aread_capped,
     drive,
-    http_options,
     read_capped,
     transport_error,
 )
@@ -79,15 +77,7 @@ _Step: TypeAlias = "_Send | Sleep"
 _Outcome: TypeAlias = "Answer | SSOOIDCError | None"
 
 
-def _exceptions_namespace() -> SimpleNamespace:
-    names = {name: getattr(_exceptions, name) for name in _exceptions.MODELED_EXCEPTIONS}
-    names["ServiceError"] = ServiceError
-    names["SSOOIDCError"] = SSOOIDCError
-    names["ClientError"] = ServiceError  # boto3 code catches ClientError
-    return SimpleNamespace(**names)
-
-
-class _BaseClient:
+class _BaseClient(ServiceClientBase):
     """Configuration, request building, response parsing and the retry flow. No I/O."""
 
     def __init__(
@@ -97,24 +87,9 @@ class _BaseClient:
         endpoint: str | None = None,
         region: str | None = None,
     ) -> None:
-        self._config: ClientConfig = build_config(config, credentials, endpoint, region)
-        self._endpoint = self._config.endpoint_url()
-        self._host = urlsplit(self._endpoint).netloc
+        modeled = {name: getattr(_exceptions, name) for name in _exceptions.MODELED_EXCEPTIONS}
+        super().__init__(build_config(config, credentials, endpoint, region), "sso-oidc", modeled)
         self._signing_credentials: Any = None
-        #: The modeled exceptions, as ``client.exceptions.<Name>`` in boto3.
-        self.exceptions = _exceptions_namespace()
-        self.meta = SimpleNamespace(
-            region_name=self._config.region,
-            endpoint_url=self._endpoint,
-            service_name="sso-oidc",
-            config=self._config,
-        )
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
-
-    def _http_options(self) -> dict[str, Any]:
-        return http_options(self._config)
 
     def _signing_region(self, operation: Operation) -> str:
         if self._config.region is None:

@@ -12,8 +12,10 @@ import os
 import platform
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,6 +23,8 @@ from .._exceptions import (
     EndpointConnectionError,
     InvalidResponseError,
     RequestTimeoutError,
+    ServiceError,
+    SSOOIDCError,
     TransportError,
 )
 from ._config import ClientConfig
@@ -30,9 +34,11 @@ __all__ = [
     "MAX_RESPONSE_BYTES",
     "USER_AGENT",
     "ResponseTooLarge",
+    "ServiceClientBase",
     "adrive",
     "aread_capped",
     "drive",
+    "exceptions_namespace",
     "http_options",
     "read_capped",
     "ssl_context",
@@ -177,3 +183,42 @@ async def adrive(flow: Generator[Any, Any, Any], send: Callable[[Any], Awaitable
             outcome = None
         else:
             outcome = await send(step)
+
+
+def exceptions_namespace(modeled: Mapping[str, type[Exception]]) -> SimpleNamespace:
+    """``client.exceptions`` as in boto3: the service's modeled errors, and the bases."""
+    names: dict[str, type[Exception]] = dict(modeled)
+    names["ServiceError"] = ServiceError
+    names["SSOOIDCError"] = SSOOIDCError
+    names["ClientError"] = ServiceError  # boto3 code catches ClientError
+    return SimpleNamespace(**names)
+
+
+class ServiceClientBase:
+    """What the sso-oidc and the portal clients share before any I/O: the resolved
+    configuration, the endpoint and its host, boto3's ``meta`` and ``exceptions``, the repr,
+    and the httpx options."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        service_name: str,
+        modeled: Mapping[str, type[Exception]],
+    ) -> None:
+        self._config = config
+        self._endpoint = config.endpoint_url()
+        self._host = urlsplit(self._endpoint).netloc
+        #: The modeled exceptions, as ``client.exceptions.<Name>`` in boto3.
+        self.exceptions = exceptions_namespace(modeled)
+        self.meta = SimpleNamespace(
+            region_name=config.region,
+            endpoint_url=self._endpoint,
+            service_name=service_name,
+            config=config,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
+
+    def _http_options(self) -> dict[str, Any]:
+        return http_options(self._config)

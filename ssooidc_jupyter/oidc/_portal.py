@@ -17,9 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -31,14 +30,14 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
-from ._config import ClientConfig, build_config
+from ._config import build_config
 from ._endpoints import SSO_PORTAL
 from ._http import (
     ResponseTooLarge,
+    ServiceClientBase,
     adrive,
     aread_capped,
     drive,
-    http_options,
     read_capped,
     too_large_error,
     transport_error,
@@ -358,15 +357,7 @@ _Outcome: TypeAlias = "Answer | SSOOIDCError | None"
 _Flow: TypeAlias = Generator[_Step, _Outcome, Any]
 
 
-def _exceptions_namespace() -> SimpleNamespace:
-    names: dict[str, type[Exception]] = dict(PORTAL_EXCEPTIONS)
-    names["ServiceError"] = ServiceError
-    names["SSOOIDCError"] = SSOOIDCError
-    names["ClientError"] = ServiceError  # boto3 code catches ClientError
-    return SimpleNamespace(**names)
-
-
-class _BasePortalClient:
+class _BasePortalClient(ServiceClientBase):
     """Configuration, request building, answer checks, retries and pagination. No I/O."""
 
     def __init__(
@@ -377,25 +368,11 @@ class _BasePortalClient:
     ) -> None:
         # The endpoint comes from endpoint=, config["endpoint"], AWS_ENDPOINT_URL_SSO or
         # AWS_ENDPOINT_URL, else botocore's "sso" rules for the region: as a boto3 client.
-        self._config: ClientConfig = build_config(
-            config, None, endpoint, region, service=SSO_PORTAL
+        super().__init__(
+            build_config(config, None, endpoint, region, service=SSO_PORTAL),
+            "sso",
+            PORTAL_EXCEPTIONS,
         )
-        self._endpoint = self._config.endpoint_url()
-        self._host = urlsplit(self._endpoint).netloc
-        #: The modeled exceptions, as ``client.exceptions.<Name>`` in boto3.
-        self.exceptions = _exceptions_namespace()
-        self.meta = SimpleNamespace(
-            region_name=self._config.region,
-            endpoint_url=self._endpoint,
-            service_name="sso",
-            config=self._config,
-        )
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
-
-    def _http_options(self) -> dict[str, Any]:
-        return http_options(self._config)
 
     def _call_flow(self, name: str, params: Mapping[str, Any]) -> _Flow:
         """One operation: send, retry what botocore's standard mode retries, check the
