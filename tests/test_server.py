@@ -533,3 +533,55 @@ async def test_a_terminal_uses_the_servers_sign_in(
     made = [r["operation"] for r in emu.requests[before:]]
     assert "GetRoleCredentials" in made
     assert not {"RegisterClient", "StartDeviceAuthorization", "CreateToken"} & set(made)
+
+
+class TestTerminal:
+    """A real JupyterLab terminal (jupyter_server_terminals: a pty running the user's shell,
+    driven over its websocket as the frontend does) uses the sign-in the server made."""
+
+    @pytest.fixture
+    def jp_server_config(self) -> dict[str, Any]:
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"ssooidc_jupyter": True, "jupyter_server_terminals": True},
+                "terminals_enabled": True,
+            },
+            "SSOOIDC": {"flow": "device"},
+        }
+
+    @served
+    async def test_the_aws_sdk_in_a_terminal_uses_the_servers_sign_in(
+        self, api: Api, emu: Emulator, jp_fetch: Fetch, jp_ws_fetch: Fetch
+    ) -> None:
+        code, started = await api("POST", "login", body={"session_name": "dev"})
+        assert code == 202
+        emu.approve(started["user_code"])
+        assert (await api.wait_state(started["id"], "signed_in"))["state"] == "signed_in"
+        before = len(emu.requests)
+
+        created = await jp_fetch("api", "terminals", method="POST", body="")
+        name = json.loads(created.body)["name"]
+        socket = await jp_ws_fetch("terminals", "websocket", name)
+        try:
+            command = (
+                f"{sys.executable} -c \"import boto3; print('ACCOUNT=' + boto3.Session("
+                "profile_name='dev-admin', region_name='us-east-1').client('sts')"
+                ".get_caller_identity()['Account'])\"\r"
+            )
+            socket.write_message(json.dumps(["stdin", command]))
+            seen = ""
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while "ACCOUNT=111111111111" not in seen:
+                assert loop.time() < deadline, seen[-2000:]
+                message = await asyncio.wait_for(socket.read_message(), timeout=60)
+                assert message is not None, seen[-2000:]
+                kind, *content = json.loads(message)
+                if kind == "stdout":
+                    seen += content[0]
+        finally:
+            socket.close()
+            await jp_fetch("api", "terminals", name, method="DELETE")
+        made = [r["operation"] for r in emu.requests[before:]]
+        assert "GetRoleCredentials" in made  # the terminal's boto3 used the cached token
+        assert not {"RegisterClient", "StartDeviceAuthorization", "CreateToken"} & set(made)
