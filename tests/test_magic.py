@@ -714,3 +714,27 @@ def test_a_token_the_portal_refuses_turns_the_sign_in_to_signed_out(
     with capture_output() as cap:
         ip.run_line_magic("ssooidc", "accounts")
     assert "accounts at" in texts(cap)[0]
+
+
+def test_login_with_the_pkce_flow(ip: InteractiveShell, manual_emu: Emulator) -> None:
+    """`--flow pkce`: the browser flow with a 127.0.0.1 callback, no code to confirm."""
+    import httpx
+
+    emu = manual_emu
+    with capture_output() as cap:
+        ip.run_line_magic("ssooidc", f"login {where(emu)} --flow pkce")
+        signin = ip.magics_manager.registry["SSOOIDCMagics"].signin
+        controller = signin.current.controller
+        wait_for(lambda: controller.prompt is not None)
+        prompt = controller.prompt
+        assert prompt.user_code == "" and "/authorize?" in prompt.verification_uri_complete
+        assert controller.status_line() == "Waiting for approval in the browser."
+        # The browser: the consent page, then the redirect to the kernel's loopback callback.
+        location = emu.consent(prompt.verification_uri_complete)
+        assert location.startswith("http://127.0.0.1:")
+        assert httpx.get(location, timeout=10).status_code == 200
+        token = ip.user_ns["ssooidc_token"].resolve()
+    assert token.access_token in emu.secrets
+    shown = "\n".join(texts(cap))
+    assert "confirm the code" not in shown and "approve there" in shown
+    assert "StartDeviceAuthorization" not in [r["operation"] for r in emu.requests]

@@ -200,6 +200,8 @@ class LoginController:
             prefix = "Already signed in" if self.reused else "Signed in"
             return f"{prefix} to {url} until {until}."
         if self.state is LoginState.PENDING and self.prompt is not None:
+            if not self.prompt.user_code:  # PKCE: approval in the browser, no code
+                return "Waiting for approval in the browser."
             return f"Waiting for approval of code {self.prompt.user_code}."
         if self.state in (LoginState.STARTING, LoginState.IDLE):
             return f"Starting sign-in to {url} ..."

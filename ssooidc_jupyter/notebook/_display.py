@@ -55,10 +55,16 @@ def _time_left(prompt: DevicePrompt, now: datetime | None = None) -> str:
 
 
 def prompt_text(prompt: DevicePrompt) -> str:
+    # A PKCE sign-in has no code to confirm: the browser comes back to us by itself.
+    confirm = (
+        f"and confirm the code  {prompt.user_code}\n"
+        if prompt.user_code
+        else ("and approve there (the page comes back to this sign-in by itself)\n")
+    )
     return (
         "To sign in to AWS IAM Identity Center, open\n"
         f"    {prompt.verification_uri_complete}\n"
-        f"and confirm the code  {prompt.user_code}\n"
+        f"{confirm}"
         f"(expires at {prompt.expires_at:%H:%M:%S} UTC, {_time_left(prompt)} left)"
     )
 
@@ -74,13 +80,19 @@ def prompt_html(prompt: DevicePrompt) -> str:
         )
     else:
         anchor = f'<span class="ssooidc-link">{shown}</span> (not a secure link: copy it)'
+    if prompt.user_code:
+        ask = (
+            f"{anchor} and confirm the code:</div>"
+            '<div class="ssooidc-code" style="font-family: monospace; font-size: 2em; '
+            f'font-weight: bold; letter-spacing: 0.1em; margin: 0.2em 0;">{code}</div>'
+        )
+    else:  # PKCE: no code, the browser comes back to this sign-in by itself
+        ask = f"{anchor} and approve there.</div>"
     return (
         '<div class="ssooidc-prompt" style="font-family: sans-serif; line-height: 1.5; '
         'padding: 0.5em 0;">'
         "<div>To sign in to <b>AWS IAM Identity Center</b>, open "
-        f"{anchor} and confirm the code:</div>"
-        '<div class="ssooidc-code" style="font-family: monospace; font-size: 2em; '
-        f'font-weight: bold; letter-spacing: 0.1em; margin: 0.2em 0;">{code}</div>'
+        f"{ask}"
         f'<div class="ssooidc-expiry" style="opacity: 0.75;">Expires at '
         f"{prompt.expires_at:%H:%M:%S} UTC ({_time_left(prompt)} left).</div>"
         "</div>"

@@ -73,7 +73,7 @@ COMMANDS = ("login", "status", "accounts", "refresh", "logout", "cancel")
 # such as `%ssooidc status --wait` is not silently ignored.
 _SOURCE_OPTIONS = frozenset({"profile", "sso_session", "start_url", "region", "endpoint"})
 _LOGIN_ONLY = frozenset(
-    {"scopes", "account", "role", "force", "wait", "timeout", "export", "session_var"}
+    {"scopes", "account", "role", "force", "wait", "timeout", "export", "session_var", "flow"}
 )
 _ALLOWED = {
     "login": _SOURCE_OPTIONS | _LOGIN_ONLY | {"var"},
@@ -114,6 +114,12 @@ def _scopes(value: str) -> list[str]:
 @argument("--force", action="store_true", help="Sign in again even with a valid token.")
 @argument("--wait", action="store_true", help="Block this cell until signed in (CI).")
 @argument("--timeout", type=float, metavar="SECONDS", help="Give up waiting for approval.")
+@argument(
+    "--flow",
+    choices=("device", "pkce"),
+    help="device (a code to confirm; default) or pkce (the browser flow with a 127.0.0.1 "
+    "callback: for a Jupyter on your own machine).",
+)
 @argument(
     "--export",
     action="store_true",
@@ -270,4 +276,5 @@ class SSOOIDCMagics(Magics):
             wait=args.wait,
             timeout=args.timeout if args.timeout is not None else self.settings.timeout,
             export=args.export,
+            flow=args.flow or "device",
         )

@@ -89,6 +89,7 @@ class LoginOptions:
     wait: bool = False
     timeout: float | None = None
     export: bool = False
+    flow: str = "device"
 
 
 # ---- doing it ---------------------------------------------------------------------------
@@ -181,6 +182,7 @@ class NotebookSignIn:
         force: bool = False,
         timeout: float | None = None,
         export: bool = False,
+        flow: str = "device",
     ) -> LoginContext:
         """Resolve where to sign in (no network); a configuration problem is a one-line
         UsageError."""
@@ -196,6 +198,7 @@ class NotebookSignIn:
                 profile=source.profile,
                 force=force,
                 timeout=timeout,
+                flow=flow,
             )
         except ConfigurationError as exc:
             hint = (
@@ -265,6 +268,7 @@ class NotebookSignIn:
             force=options.force,
             timeout=options.timeout,
             export=options.export,
+            flow=options.flow,
         )
         self._stop_current()  # a newer login replaces a running one
         self._signed_out = None

@@ -237,7 +237,8 @@ class LoginView(_Composite):
         status: tuple[Any, ...] = (self._status,) if self._show_status else ()
         prompt = controller.prompt
         if state is LoginState.PENDING and prompt is not None:
-            self._copy.value = copy_button_html(prompt.user_code)
+            # A PKCE sign-in has no code to copy.
+            self._copy.value = copy_button_html(prompt.user_code) if prompt.user_code else ""
             self._cancel.disabled, self._cancel.description = False, "Cancel"
             self.countdown.start(prompt)
             self.children = (self._pending_row, *status)
