@@ -42,7 +42,14 @@ from ._http import (
     too_large_error,
     transport_error,
 )
-from ._protocol import SECRET_MEMBERS, Response, _decode_json, _describe_body, error_code
+from ._protocol import (
+    SECRET_MEMBERS,
+    Response,
+    _decode_json,
+    _describe_body,
+    error_code,
+    present_params,
+)
 from ._retry import Answer, Sleep, retrying
 
 if TYPE_CHECKING:
@@ -305,19 +312,9 @@ OPERATIONS: dict[str, Operation] = {
 def _build(operation: Operation, params: Mapping[str, Any]) -> tuple[dict[str, str], str]:
     """Validate ``params`` (naming members, never values) and split them into the query
     and the bearer token, before any request, as boto3 does."""
-    allowed = set(operation.query) | {"accessToken"}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParamValidationError(
-            f"{operation.python_name}() got unknown parameter(s) {', '.join(unknown)}; "
-            f"valid parameters: {', '.join(sorted(allowed))}"
-        )
-    present = {key: value for key, value in params.items() if value is not None}
-    missing = sorted(operation.required - set(present))
-    if missing:
-        raise ParamValidationError(
-            f"{operation.python_name}() is missing required parameter(s) {', '.join(missing)}"
-        )
+    present = present_params(
+        operation.python_name, params, {*operation.query, "accessToken"}, operation.required
+    )
     query: dict[str, str] = {}
     for key, value in present.items():
         if key == "maxResults":

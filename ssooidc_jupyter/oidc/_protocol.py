@@ -8,7 +8,7 @@ name comes from the ``x-amzn-ErrorType`` header first, then from the body.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -198,24 +198,39 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+def present_params(
+    python_name: str,
+    params: Mapping[str, Any],
+    allowed: Collection[str],
+    required: Collection[str],
+) -> dict[str, Any]:
+    """The parameters given (``None`` counts as omitted), after refusing unknown and
+    missing ones with a :class:`ParamValidationError` that names members, never values.
+    Shared by the sso-oidc and the portal requests."""
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ParamValidationError(
+            f"{python_name}() got unknown parameter(s) {', '.join(unknown)}; "
+            f"valid parameters: {', '.join(sorted(allowed))}"
+        )
+    present = {key: value for key, value in params.items() if value is not None}
+    missing = sorted(set(required) - set(present))
+    if missing:
+        raise ParamValidationError(
+            f"{python_name}() is missing required parameter(s) {', '.join(missing)}"
+        )
+    return present
+
+
 def build_body(operation: Operation, params: Mapping[str, Any]) -> bytes:
     """Validate ``params`` against the operation and encode the JSON body.
 
     Raises :class:`ParamValidationError` (naming members, never values) before any request,
     as boto3 does. Members passed as ``None`` count as omitted and are not sent.
     """
-    unknown = sorted(set(params) - set(operation.members))
-    if unknown:
-        raise ParamValidationError(
-            f"{operation.python_name}() got unknown parameter(s) {', '.join(unknown)}; "
-            f"valid parameters: {', '.join(sorted(operation.members))}"
-        )
-    present = {key: value for key, value in params.items() if value is not None}
-    missing = sorted(operation.required - set(present))
-    if missing:
-        raise ParamValidationError(
-            f"{operation.python_name}() is missing required parameter(s) {', '.join(missing)}"
-        )
+    present = present_params(
+        operation.python_name, params, set(operation.members), operation.required
+    )
     body: dict[str, Any] = {}
     for key, value in present.items():
         if operation.members[key] is list:
