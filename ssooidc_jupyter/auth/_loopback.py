@@ -16,9 +16,10 @@ saved notebook (where the prompt is shown):
   another user cannot keep the browser out), running out of descriptors pauses accepting
   instead of spinning, and :meth:`LoopbackReceiver.close` closes everything.
 
-``localhost`` is listened on at every address it resolves to (IPv4 and IPv6; a browser may
-try either, and a port left free on one would let another user receive the redirect), and
-refused when it resolves to a non-loopback address. ``http://[::1]:PORT`` works as well.
+``localhost`` is listened on at 127.0.0.1, ::1 and every other address it resolves to, on one
+port (a browser may try either family -- Chromium tries ::1 first -- and a port left free on
+one would let another local user receive the redirect), and refused when it resolves to a
+non-loopback address (RFC 8252 section 8.3: a name can be resolved off the machine). ``http://[::1]:PORT`` works as well.
 
 Nothing here knows the flow: the listener hands the redirect's query to a :class:`Delivery`
 (the flow's callback box) and tells it to abort.
@@ -154,7 +155,12 @@ def _addresses(host: str) -> list[tuple[socket.AddressFamily, str]]:
             f"localhost does not resolve here ({exc.strerror}); use "
             "redirect_uri='http://127.0.0.1:PORT/...' instead."
         ) from None
-    found: list[tuple[socket.AddressFamily, str]] = []
+    # Browsers resolve localhost to both loopback addresses themselves (Chromium tries ::1
+    # first), whatever /etc/hosts says: both are ours, plus whatever the resolver adds.
+    found: list[tuple[socket.AddressFamily, str]] = [
+        (socket.AF_INET, "127.0.0.1"),
+        (socket.AF_INET6, "::1"),
+    ]
     for family, _, _, _, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
@@ -167,11 +173,6 @@ def _addresses(host: str) -> list[tuple[socket.AddressFamily, str]]:
             )
         if (family, address) not in found:
             found.append((family, address))
-    if not found:
-        raise ConfigurationError(
-            "localhost has no IPv4 or IPv6 address here; use "
-            "redirect_uri='http://127.0.0.1:PORT/...' instead."
-        )
     return found
 
 
@@ -203,7 +204,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
                 try:
                     sock = _bind(family, address, chosen)
                 except OSError as exc:
-                    if exc.errno == errno.EADDRNOTAVAIL and sockets:
+                    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) and sockets:
                         # IPv6 (or IPv4) is off here: nobody can listen there, nothing to hold.
                         continue
                     raise
