@@ -19,7 +19,8 @@ saved notebook (where the prompt is shown):
 ``localhost`` is listened on at 127.0.0.1, ::1 and every other address it resolves to, on one
 port (a browser may try either family -- Chromium tries ::1 first -- and a port left free on
 one would let another local user receive the redirect), and refused when it resolves to a
-non-loopback address (RFC 8252 section 8.3: a name can be resolved off the machine). ``http://[::1]:PORT`` works as well.
+non-loopback address (RFC 8252 section 8.3: a name can be resolved off the machine).
+``http://[::1]:PORT`` works as well.
 
 Nothing here knows the flow: the listener hands the redirect's query to a :class:`Delivery`
 (the flow's callback box) and tells it to abort.
