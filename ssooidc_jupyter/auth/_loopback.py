@@ -433,7 +433,8 @@ class LoopbackReceiver:
     def _answer(self, head: bytes) -> _Answer:
         lines = head.decode("latin-1").split("\r\n")
         request = lines[0].split(" ")
-        if len(request) != 3 or request[0] not in ("GET", "HEAD"):
+        # GET only: a HEAD (a link checker, a preview) must not use up the launch link.
+        if len(request) != 3 or request[0] != "GET":
             return _page(405, "Method Not Allowed", "Not here", "refused", "Not expected here.")
         target = urlsplit(request[1])
         if target.path == LAUNCH_PATH:
