@@ -185,7 +185,9 @@ def _bind(family: socket.AddressFamily, address: str, port: int) -> socket.socke
         # TIME_WAIT only: on Linux this never lets two live listeners share a port.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((address, port))
-        sock.listen(MAX_CONNECTIONS)
+        # A roomy backlog: a flood of connections must not make the browser's wait in SYN
+        # retries; the loop accepts (and drops the oldest) at once.
+        sock.listen(64)
         sock.setblocking(False)
     except BaseException:
         sock.close()
