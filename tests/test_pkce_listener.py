@@ -485,3 +485,29 @@ def test_redirect_uri_spellings() -> None:
         LoopbackReceiver(_Box(), "http://127.0.0.1:0/start")
     with pytest.raises(sj.ConfigurationError, match="not on this machine"):
         LoopbackReceiver(_Box(), "https://hub.example/cb")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SSOOIDC_NO_BROWSER": "1", "DISPLAY": ":0"},
+        {"JUPYTERHUB_USER": "ann", "DISPLAY": ":0"},
+        {} if sys.platform.startswith("linux") else {"SSOOIDC_NO_BROWSER": "1"},
+    ],
+    ids=["opted-out", "jupyterhub-kernel", "no-display"],
+)
+def test_no_browser_is_started_where_none_belongs(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel opens the browser only on a desktop: never on a headless server, in a hub
+    kernel (the user's browser is elsewhere) or when told not to."""
+    from ssooidc_jupyter.auth import _loopback
+
+    for name in ("SSOOIDC_NO_BROWSER", "JUPYTERHUB_USER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    started: list[str] = []
+    monkeypatch.setattr(_loopback.webbrowser, "get", lambda *a: started.append("get"))
+    assert _loopback.open_browser("http://127.0.0.1:1/start?x") is False
+    assert started == []
