@@ -159,6 +159,19 @@ def _demo_aws_config(path: Path, emu: Any) -> None:
     )
 
 
+def _server_token_config(config_dir: Path, token: str) -> None:
+    """The server's token in a 0600 config file of the demo's private JUPYTER_CONFIG_DIR.
+
+    Not ``--IdentityProvider.token=`` (any local user reads a process's argv in
+    ``/proc/<pid>/cmdline``, and with the token runs code as you), nor ``JUPYTER_TOKEN`` (the
+    environment is inherited by every kernel and every program the notebook starts)."""
+    config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = config_dir / "jupyter_server_config.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"IdentityProvider": {"token": token}}, handle)
+
+
 def jupyterlab_demo(port: int, emulator_port: int, open_browser: bool) -> int:
     from ssooidc_jupyter.emulator import Emulator
 
@@ -208,6 +221,7 @@ def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: boo
     for name in ("JUPYTERLAB_SETTINGS_DIR", "SSOOIDC_START_URL", "SSOOIDC_REGION"):
         env.pop(name, None)  # the quiet settings and the demo profile must be the ones used
     _demo_aws_config(home / ".aws" / "config", emu)
+    _server_token_config(home / ".jupyter", token)
     page = "/lab/tree/quickstart.ipynb"
     command = [
         sys.executable, "-m", "jupyter", "lab",
@@ -216,7 +230,6 @@ def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: boo
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.default_url={page}",
-        f"--IdentityProvider.token={token}",
         f"--ServerApp.open_browser={open_browser}",
         "--LabApp.news_url=None",
     ]  # fmt: skip

@@ -26,6 +26,9 @@ def clean_aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # A PKCE sign-in in a kernel opens the browser when the machine has one: never in tests
+    # (kernels started by a test inherit this too).
+    monkeypatch.setenv("SSOOIDC_NO_BROWSER", "1")
     yield home
 
 

@@ -727,12 +727,16 @@ def test_login_with_the_pkce_flow(ip: InteractiveShell, manual_emu: Emulator) ->
         controller = signin.current.controller
         wait_for(lambda: controller.prompt is not None)
         prompt = controller.prompt
-        assert prompt.user_code == "" and "/authorize?" in prompt.verification_uri_complete
+        # The one-time launch link of the kernel's listener (no state in the saved notebook).
+        assert prompt.user_code == "" and "/start?" in prompt.verification_uri_complete
         assert controller.status_line() == "Waiting for approval in the browser."
-        # The browser: the consent page, then the redirect to the kernel's loopback callback.
-        location = emu.consent(prompt.verification_uri_complete)
-        assert location.startswith("http://127.0.0.1:")
-        assert httpx.get(location, timeout=10).status_code == 200
+        # The browser: the launch link (a cookie), the consent page, then the redirect to
+        # the kernel's loopback callback with that cookie.
+        with httpx.Client(timeout=10) as browser:
+            authorize = browser.get(prompt.verification_uri_complete).headers["location"]
+            location = emu.consent(authorize)
+            assert location.startswith("http://127.0.0.1:")
+            assert browser.get(location).status_code == 200
         token = ip.user_ns["ssooidc_token"].resolve()
     assert token.access_token in emu.secrets
     shown = "\n".join(texts(cap))

@@ -29,17 +29,22 @@ def _browser(emu: Emulator, *, approve: bool = True, tamper: Any = None) -> Any:
     seen: dict[str, Any] = {}
 
     def visit(url: str) -> None:
-        location = emu.consent(url, approve=approve)
-        seen["location"] = location
-        if tamper is not None:
-            seen["tampered"] = httpx.get(tamper(location), timeout=10).status_code
-        seen["status"] = httpx.get(location, timeout=10).status_code
-        try:
-            seen["replay"] = httpx.get(location, timeout=10).status_code
-        except httpx.TransportError:
-            # The sign-in ended with the first delivery and closed its listener meanwhile:
-            # a replay that finds nobody listening is refused too.
-            seen["replay"] = "closed"
+        # The prompt's link is the listener's launch link: it sets the cookie the callback
+        # must carry, and redirects to /authorize. One client plays one browser.
+        with httpx.Client(timeout=10) as browser:
+            launched = browser.get(url)
+            seen["authorize"] = authorize = launched.headers["location"]
+            location = emu.consent(authorize, approve=approve)
+            seen["location"] = location
+            if tamper is not None:
+                seen["tampered"] = browser.get(tamper(location)).status_code
+            seen["status"] = browser.get(location).status_code
+            try:
+                seen["replay"] = browser.get(location).status_code
+            except httpx.TransportError:
+                # The sign-in ended with the first delivery and closed its listener
+                # meanwhile: a replay that finds nobody listening is refused too.
+                seen["replay"] = "closed"
 
     def on_prompt(prompt: Any) -> None:
         seen["prompt"] = prompt
@@ -73,11 +78,14 @@ def test_pkce_sign_in_through_the_loopback_listener(emu: Emulator) -> None:
     assert token.access_token in emu.secrets and not token.expired
     prompt = seen["prompt"]
     assert prompt.user_code == ""
-    query = parse_qs(urlsplit(prompt.verification_uri_complete).query)
+    # The prompt (saved in the notebook) shows the one-time launch link, not the state.
+    assert urlsplit(prompt.verification_uri_complete).path == "/start"
+    query = parse_qs(urlsplit(seen["authorize"]).query)
+    assert query["state"][0] not in prompt.verification_uri_complete
     assert query["code_challenge_method"] == ["S256"] and query["redirect_uri"][0].startswith(
         "http://127.0.0.1:"
     )
-    assert "code_verifier" not in prompt.verification_uri_complete
+    assert "code_verifier" not in seen["authorize"]
     assert seen["status"] == 200
     assert seen["replay"] in (400, "closed")  # a replayed callback is refused, never 200
     operations = [r["operation"] for r in emu.requests]

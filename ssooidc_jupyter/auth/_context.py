@@ -9,6 +9,7 @@ config file is read only when the arguments do not say everything.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +35,33 @@ from ._models import (
 if TYPE_CHECKING:
     from ._awsconfig import SSOSettings
 
-__all__ = ["LazyClient", "LoginContext", "resolve_login"]
+__all__ = ["MULTI_VISITOR_ENV", "LazyClient", "LoginContext", "multi_visitor", "resolve_login"]
+
+#: ``1``: this kernel serves visitors who are not the signed-in user (a dashboard server other
+#: than Voilà); ``0``: it does not, even under Voilà (the owner alone uses it).
+MULTI_VISITOR_ENV = "SSOOIDC_MULTI_VISITOR"
+# What Voilà puts in the environment of the kernels it starts, one per visitor, all running
+# as the dashboard owner (voila/handler.py and voila_kernel_manager.py, Voilà 0.4-0.5; the
+# pre-heated pool sets the VOILA_* ones, a kernel per request SERVER_SOFTWARE too).
+_VOILA_VARS = ("VOILA_KERNEL_ID", "VOILA_PREHEAT", "VOILA_BASE_URL", "VOILA_SERVER_URL")
+
+
+def multi_visitor() -> str | None:
+    """Why this process may serve people other than the signed-in user, or None.
+
+    A Voilà dashboard gives each visitor a kernel of the owner's server: with the shared
+    token cache, visitor 2 would get visitor 1's (or the owner's) session. Where this says
+    so, :func:`resolve_login` keeps every sign-in in the kernel's memory only."""
+    flag = os.environ.get(MULTI_VISITOR_ENV, "").strip().lower()
+    if flag in ("0", "false", "no"):
+        return None
+    if flag in ("1", "true", "yes"):
+        return f"{MULTI_VISITOR_ENV} is set"
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or any(
+        name in os.environ for name in _VOILA_VARS
+    ):
+        return "this kernel was started by Voilà for one of its visitors"
+    return None
 
 
 @dataclass(frozen=True)
@@ -156,10 +183,11 @@ def resolve_login(
     chosen_scopes = list(scopes) if scopes is not None else None
     if chosen_scopes is None:
         chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
-    if cache is True:
-        cache_dir, cache_enabled = None, True
-    elif cache is False or cache is None:
+    if cache is False or cache is None or multi_visitor() is not None:
+        # Many visitors, one owner's files: no visitor may read or write a shared cache.
         cache_dir, cache_enabled = None, False
+    elif cache is True:
+        cache_dir, cache_enabled = None, True
     else:
         cache_dir, cache_enabled = Path(cache).expanduser(), True
     return LoginContext(

@@ -119,12 +119,21 @@ NoticeHandler = Callable[[str], None]
 
 
 def default_prompt(prompt: DevicePrompt) -> None:
-    """Show the code on stderr (not stdout: notebooks save stdout with the file)."""
+    """Show the prompt on stderr, so that a script's stdout stays its own output.
+
+    Not a hiding place: a notebook saves stderr with the file just as it saves stdout (the
+    magic and the widget show the prompt in the notebook instead). What is shown is meant to
+    be seen by the user -- a user code, or PKCE's one-time launch link -- but it lets whoever
+    reads the saved file act on a pending sign-in; see docs/SECURITY.md."""
+    step = (
+        f"and check that it shows the code {prompt.user_code}"
+        if prompt.user_code
+        else "and approve the sign-in there"
+    )
     sys.stderr.write(
         "\nTo sign in to AWS IAM Identity Center, open\n"
         f"    {prompt.verification_uri_complete}\n"
-        f"and check that it shows the code {prompt.user_code} "
-        f"(valid until {prompt.expires_at:%H:%M:%S} UTC).\n\n"
+        f"{step} (valid until {prompt.expires_at:%H:%M:%S} UTC).\n\n"
     )
     sys.stderr.flush()
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.server
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from .._exceptions import (
     ConfigurationError,
@@ -35,7 +34,7 @@ from .._exceptions import (
     LoginExpiredError,
     SSOOIDCError,
 )
-from ..oidc._values import is_loopback_host, validate_redirect_uri
+from ..oidc._values import validate_redirect_uri
 from ._context import LazyClient, LoginContext
 from ._drivers import NoticeHandler, PromptHandler, default_prompt, run_async, run_sync
 from ._flow import (
@@ -48,6 +47,7 @@ from ._flow import (
     _token_from_reply,
     login_flow,
 )
+from ._loopback import BrowserOpener, LoopbackReceiver, _open_in_background, open_browser
 from ._token import SSOToken
 
 __all__ = [
@@ -66,6 +66,8 @@ _CHECK_EVERY = 0.2
 # How long the browser leg may take, when the request sets no timeout: as a device code.
 _DEFAULT_WAIT = 600.0
 _MAX_ERROR_TEXT = 200
+# The error of a sign-in the listener stopped (its description says why, for the user).
+ABORTED = "ssooidc_aborted"
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -103,7 +105,17 @@ class CallbackBox:
             return self._result
 
     def matches(self, state: object) -> bool:
-        return isinstance(state, str) and hmac.compare_digest(state, self.state)
+        # Bytes: compare_digest refuses non-ASCII str, and a forged state may be anything.
+        return isinstance(state, str) and hmac.compare_digest(
+            state.encode("utf-8", "replace"), self.state.encode("ascii")
+        )
+
+    def abort(self, reason: str) -> None:
+        """End the sign-in with ``reason`` (the launch link was reused), unless an answer
+        is already in."""
+        with self._lock:
+            if self._result is None:
+                self._result = CallbackResult(code=None, error=ABORTED, description=reason)
 
     def deliver(self, params: Mapping[str, str]) -> bool:
         """Take the redirect's query (``code`` and ``state``, or ``error``). False when the
@@ -207,6 +219,8 @@ def pkce_flow(
             )
         yield Wait(_CHECK_EVERY)
     if result.code is None:
+        if result.error == ABORTED:
+            raise LoginError(result.description or "The sign-in was stopped.")
         if result.error == "access_denied":
             raise LoginDeniedError("Sign-in denied on the authorization page.")
         raise LoginError(
@@ -246,58 +260,6 @@ def pkce_flow(
     return token
 
 
-# ---- a receiver for login(flow="pkce") outside a Jupyter server ---------------------------
-
-_CLOSE_PAGE = (
-    b"<!doctype html><meta charset=utf-8><title>Signed in</title>"
-    b"<p>%s You can close this tab.</p><script>window.close()</script>"
-)
-
-
-class LoopbackReceiver:
-    """A one-path HTTP listener on a loopback address that delivers the redirect to a box
-    (as the AWS CLI's own listener). Runs in a daemon thread; close it when done."""
-
-    def __init__(self, box: CallbackBox, redirect_uri: str | None = None) -> None:
-        uri = redirect_uri or "http://127.0.0.1:0/oauth/callback"
-        parts = urlsplit(validate_redirect_uri(uri))
-        if parts.scheme != "http" or not is_loopback_host(parts.hostname or ""):
-            raise ConfigurationError(
-                f"redirect_uri {uri!r} is not on this machine: login(flow='pkce') can only "
-                "receive a loopback http redirect itself; use the Jupyter server extension "
-                "for another redirect."
-            )
-        path = parts.path or "/"
-        receiver_box = box
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                target = urlsplit(self.path)
-                params = dict(parse_qsl(target.query))
-                ok = target.path == path and receiver_box.deliver(params)
-                self.send_response(200 if ok else 400)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                message = b"Sign-in received." if ok else b"This sign-in link is not expected."
-                self.wfile.write(_CLOSE_PAGE % message)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # the query holds the code: never logged
-
-        host = parts.hostname or "127.0.0.1"
-        self._server = http.server.ThreadingHTTPServer((host, parts.port or 0), Handler)
-        port = self._server.server_address[1]
-        shown_host = f"[{host}]" if ":" in host else host
-        self.redirect_uri = f"http://{shown_host}:{port}{path}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
 # ---- running it ------------------------------------------------------------------------------
 
 
@@ -316,14 +278,19 @@ def complete_pkce_login(
     on_prompt: PromptHandler | None = None,
     on_notice: NoticeHandler | None = None,
     cancel: threading.Event | None = None,
+    open_browser: BrowserOpener | None = open_browser,
 ) -> SSOToken:
     """The PKCE sign-in of ``context`` in this thread. Without ``box``, a loopback listener
-    receives the redirect (at ``context.redirect_uri``, or a free port of 127.0.0.1)."""
+    receives the redirect (at ``context.redirect_uri``, or a free port of 127.0.0.1), the
+    prompt shows its one-time launch link, and ``open_browser`` (default: this machine's
+    graphical browser, when it has one) opens that link."""
     receiver = None
+    shown = on_prompt or default_prompt
     if box is None:
         box = CallbackBox()
         receiver = LoopbackReceiver(box, context.redirect_uri)
         redirect_uri = receiver.redirect_uri
+        shown = _launching(receiver, shown, open_browser)
     else:
         redirect_uri = _required_redirect(context)
     client = LazyClient(context)
@@ -332,7 +299,7 @@ def complete_pkce_login(
             pkce_flow(context.request, redirect_uri, box, _utcnow),
             client,
             context.slot,
-            on_prompt=on_prompt or default_prompt,
+            on_prompt=shown,
             on_notice=on_notice or _ignore_notice,
             cancel=cancel,
         )
@@ -349,14 +316,17 @@ async def complete_pkce_login_async(
     box: CallbackBox | None = None,
     on_prompt: PromptHandler | None = None,
     on_notice: NoticeHandler | None = None,
+    open_browser: BrowserOpener | None = open_browser,
 ) -> SSOToken:
     """:func:`complete_pkce_login` on the running event loop (the listener, when there is
     one, runs in its own thread; the flow only looks into the box between waits)."""
     receiver = None
+    shown = on_prompt or default_prompt
     if box is None:
         box = CallbackBox()
         receiver = LoopbackReceiver(box, context.redirect_uri)
         redirect_uri = receiver.redirect_uri
+        shown = _launching(receiver, shown, open_browser)
     else:
         redirect_uri = _required_redirect(context)
     client = LazyClient(context, asynchronous=True)
@@ -365,7 +335,7 @@ async def complete_pkce_login_async(
             pkce_flow(context.request, redirect_uri, box, _utcnow),
             client,
             context.slot,
-            on_prompt=on_prompt or default_prompt,
+            on_prompt=shown,
             on_notice=on_notice or _ignore_notice,
         )
     finally:
@@ -373,6 +343,22 @@ async def complete_pkce_login_async(
         if receiver is not None:
             receiver.close()
     return SSOToken(cached, context=context.settled())
+
+
+def _launching(
+    receiver: LoopbackReceiver, on_prompt: PromptHandler, opener: BrowserOpener | None
+) -> PromptHandler:
+    """The prompt with the listener's one-time launch link in place of the authorization URL
+    (whose ``state`` must not be in the saved notebook), opened in the browser when there is
+    one; the prompt still shows the link, as the fallback."""
+
+    def show(prompt: DevicePrompt) -> None:
+        link = receiver.launch_url(prompt.verification_uri_complete)
+        if opener is not None:
+            _open_in_background(opener, link)
+        on_prompt(replace(prompt, verification_uri=link, verification_uri_complete=link))
+
+    return show
 
 
 def _required_redirect(context: LoginContext) -> str:

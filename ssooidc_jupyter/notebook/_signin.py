@@ -208,6 +208,16 @@ class NotebookSignIn:
                 "or set defaults: %config SSOOIDC.start_url = '...'."
             )
             raise usage_error(exc, hint) from None
+        if export and not context.cache_enabled:
+            # --export hands boto3 and the AWS CLI the shared cache: none here (Voilà).
+            from ..auth._context import multi_visitor
+
+            why = multi_visitor() or "the token cache is off"
+            raise UsageError(
+                f"--export is not available here ({why}): boto3 and the AWS CLI would read "
+                "the shared token cache. Use the sign-in's own session instead: "
+                "ssooidc_token.session(ACCOUNT, ROLE)."
+            )
         if export and context.request.session_name is None:
             name = export_session_name(context.request.start_url)
             context = replace(context, request=replace(context.request, session_name=name))

@@ -24,7 +24,7 @@ from tornado import web
 from .._exceptions import ConfigurationError, SSOOIDCError
 from ..auth._context import LoginContext
 from ..auth._token import SSOToken
-from ._logins import LoginRegistry, LoginState
+from ._logins import LoginRegistry, LoginState, TooManySignIns
 from ._status import sign_ins
 from ._targets import FLOWS, BadBody, Target, parse_target
 
@@ -121,7 +121,11 @@ class LoginHandler(_SSOOIDCHandler):
     @authorized
     async def post(self) -> None:
         target, _, context = self.target(allow_force=True)
-        login = self.logins.start(context, target.name)
+        try:
+            login = self.logins.start(context, target.name)
+        except TooManySignIns as exc:
+            self.reply({"message": str(exc)}, 429)
+            return
         # Past the wait it is still pending: the client polls GET /login/{id} for the code.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(login.ready.wait(), _PROMPT_WAIT)
@@ -185,9 +189,9 @@ class LogoutHandler(_SSOOIDCHandler):
 
 _CALLBACK_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title></head>
-<body><p id="ssooidc-callback" data-outcome="{outcome}">{text}</p>
-<script>window.setTimeout(function () {{ window.close(); }}, 500);</script></body></html>
+<body><p id="ssooidc-callback" data-outcome="{outcome}">{text}</p>{script}</body></html>
 """
+_CLOSE_SOON = "<script>window.setTimeout(function () { window.close(); }, 500);</script>"
 
 
 class CallbackHandler(JupyterHandler):
@@ -195,30 +199,59 @@ class CallbackHandler(JupyterHandler):
 
     The query goes to the pending sign-in whose ``state`` it carries, once; a forged or
     replayed callback (no such state, or already answered) is refused. The page closes
-    itself: the JupyterLab tab that started the sign-in sees the outcome by polling."""
+    itself: the JupyterLab tab that started the sign-in sees the outcome by polling.
+
+    Not ``@web.authenticated``: in a browser without the Jupyter cookie that redirects to
+    ``/login?next=<this URL>``, and jupyter_server logs the login page's URL with the code and
+    state inside ``next`` (it scrubs only parameters named like them). A browser that is not
+    signed in gets a page saying where to open the link instead; nothing is redirected."""
 
     auth_resource = AUTH_RESOURCE
 
-    @web.authenticated
+    async def get(self) -> None:
+        if not self.current_user:
+            self._page(
+                403,
+                "Open this in JupyterLab's browser",
+                "elsewhere",
+                "This is the end of an AWS sign-in started in JupyterLab, but this browser is "
+                "not signed in to that Jupyter server, so the sign-in cannot be completed "
+                "here. Open this page's address in the browser where JupyterLab is open (and "
+                "signed in), or start the sign-in again from JupyterLab in that browser.",
+            )
+            return
+        await self._deliver()
+
     @authorized
-    def get(self) -> None:
+    async def _deliver(self) -> None:
         registry: LoginRegistry = self.settings[_SETTINGS_KEY]
         params = {key: self.get_query_argument(key, "") for key in self.request.arguments}
         login = registry.by_state(params.get("state"))
         accepted = login is not None and login.box is not None and login.box.deliver(params)
         if accepted:
-            title, outcome = "Signed in", "accepted"
-            text = "The sign-in is back in Jupyter. You can close this tab."
-        else:
-            self.set_status(400)
-            title, outcome = "Sign-in refused", "refused"
-            text = (
-                "This sign-in link is not expected here (already used, cancelled or not "
-                "started by this Jupyter server). Start the sign-in again from Jupyter."
+            self._page(
+                200,
+                "Signed in",
+                "accepted",
+                "The sign-in is back in Jupyter. You can close this tab.",
             )
+        else:
+            self._page(
+                400,
+                "Sign-in refused",
+                "refused",
+                "This sign-in link is not expected here (already used, cancelled or not "
+                "started by this Jupyter server). Start the sign-in again from Jupyter.",
+            )
+
+    def _page(self, status: int, title: str, outcome: str, text: str) -> None:
+        self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(_CALLBACK_PAGE.format(title=title, outcome=outcome, text=text))
+        # The page's own URL holds the code: no Referer to anything it might load.
+        self.set_header("Referrer-Policy", "no-referrer")
+        script = _CLOSE_SOON if outcome == "accepted" else ""  # the others are to be read
+        self.finish(_CALLBACK_PAGE.format(title=title, outcome=outcome, text=text, script=script))
 
 
 def _options(serverapp: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,12 +31,27 @@ from ..auth._login import complete_login_async
 from ..auth._models import format_timestamp
 from ..auth._pkce import CallbackBox, complete_pkce_login_async
 
-__all__ = ["LoginRegistry", "LoginState", "ServerLogin"]
+__all__ = ["LoginRegistry", "LoginState", "ServerLogin", "TooManySignIns"]
 
 logger = logging.getLogger("ssooidc_jupyter.server")
 
-# Finished sign-ins kept for GET /ssooidc/api/login/{id}; older ones are forgotten.
+# Finished sign-ins kept for GET /ssooidc/api/login/{id}: the last few, for a while.
 _KEEP_FINISHED = 32
+FINISHED_TTL = 15 * 60.0
+# Sign-ins pending at once in one server: a person has a handful of sign-ins; each pending
+# one holds a registration, a device code or a callback box, and two descriptors.
+MAX_PENDING = 8
+
+
+class TooManySignIns(Exception):
+    """The server already has :data:`MAX_PENDING` sign-ins waiting (answered 429)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"{MAX_PENDING} sign-ins are already waiting for approval in this Jupyter server; "
+            "finish or cancel one of them (DELETE /ssooidc/api/login/{id}), or wait until "
+            "they expire, then try again."
+        )
 
 
 class LoginState(enum.Enum):
@@ -63,6 +79,8 @@ class ServerLogin:
     box: CallbackBox | None = field(default=None, repr=False)
     # Set once the prompt is known or the sign-in ended: the POST can answer then.
     ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # time.monotonic() when it ended (finished ones are forgotten by age and by number).
+    finished_at: float | None = field(default=None, repr=False)
 
     @property
     def token_key(self) -> str:
@@ -75,6 +93,8 @@ class ServerLogin:
     def finish(self, state: LoginState, message: str | None = None) -> None:
         self.state = state
         self.message = message
+        if self.finished_at is None:
+            self.finished_at = time.monotonic()
         self.ready.set()
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +145,7 @@ class LoginRegistry:
         return iter(list(self._logins.values()))
 
     def get(self, login_id: str) -> ServerLogin | None:
+        self._forget_old()
         return self._logins.get(login_id)
 
     def pending(self) -> list[ServerLogin]:
@@ -132,11 +153,15 @@ class LoginRegistry:
 
     def start(self, context: LoginContext, name: str | None) -> ServerLogin:
         """Start signing in to ``context``, or return the sign-in already pending for it (a
-        second one would only wait for the first on the cache lock)."""
+        second one would only wait for the first on the cache lock). :class:`TooManySignIns`
+        when :data:`MAX_PENDING` are already waiting."""
         key = context.slot.token_key
-        for login in self.pending():
+        pending = self.pending()
+        for login in pending:
             if login.token_key == key:
                 return login
+        if len(pending) >= MAX_PENDING:
+            raise TooManySignIns
         login = ServerLogin(id=uuid.uuid4().hex, context=context, name=name)
         if context.flow == "pkce":
             login.box = CallbackBox()
@@ -193,5 +218,8 @@ class LoginRegistry:
 
     def _forget_old(self) -> None:
         finished = [login for login in self if login.state is not LoginState.PENDING]
-        for login in finished[:-_KEEP_FINISHED]:
-            del self._logins[login.id]
+        too_old = time.monotonic() - FINISHED_TTL
+        for index, login in enumerate(finished):
+            ended = login.finished_at
+            if index < len(finished) - _KEEP_FINISHED or (ended is not None and ended < too_old):
+                del self._logins[login.id]
