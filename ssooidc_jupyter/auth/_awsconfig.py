@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from ..oidc._config import ProfileSettings
 from ..oidc._values import validate_region, validate_start_url
 from ._files import atomic_write
 from ._models import DEFAULT_SCOPES
@@ -36,6 +37,7 @@ __all__ = [
     "default_profile_name",
     "load_aws_config",
     "parse_registration_scopes",
+    "profile_settings",
     "resolve_sso_settings",
     "write_sso_profile",
 ]
@@ -458,6 +460,54 @@ def _legacy_profile_settings(
         profile=profile_name,
         source=f"profile '{profile_name}' (legacy sso_start_url) in {path}",
         profile_region=_string_value(values, "region", where),
+    )
+
+
+# -- the HTTP side of a profile: CA bundle and endpoints -----------------------------------
+
+
+def profile_settings(profile: str | None = None) -> ProfileSettings | None:
+    """What ``profile`` (default: :func:`default_profile_name`) says about the clients' HTTP:
+    ``ca_bundle``, ``endpoint_url``, ``services`` and its ``[services NAME]`` section,
+    ``ignore_configured_endpoint_urls``: the values botocore's ``ConfiguredEndpointProvider``
+    and ``ca_bundle`` config variable read. None when there is no file or no such profile.
+
+    One difference from botocore: a file that cannot be parsed gives None here rather than
+    an error, since nothing else of the sign-in came from it (a sign-in that does use the
+    file has already reported it)."""
+    path = config_file_path()
+    if not path.is_file():
+        return None
+    try:
+        config = load_aws_config(path)
+    except ConfigurationError:
+        return None
+    name = profile if profile is not None else default_profile_name()
+    values: Mapping[str, Any] | None = config["profiles"].get(name)
+    if values is None:
+        return None
+    where = f"profile '{name}' of {path}"
+    services_name = _string_value(values, "services", where, no_spaces=False)
+    service_endpoints: dict[str, str] | None = None
+    if services_name is not None:
+        section = config["services"].get(services_name)
+        if section:
+            service_endpoints = {
+                key: value["endpoint_url"]
+                for key, value in section.items()
+                if isinstance(value, Mapping) and isinstance(value.get("endpoint_url"), str)
+            }
+    ignore = values.get("ignore_configured_endpoint_urls")
+    return ProfileSettings(
+        source=where,
+        ca_bundle=_string_value(values, "ca_bundle", where, no_spaces=False),
+        endpoint_url=_string_value(values, "endpoint_url", where),
+        services_name=services_name,
+        service_endpoints=service_endpoints,
+        # botocore's ensure_boolean: only "true", in any case.
+        ignore_configured_endpoint_urls=(
+            None if ignore is None else isinstance(ignore, str) and ignore.lower() == "true"
+        ),
     )
 
 
