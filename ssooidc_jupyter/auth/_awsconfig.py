@@ -527,7 +527,8 @@ def resolve_sso_settings(
         start_url = validate_start_url(settings.start_url)
         validate_region(settings.region, known=True)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{settings.source}: {exc}") from exc
+        # The same class (an InvalidRegionError stays one), with where the value came from.
+        raise type(exc)(f"{settings.source}: {exc}") from exc
     return replace(settings, start_url=start_url)
 
 

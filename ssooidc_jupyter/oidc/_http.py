@@ -262,17 +262,19 @@ def _ca_advice(
 ) -> str:
     setting = ca_setting(config)
     reason = getattr(failure, "verify_message", None) or failure.reason or "verification failed"
-    if setting.explicit:
-        used = f"the CA certificates of {setting.name}"
-        if setting.cafile or setting.capath:
-            used += f" ({setting.cafile or setting.capath})"
-        fix = f"make {setting.name} hold the CA that signed it (the issuer named by your IT)."
+    aws_way = (
+        "set AWS_CA_BUNDLE (or ca_bundle in your profile of ~/.aws/config) to your "
+        "organisation's CA bundle (PEM), as for the AWS CLI"
+    )
+    used = setting.name
+    if setting.cafile or setting.capath:
+        used = f"the CA certificates of {setting.name} ({setting.cafile or setting.capath})"
+    if setting.name.startswith(("AWS_CA_BUNDLE", "ca_bundle", "verify")):
+        fix = f"make {setting.name} hold the CA that signed it (your organisation's, PEM)."
+    elif setting.explicit:
+        fix = f"{aws_way}; it comes before {setting.name}."
     else:
-        used = setting.name
-        fix = (
-            "behind a TLS-inspecting proxy, set AWS_CA_BUNDLE (or ca_bundle in your profile "
-            "of ~/.aws/config) to your organisation's CA bundle (PEM), as for the AWS CLI."
-        )
+        fix = f"behind a TLS-inspecting proxy, {aws_way}."
     return (
         f"{operation}: the TLS certificate of {host} could not be verified ({reason}) with "
         f"{used}. If {host} is the right endpoint, {fix}"
