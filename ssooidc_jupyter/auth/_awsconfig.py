@@ -76,6 +76,9 @@ class SSOSettings:
     source: str = ""
     #: The profile's own ``region`` (for the AWS clients, not the sign-in), if it has one.
     profile_region: str | None = None
+    #: The HTTP side of the profile (CA bundle, endpoints), from the same reading of the
+    #: file; see :func:`profile_settings`.
+    http: ProfileSettings | None = field(default=None, compare=False, repr=False)
 
     @property
     def legacy(self) -> bool:
@@ -354,6 +357,16 @@ def _resolve_sso_settings(
     """
     path = config_file_path()
     config = load_aws_config(path)
+    settings = _settings_in(config, path, profile=profile, session_name=session_name)
+    # The profile whose CA bundle and endpoints the clients use: this one, else botocore's
+    # default; read from this same parse of the file.
+    name = settings.profile if settings.profile is not None else default_profile_name()
+    return replace(settings, http=_http_settings(config, path, name))
+
+
+def _settings_in(
+    config: Mapping[str, Any], path: Path, *, profile: str | None, session_name: str | None
+) -> SSOSettings:
     if profile is None and session_name is not None:
         return _session_settings(config, path, session_name)
 
@@ -482,7 +495,10 @@ def profile_settings(profile: str | None = None) -> ProfileSettings | None:
         config = load_aws_config(path)
     except ConfigurationError:
         return None
-    name = profile if profile is not None else default_profile_name()
+    return _http_settings(config, path, profile if profile is not None else default_profile_name())
+
+
+def _http_settings(config: Mapping[str, Any], path: Path, name: str) -> ProfileSettings | None:
     values: Mapping[str, Any] | None = config["profiles"].get(name)
     if values is None:
         return None

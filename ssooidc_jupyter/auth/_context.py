@@ -67,11 +67,12 @@ class LoginContext:
         """The profile's CA bundle and endpoints (read from the config file once, when the
         first client is made: a cached-token sign-in never reads it). The profile is the
         sign-in's, else botocore's default (``AWS_PROFILE``, ``default``)."""
+        if self.settings is not None:
+            return self.settings.http  # from the reading that said where to sign in
         # Lazy: the config reader (configparser, shlex) only when a client is made.
         from ._awsconfig import profile_settings
 
-        profile = self.settings.profile if self.settings is not None else None
-        return profile_settings(profile)
+        return profile_settings()
 
     @functools.cached_property
     def slot(self) -> CacheSlot:
