@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,3 +294,50 @@ def _wait_for_tunnels(log: Path, emu: Emulator, at_least: int) -> int:
     while tunnels(log, emu) < at_least and time.monotonic() < deadline:
         time.sleep(0.05)
     return tunnels(log, emu)
+
+
+@pytest.mark.parametrize(
+    ("verify", "aws_ca_bundle", "connects"),
+    [
+        pytest.param("right", None, True, id="verify=path"),
+        pytest.param(False, None, True, id="verify=False"),
+        pytest.param(True, "right", False, id="verify=True skips AWS_CA_BUNDLE"),
+        pytest.param("wrong", "right", False, id="verify=path wins over AWS_CA_BUNDLE"),
+    ],
+)
+def test_the_verify_argument_as_botocores(
+    verify: bool | str,
+    aws_ca_bundle: str | None,
+    connects: bool,
+    emu: Emulator,
+    wrong_ca: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundles = {"right": emu.ca_file or "", "wrong": wrong_ca}
+    value = bundles[verify] if isinstance(verify, str) else verify
+    if aws_ca_bundle:
+        monkeypatch.setenv("AWS_CA_BUNDLE", bundles[aws_ca_bundle])
+    theirs = boto3.session.Session().client(
+        "sso-oidc",
+        region_name="us-east-1",
+        endpoint_url=emu.url,
+        verify=value,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    with warnings.catch_warnings():
+        # urllib3's InsecureRequestWarning for verify=False (botocore's, not ours).
+        warnings.simplefilter("ignore")
+        try:
+            theirs.register_client(clientName="t", clientType="public")
+            botocore_result = True
+        except botocore.exceptions.SSLError:
+            botocore_result = False
+    theirs.close()
+    with sj.ssooidc(endpoint=emu.url, config={"verify": value, "max_attempts": 1}) as ours:
+        try:
+            ours.register_client(clientName="t", clientType="public")
+            our_result = True
+        except sj.EndpointConnectionError as exc:
+            our_result = False
+            assert "verify=" in str(exc) or "certifi" in str(exc) or "trust store" in str(exc)
+    assert (botocore_result, our_result) == (connects, connects)
