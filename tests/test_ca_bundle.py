@@ -166,7 +166,8 @@ def test_botocore_and_ours_agree_on_the_ca_settings(
     if not case.connects:
         assert "could not be verified" in message
         assert case.named in message
-        assert "CERTIFICATE_VERIFY_FAILED" not in message or "certificate" in message
+        # Not retried: the same CAs fail the same certificate every time.
+        assert "attempts" not in message
 
 
 def test_ssl_cert_file_and_dir_are_honoured(

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_RESPONSE_BYTES",
     "USER_AGENT",
     "CASetting",
+    "CertificateVerifyError",
     "ResponseTooLarge",
     "ServiceClientBase",
     "adrive",
@@ -246,6 +247,13 @@ def too_large_error(operation: str, host: str, status: int) -> InvalidResponseEr
     )
 
 
+class CertificateVerifyError(EndpointConnectionError):
+    """The endpoint's TLS certificate could not be verified with the CA setting in force.
+    Not retried: the same certificate and the same CAs fail the same way every time."""
+
+    retryable = False
+
+
 def _verify_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -293,7 +301,7 @@ def transport_error(
     what = "Check the endpoint and region and that the network is up, then try again."
     failure = _verify_failure(exc)
     if failure is not None:
-        return EndpointConnectionError(
+        return CertificateVerifyError(
             _ca_advice(operation, host, failure, config), operation=operation
         )
     if isinstance(exc, httpx.TimeoutException):
