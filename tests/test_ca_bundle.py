@@ -342,3 +342,59 @@ def test_the_verify_argument_as_botocores(
             our_result = False
             assert "verify=" in str(exc) or "certifi" in str(exc) or "trust store" in str(exc)
     assert (botocore_result, our_result) == (connects, connects)
+
+
+def test_a_kernel_takes_the_same_settings(emu: Emulator, tmp_path: Path) -> None:
+    """A real ipykernel whose environment names no CA (as a JupyterHub user's kernel): the
+    profile's ca_bundle alone trusts the company CA, as it does in this process and in the
+    Jupyter server (tests/test_server.py's OVER_TLS_TOO variants)."""
+    from jupyter_client.manager import KernelManager
+
+    home = tmp_path / "kernel-home"
+    (home / ".aws").mkdir(parents=True)
+    config = home / ".aws" / "config"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_"))}
+    env.update(
+        HOME=str(home),
+        AWS_CONFIG_FILE=str(config),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_ENDPOINT_URL=emu.url,
+        IPYTHONDIR=str(home / ".ipython"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    code = (
+        "import ssooidc_jupyter as sj\n"
+        "try:\n"
+        f"    token = sj.login({emu.start_url!r}, {emu.region!r}, cache=False,"
+        " on_prompt=lambda prompt: None)\n"
+        "    print('accounts', len(token.accounts()))\n"
+        "except sj.EndpointConnectionError as exc:\n"
+        "    print('failed', exc)\n"
+    )
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env=env, cwd=str(home))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+
+        def run() -> str:
+            printed: list[str] = []
+
+            def collect(message: dict[str, object]) -> None:
+                content = message["content"]
+                if message["msg_type"] == "stream" and isinstance(content, dict):
+                    printed.append(str(content["text"]))
+
+            reply = client.execute_interactive(code, output_hook=collect, timeout=60)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return "".join(printed)
+
+        config.write_text("[default]\nregion = us-east-1\n")
+        without = run()
+        assert without.startswith("failed") and "set AWS_CA_BUNDLE" in without
+        config.write_text(f"[default]\nregion = us-east-1\nca_bundle = {emu.ca_file}\n")
+        assert run() == f"accounts {len(emu.accounts)}\n"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
