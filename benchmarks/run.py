@@ -537,7 +537,67 @@ FIGURES: list[tuple[str, str | None, str, Callable[[dict[str, Any]], bool]]] = [
         lambda f: f["kernel_latency_during_login_ms"] < 50,
     ),
     ("rss_delta_mb", None, "(reported)", lambda f: True),
+    # A fresh client's first request: TCP (+ TLS handshake) + RegisterClient; the difference
+    # between the rows is what TLS costs per new connection (kept alive afterwards).
+    ("first_request_tls_ms", "first_request_http_ms", "(reported)", lambda f: True),
+    (
+        "botocore_first_request_tls_ms",
+        "botocore_first_request_http_ms",
+        "(reported)",
+        lambda f: True,
+    ),
 ]
+
+
+def tls_figures(repeat: int) -> dict[str, Any]:
+    """RegisterClient on a new connection, over plain HTTP and over TLS (Emulator(tls=True),
+    its CA in AWS_CA_BUNDLE as behind a company proxy), in process: ours with a fresh client
+    each time (its construction included), botocore's with its pool emptied each time."""
+    import boto3
+    from botocore.config import Config
+
+    from ssooidc_jupyter import ssooidc
+    from ssooidc_jupyter.emulator import Emulator
+
+    def ours(url: str) -> None:
+        with ssooidc(endpoint=url, region="us-east-1") as client:
+            client.register_client(clientName="bench", clientType="public")
+
+    clients: dict[str, Any] = {}
+
+    def theirs(url: str) -> None:
+        # One client (making one costs ~20 ms: models, not the network); its connection
+        # pool is emptied after each call, so every call opens a new connection.
+        if url not in clients:
+            clients[url] = boto3.session.Session().client(
+                "sso-oidc",
+                region_name="us-east-1",
+                endpoint_url=url,
+                config=Config(retries={"total_max_attempts": 1}),
+            )
+        clients[url].register_client(clientName="bench", clientType="public")
+        clients[url]._endpoint.http_session.close()
+
+    figures: dict[str, Any] = {}
+    saved = os.environ.get("AWS_CA_BUNDLE")
+    try:
+        for scheme in ("http", "tls"):
+            with Emulator(tls=scheme == "tls") as emu:
+                if emu.ca_file:
+                    os.environ["AWS_CA_BUNDLE"] = emu.ca_file
+                ours(emu.url)  # warm: imports, the SSL context of the CA setting
+                theirs(emu.url)
+                figures[f"first_request_{scheme}_ms"] = timeit(lambda: ours(emu.url), repeat) * 1000
+                figures[f"botocore_first_request_{scheme}_ms"] = (
+                    timeit(lambda: theirs(emu.url), repeat) * 1000
+                )
+    finally:
+        for client in clients.values():
+            client.close()
+        os.environ.pop("AWS_CA_BUNDLE", None)
+        if saved is not None:
+            os.environ["AWS_CA_BUNDLE"] = saved
+    return {key: round(value, 3) for key, value in figures.items()}
 
 
 def figures_table(figures: dict[str, Any]) -> str:
@@ -804,6 +864,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.update(cached_login_figures(bench, pairs, repeat, samples))
         figures.update(kernel_figures(bench, rounds, samples))
         figures.update(rss_figures(bench, 1 if args.quick else 3))
+        figures.update(tls_figures(10 if args.quick else 50))
         rows = operations_table(bench, repeat, import_repeat)
 
     out = sys.stdout

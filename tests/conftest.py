@@ -1,10 +1,12 @@
-"""Shared fixtures: a clean AWS environment for every test, and a running emulator."""
+"""Shared fixtures: a clean AWS environment for every test, and a running emulator (over
+plain HTTP, or over TLS with a private CA)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +40,30 @@ def emulator() -> Iterator[object]:
 
     with Emulator() as emu:
         yield emu
+
+
+@pytest.fixture
+def emulator_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """``make(scheme, **options)`` starts an emulator for this test, stopped after it.
+
+    ``scheme="https"``: ``Emulator(tls=True)``, whose certificate a throwaway CA signed, and
+    ``AWS_CA_BUNDLE`` names that CA, as a user behind a company CA sets it: botocore and our
+    clients trust it from there, nothing else does. Tests that also run over TLS take their
+    emulator through here (``@pytest.mark.parametrize("emu", ["http", "https"],
+    indirect=True)``): real IAM Identity Center is only ever reached over TLS.
+    """
+    from ssooidc_jupyter.emulator import Emulator
+
+    started: list[Emulator] = []
+
+    def make(scheme: str = "http", **options: Any) -> Emulator:
+        assert scheme in ("http", "https")
+        emulator = Emulator(tls=scheme == "https", **options).start()
+        started.append(emulator)
+        if emulator.ca_file is not None:
+            monkeypatch.setenv("AWS_CA_BUNDLE", emulator.ca_file)
+        return emulator
+
+    yield make
+    for emulator in started:
+        emulator.stop()

@@ -29,6 +29,11 @@ MILLISECONDS = [
     "botocore_cached_token_fresh_process_ms",
     "kernel_latency_during_login_ms",
     "kernel_latency_idle_ms",
+    # A new connection over plain HTTP and over TLS (Emulator(tls=True)), ours and botocore's.
+    "first_request_http_ms",
+    "first_request_tls_ms",
+    "botocore_first_request_http_ms",
+    "botocore_first_request_tls_ms",
 ]
 COUNTS = ["requests_to_code_warm", "requests_cached_reuse"]
 

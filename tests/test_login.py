@@ -7,7 +7,7 @@ import json
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,11 +20,19 @@ from ssooidc_jupyter.emulator import Emulator
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=0.05) as emulator:
-        # As a user would point every AWS SDK at it: our client, boto3's sso and sts.
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+def emu(
+    request: pytest.FixtureRequest,
+    emulator_factory: Callable[..., Emulator],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Emulator:
+    emulator = emulator_factory(getattr(request, "param", "http"), interval=0.1, auto_approve=0.05)
+    # As a user would point every AWS SDK at it: our client, boto3's sso and sts.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+    return emulator
+
+
+#: The tests that also run over TLS (the emulator with a private CA, in AWS_CA_BUNDLE).
+OVER_TLS_TOO = pytest.mark.parametrize("emu", ["http", "https"], indirect=True)
 
 
 def ops(emu: Emulator) -> list[str]:
@@ -36,6 +44,7 @@ class Prompts(list[sj.DevicePrompt]):
         self.append(prompt)
 
 
+@OVER_TLS_TOO
 def test_cold_login_then_cached_login_without_network(emu: Emulator, clean_aws_env: Path) -> None:
     prompts = Prompts()
     token = sj.login(emu.start_url, emu.region, on_prompt=prompts)
@@ -92,6 +101,7 @@ def _age_cache(start_url: str, minutes_left: float, session_name: str | None = N
     return path
 
 
+@OVER_TLS_TOO
 def test_token_near_expiry_is_refreshed_silently(emu: Emulator) -> None:
     first = sj.login(emu.start_url, emu.region, on_prompt=Prompts())
     _age_cache(emu.start_url, 5)
@@ -305,6 +315,7 @@ def test_bad_region_is_refused_before_any_request(emu: Emulator) -> None:
 # ---- botocore reads and writes the same cache -------------------------------------------
 
 
+@OVER_TLS_TOO
 def test_botocore_loads_and_refreshes_our_token_and_we_reuse_its(
     emu: Emulator, clean_aws_env: Path
 ) -> None:
@@ -361,6 +372,7 @@ def test_cli_format_token_is_reused_without_prompt(emu: Emulator, clean_aws_env:
 # ---- accounts, role credentials, boto3 sessions --------------------------------------------
 
 
+@OVER_TLS_TOO
 def test_accounts_and_credentials(emu: Emulator) -> None:
     token = sj.login(emu.start_url, emu.region, on_prompt=Prompts())
     accounts = token.accounts()
@@ -376,24 +388,25 @@ def test_accounts_and_credentials(emu: Emulator) -> None:
     assert creds.access_key_id not in repr(creds)
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 def test_session_get_caller_identity_survives_expiring_role_credentials(
-    monkeypatch: pytest.MonkeyPatch,
+    scheme: str, emulator_factory: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with Emulator(interval=0.05, auto_approve=0.0, role_credentials_ttl=2) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        token = sj.login(emu.start_url, emu.region, on_prompt=Prompts())
-        account = emu.accounts[1]
-        role = account["roles"][0]
-        session = token.session(account_id=account["accountId"], role_name=role)
-        sts = session.client("sts")
-        identity = sts.get_caller_identity()
-        assert identity["Account"] == account["accountId"]
-        assert f"assumed-role/AWSReservedSSO_{role}_" in identity["Arn"]
-        fetched = ops(emu).count("GetRoleCredentials")
-        time.sleep(2.2)  # the first role credentials are now expired
-        identity = sts.get_caller_identity()
-        assert identity["Account"] == account["accountId"]
-        assert ops(emu).count("GetRoleCredentials") > fetched
+    emu = emulator_factory(scheme, interval=0.05, auto_approve=0.0, role_credentials_ttl=2)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    token = sj.login(emu.start_url, emu.region, on_prompt=Prompts())
+    account = emu.accounts[1]
+    role = account["roles"][0]
+    session = token.session(account_id=account["accountId"], role_name=role)
+    sts = session.client("sts")
+    identity = sts.get_caller_identity()
+    assert identity["Account"] == account["accountId"]
+    assert f"assumed-role/AWSReservedSSO_{role}_" in identity["Arn"]
+    fetched = ops(emu).count("GetRoleCredentials")
+    time.sleep(2.2)  # the first role credentials are now expired
+    identity = sts.get_caller_identity()
+    assert identity["Account"] == account["accountId"]
+    assert ops(emu).count("GetRoleCredentials") > fetched
 
 
 def test_session_keeps_working_after_the_token_is_renewed_elsewhere(
@@ -414,6 +427,7 @@ def test_session_keeps_working_after_the_token_is_renewed_elsewhere(
         assert token.current_access_token() == renewed.access_token
 
 
+@OVER_TLS_TOO
 def test_session_from_profile(emu: Emulator, clean_aws_env: Path) -> None:
     write_config(clean_aws_env, emu, account="222222222222", role="ReadOnly")
     session = sj.session(profile="dev", on_prompt=Prompts())
@@ -444,6 +458,7 @@ def test_no_secret_in_logs(emu: Emulator, caplog: pytest.LogCaptureFixture) -> N
 # ---- one architecture, two modes (issue 8) ------------------------------------------------
 
 
+@OVER_TLS_TOO
 async def test_async_token_refreshes_without_blocking_the_loop(emu: Emulator) -> None:
     token = await sj.login_async(emu.start_url, emu.region, on_prompt=Prompts())
     first_access, first_refresh = token.access_token, token.refresh_token

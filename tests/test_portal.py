@@ -66,9 +66,12 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.05, auto_approve=0.0) as emulator:
-        yield emulator
+def emu(request: pytest.FixtureRequest, emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return emulator_factory(getattr(request, "param", "http"), interval=0.05, auto_approve=0.0)
+
+
+#: The tests that also run over TLS (the emulator with a private CA, in AWS_CA_BUNDLE).
+OVER_TLS_TOO = pytest.mark.parametrize("emu", ["http", "https"], indirect=True)
 
 
 @pytest.fixture
@@ -116,6 +119,7 @@ def count(emu: Emulator, operation: str) -> int:
 # ---- the four operations against the emulator ----------------------------------------------
 
 
+@OVER_TLS_TOO
 def test_accounts_roles_credentials_and_logout(portal: Driver, emu: Emulator) -> None:
     token = access_token(emu)
     listing = portal.accounts_with_roles(token)
@@ -162,6 +166,7 @@ def test_one_page_and_max_results(portal: Driver, emu: Emulator) -> None:
     assert [role["roleName"] for role in roles] == emu.accounts[1]["roles"]
 
 
+@OVER_TLS_TOO
 def test_unknown_account_is_resource_not_found(portal: Driver, emu: Emulator) -> None:
     with pytest.raises(sj.ResourceNotFoundException) as caught:
         portal.get_role_credentials(
@@ -230,6 +235,7 @@ TRANSIENT = ["http_500", "html_502", "throttle_429", "drop", "timeout", "truncat
 
 @pytest.mark.parametrize("operation", PORTAL_OPERATIONS)
 @pytest.mark.parametrize("kind", TRANSIENT)
+@OVER_TLS_TOO
 def test_transient_fault_is_retried_then_succeeds(
     make: Callable[..., Driver], emu: Emulator, operation: str, kind: str
 ) -> None:
@@ -274,6 +280,7 @@ def test_persistent_fault_is_a_clear_error_after_three_attempts(
     assert count(emu, operation) == 3
 
 
+@OVER_TLS_TOO
 def test_malformed_json_is_explained_and_not_retried(portal: Driver, emu: Emulator) -> None:
     token = access_token(emu)
     emu.inject("ListAccountRoles", "malformed_json")
@@ -645,6 +652,7 @@ def test_a_revoked_token_of_a_live_session_is_renewed_silently(
     assert again.access_token == token.access_token
 
 
+@OVER_TLS_TOO
 def test_portal_calls_need_no_boto3(emu: Emulator, clean_aws_env: Path) -> None:
     """accounts(), credentials(), logout() and %ssooidc accounts with boto3 and botocore
     impossible to import; only session() says it needs them."""

@@ -50,9 +50,13 @@ def jp_server_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=None) as emu:
-        yield emu
+def emu(request: pytest.FixtureRequest, emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return emulator_factory(getattr(request, "param", "http"), interval=0.1, auto_approve=None)
+
+
+#: Also over TLS: the emulator's private CA is then trusted through the profiles' ca_bundle
+#: alone (aws_home), the setting a user behind a company proxy writes for the AWS CLI.
+OVER_TLS_TOO = pytest.mark.parametrize("emu", ["http", "https"], indirect=True)
 
 
 @pytest.fixture
@@ -70,6 +74,15 @@ def aws_home(
         f"[profile legacy]\nsso_start_url = {LEGACY_URL}\nsso_region = {emu.region}\n"
         "sso_account_id = 111111111111\nsso_role_name = Admin\n"
     )
+    if emu.ca_file is not None:
+        # Over TLS: only the profiles' ca_bundle trusts the emulator's CA (the sign-in's
+        # profile; [default] for a sign-in to an sso-session alone, as botocore's).
+        config = home / ".aws" / "config"
+        text = config.read_text().replace(
+            "[profile dev-admin]\n", f"[profile dev-admin]\nca_bundle = {emu.ca_file}\n"
+        )
+        config.write_text(f"{text}\n[default]\nca_bundle = {emu.ca_file}\n")
+        monkeypatch.delenv("AWS_CA_BUNDLE")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
@@ -169,6 +182,7 @@ async def test_status_reports_a_broken_config_file(api: Api, aws_home: Path) -> 
     assert "config" in data["config_error"]
 
 
+@OVER_TLS_TOO
 @served
 async def test_sign_in_to_an_sso_session_then_status_and_cache(
     api: Api, emu: Emulator, aws_home: Path
@@ -235,6 +249,7 @@ async def test_signed_in_by_start_url_shows_in_status(api: Api, emu: Emulator) -
     assert extra[0]["login"] == {"start_url": emu.start_url, "region": emu.region}
 
 
+@OVER_TLS_TOO
 @served
 async def test_denied_sign_in(api: Api, emu: Emulator) -> None:
     code, started = await api("POST", "login", body={"profile": "dev-admin"})

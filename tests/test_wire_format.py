@@ -7,15 +7,18 @@ A small recording HTTP server on 127.0.0.1 receives the same call from botocore'
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import botocore.session
 import pytest
+import trustme
 from botocore import UNSIGNED
 from botocore.config import Config
 
@@ -26,13 +29,18 @@ from ssooidc_jupyter.oidc._portal import BEARER_HEADER, PortalClient
 class Recorder(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), RecordingHandler)
         self.seen: list[dict[str, Any]] = []
+        self.scheme = "http"
+        if tls is not None:
+            # The same bytes inside TLS (a certificate of a throwaway CA; AWS_CA_BUNDLE).
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+            self.scheme = "https"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
 
 
 class RecordingHandler(BaseHTTPRequestHandler):
@@ -91,9 +99,20 @@ PORTAL_ANSWERS = {
 }
 
 
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    server = Recorder()
+@pytest.fixture(params=["http", "https"])
+def recorder(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Recorder]:
+    """The recording server, over plain HTTP and over TLS (botocore and ours trust its
+    private CA through AWS_CA_BUNDLE, as behind a company proxy)."""
+    tls = None
+    if request.param == "https":
+        ca = trustme.CA()
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(tls)
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    server = Recorder(tls)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server

@@ -86,8 +86,8 @@ def _boto3() -> Any:
 
 
 def _portal_config(context: LoginContext) -> dict[str, Any]:
-    # The same timeout as the sign-in's sso-oidc calls (login(..., http_timeout=...)).
-    return {"timeout": context.http_timeout}
+    # The same timeout, CA bundle and profile as the sign-in's sso-oidc calls.
+    return context.client_config()
 
 
 def portal_client(context: LoginContext) -> PortalClient:
@@ -95,7 +95,11 @@ def portal_client(context: LoginContext) -> PortalClient:
     # Lazy: the client pulls in httpx, which a cached sign-in never needs.
     from ..oidc._portal import PortalClient
 
-    return PortalClient(config=_portal_config(context), region=context.request.region)
+    return PortalClient(
+        config=_portal_config(context),
+        endpoint=context.portal_endpoint,
+        region=context.request.region,
+    )
 
 
 def async_portal_client(context: LoginContext) -> AsyncPortalClient:
@@ -103,7 +107,11 @@ def async_portal_client(context: LoginContext) -> AsyncPortalClient:
     # Lazy, as portal_client.
     from ..oidc._portal import AsyncPortalClient
 
-    return AsyncPortalClient(config=_portal_config(context), region=context.request.region)
+    return AsyncPortalClient(
+        config=_portal_config(context),
+        endpoint=context.portal_endpoint,
+        region=context.request.region,
+    )
 
 
 def _accounts(listing: list[tuple[AccountInfo, list[str]]]) -> list[Account]:

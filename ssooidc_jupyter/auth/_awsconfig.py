@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from ..oidc._config import ProfileSettings
 from ..oidc._values import validate_region, validate_start_url
 from ._files import atomic_write
 from ._models import DEFAULT_SCOPES
@@ -36,6 +37,7 @@ __all__ = [
     "default_profile_name",
     "load_aws_config",
     "parse_registration_scopes",
+    "profile_settings",
     "resolve_sso_settings",
     "write_sso_profile",
 ]
@@ -74,6 +76,9 @@ class SSOSettings:
     source: str = ""
     #: The profile's own ``region`` (for the AWS clients, not the sign-in), if it has one.
     profile_region: str | None = None
+    #: The HTTP side of the profile (CA bundle, endpoints), from the same reading of the
+    #: file; see :func:`profile_settings`.
+    http: ProfileSettings | None = field(default=None, compare=False, repr=False)
 
     @property
     def legacy(self) -> bool:
@@ -352,6 +357,16 @@ def _resolve_sso_settings(
     """
     path = config_file_path()
     config = load_aws_config(path)
+    settings = _settings_in(config, path, profile=profile, session_name=session_name)
+    # The profile whose CA bundle and endpoints the clients use: this one, else botocore's
+    # default; read from this same parse of the file.
+    name = settings.profile if settings.profile is not None else default_profile_name()
+    return replace(settings, http=_http_settings(config, path, name))
+
+
+def _settings_in(
+    config: Mapping[str, Any], path: Path, *, profile: str | None, session_name: str | None
+) -> SSOSettings:
     if profile is None and session_name is not None:
         return _session_settings(config, path, session_name)
 
@@ -461,6 +476,57 @@ def _legacy_profile_settings(
     )
 
 
+# -- the HTTP side of a profile: CA bundle and endpoints -----------------------------------
+
+
+def profile_settings(profile: str | None = None) -> ProfileSettings | None:
+    """What ``profile`` (default: :func:`default_profile_name`) says about the clients' HTTP:
+    ``ca_bundle``, ``endpoint_url``, ``services`` and its ``[services NAME]`` section,
+    ``ignore_configured_endpoint_urls``: the values botocore's ``ConfiguredEndpointProvider``
+    and ``ca_bundle`` config variable read. None when there is no file or no such profile.
+
+    One difference from botocore: a file that cannot be parsed gives None here rather than
+    an error, since nothing else of the sign-in came from it (a sign-in that does use the
+    file has already reported it)."""
+    path = config_file_path()
+    if not path.is_file():
+        return None
+    try:
+        config = load_aws_config(path)
+    except ConfigurationError:
+        return None
+    return _http_settings(config, path, profile if profile is not None else default_profile_name())
+
+
+def _http_settings(config: Mapping[str, Any], path: Path, name: str) -> ProfileSettings | None:
+    values: Mapping[str, Any] | None = config["profiles"].get(name)
+    if values is None:
+        return None
+    where = f"profile '{name}' of {path}"
+    services_name = _string_value(values, "services", where, no_spaces=False)
+    service_endpoints: dict[str, str] | None = None
+    if services_name is not None:
+        section = config["services"].get(services_name)
+        if section:
+            service_endpoints = {
+                key: value["endpoint_url"]
+                for key, value in section.items()
+                if isinstance(value, Mapping) and isinstance(value.get("endpoint_url"), str)
+            }
+    ignore = values.get("ignore_configured_endpoint_urls")
+    return ProfileSettings(
+        source=where,
+        ca_bundle=_string_value(values, "ca_bundle", where, no_spaces=False),
+        endpoint_url=_string_value(values, "endpoint_url", where),
+        services_name=services_name,
+        service_endpoints=service_endpoints,
+        # botocore's ensure_boolean: only "true", in any case.
+        ignore_configured_endpoint_urls=(
+            None if ignore is None else isinstance(ignore, str) and ignore.lower() == "true"
+        ),
+    )
+
+
 # -- writing a private profile ------------------------------------------------------------
 
 
@@ -477,7 +543,8 @@ def resolve_sso_settings(
         start_url = validate_start_url(settings.start_url)
         validate_region(settings.region, known=True)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{settings.source}: {exc}") from exc
+        # The same class (an InvalidRegionError stays one), with where the value came from.
+        raise type(exc)(f"{settings.source}: {exc}") from exc
     return replace(settings, start_url=start_url)
 
 

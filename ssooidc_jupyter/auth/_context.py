@@ -33,6 +33,7 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
+    from ..oidc._config import ProfileSettings
     from ._awsconfig import SSOSettings
 
 __all__ = ["MULTI_VISITOR_ENV", "LazyClient", "LoginContext", "multi_visitor", "resolve_login"]
@@ -69,6 +70,12 @@ class LoginContext:
     """A resolved sign-in: what to ask for, where, and which cache entries it uses.
 
     It holds no secret; :class:`SSOToken` keeps one to refresh and re-read the cache.
+
+    Two endpoints: ``endpoint`` (sso-oidc: the sign-in and refreshes) and ``portal_endpoint``
+    (the AWS access portal, ``sso``: accounts, role credentials, logout), each the argument
+    given for it or None; None resolves as botocore does (``AWS_ENDPOINT_URL_SSO_OIDC`` /
+    ``AWS_ENDPOINT_URL_SSO``, ``AWS_ENDPOINT_URL``, the profile's ``[services]`` section and
+    ``endpoint_url``, else the region's AWS endpoint; see ``oidc/_config.py``).
     """
 
     request: LoginRequest
@@ -80,6 +87,19 @@ class LoginContext:
     # "device" (RFC 8628) or "pkce" (authorization code, see ._pkce) and its redirect URI.
     flow: str = "device"
     redirect_uri: str | None = None
+    portal_endpoint: str | None = None
+
+    @functools.cached_property
+    def profile_settings(self) -> ProfileSettings | None:
+        """The profile's CA bundle and endpoints (read from the config file once, when the
+        first client is made: a cached-token sign-in never reads it). The profile is the
+        sign-in's, else botocore's default (``AWS_PROFILE``, ``default``)."""
+        if self.settings is not None:
+            return self.settings.http  # from the reading that said where to sign in
+        # Lazy: the config reader (configparser, shlex) only when a client is made.
+        from ._awsconfig import profile_settings
+
+        return profile_settings()
 
     @functools.cached_property
     def slot(self) -> CacheSlot:
@@ -110,7 +130,10 @@ class LoginContext:
         return replace(self, request=replace(self.request, force=False))
 
     def client_config(self) -> dict[str, Any]:
-        return {"timeout": self.http_timeout}
+        """The ``config`` of every client of this sign-in (sso-oidc and portal, in the kernel
+        and in the Jupyter server alike): the timeout, and the profile's CA bundle and
+        endpoints."""
+        return {"timeout": self.http_timeout, "profile_settings": self.profile_settings}
 
     def sync_client(self) -> Any:
         # Lazy: the client pulls in httpx, which a cached sign-in never needs.
@@ -143,9 +166,14 @@ def resolve_login(
     http_timeout: float = 60.0,
     flow: str = "device",
     redirect_uri: str | None = None,
+    portal_endpoint: str | None = None,
 ) -> LoginContext:
     """Resolve the arguments of :func:`login` (no network, reads ``~/.aws/config`` if
-    needed). Arguments win over the config file."""
+    needed). Arguments win over the config file.
+
+    The portal's endpoint is ``portal_endpoint``, else ``endpoint`` (one emulator, proxy or
+    gateway serving both APIs is what ``endpoint=`` points at in practice), else botocore's
+    resolution for ``sso``; pass ``portal_endpoint`` when the two differ."""
     if isinstance(scopes, str):
         raise ConfigurationError("scopes must be a list of strings, not one string")
     if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
@@ -208,6 +236,13 @@ def resolve_login(
             ),
         ),
         endpoint=None if endpoint is None else validate_endpoint(endpoint),
+        portal_endpoint=(
+            validate_endpoint(portal_endpoint)
+            if portal_endpoint is not None
+            else None
+            if endpoint is None
+            else validate_endpoint(endpoint)
+        ),
         cache_dir=cache_dir,
         cache_enabled=cache_enabled,
         http_timeout=http_timeout,

@@ -54,6 +54,7 @@ class LoginArguments(TypedDict, total=False):
     so the twins cannot drift). See :func:`login` for what each means."""
 
     endpoint: str | None
+    portal_endpoint: str | None
     scopes: Sequence[str] | None
     session_name: str | None
     profile: str | None
@@ -78,7 +79,11 @@ def login(
 
     Where: ``start_url`` and ``region``, or ``profile=`` / ``session_name=`` naming an SSO
     configuration of ``~/.aws/config`` (arguments win over the file); ``endpoint=`` points
-    at another sso-oidc endpoint (the emulator); ``scopes=`` the registration scopes.
+    at another sso-oidc endpoint (the emulator), and the token's portal calls there too
+    unless ``portal_endpoint=`` names the portal's; without them both are resolved as
+    botocore resolves them (``AWS_ENDPOINT_URL_SSO_OIDC`` / ``_SSO``, ``AWS_ENDPOINT_URL``,
+    the profile's ``services`` and ``endpoint_url``, else the region's); ``scopes=`` the
+    registration scopes.
 
     Returns a valid cached token without a network call; refreshes one that is about to
     expire; otherwise runs the device flow, calling ``on_prompt`` once with the

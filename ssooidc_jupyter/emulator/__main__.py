@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
         help="approve every device code this many seconds after it is issued "
         "(and every /authorize request at once)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="speak HTTPS with a certificate of a throwaway CA (needs trustme); the CA's PEM "
+        "file is printed, for AWS_CA_BUNDLE",
+    )
     return parser
 
 
@@ -43,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             region=args.region,
             interval=interval,
             auto_approve=args.auto_approve,
+            tls=args.tls,
         )
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -70,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Point AWS clients at it with:")
         print(f"AWS_ENDPOINT_URL={url}")
         print(f"AWS_REGION={emulator.region}")
+        if emulator.ca_file is not None:
+            print(f"AWS_CA_BUNDLE={emulator.ca_file}")
         print("Press Ctrl+C to stop.", flush=True)
         # A short sleep loop rather than Event.wait(): a signal handler that set an Event the
         # main thread is waiting on can deadlock, and 0.1 s of shutdown latency is fine.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import http.client
 import re
+import ssl
 from urllib.parse import urlencode, urlsplit
 
 from ._pages import Decision
@@ -31,12 +32,25 @@ def _location(response: http.client.HTTPResponse) -> str:
     return location
 
 
-def consent(base_url: str, url: str, decision: Decision, timeout: float = 10) -> str:
-    """The redirect URL the browser would be sent to; ValueError for an error page."""
+def consent(
+    base_url: str,
+    url: str,
+    decision: Decision,
+    timeout: float = 10,
+    context: ssl.SSLContext | None = None,
+) -> str:
+    """The redirect URL the browser would be sent to; ValueError for an error page.
+    ``context`` verifies an ``https`` emulator (one that trusts its throwaway CA)."""
     target, base = urlsplit(url), urlsplit(base_url)
     if (target.scheme, target.netloc, target.path) != (base.scheme, base.netloc, "/authorize"):
         raise ValueError("not an /authorize URL of this emulator")
-    connection = http.client.HTTPConnection(base.hostname or "", base.port, timeout=timeout)
+    connection: http.client.HTTPConnection
+    if base.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            base.hostname or "", base.port, timeout=timeout, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(base.hostname or "", base.port, timeout=timeout)
     try:
         connection.request("GET", f"/authorize?{target.query}")
         response = connection.getresponse()

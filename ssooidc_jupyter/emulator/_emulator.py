@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from . import _browser
@@ -23,6 +24,9 @@ from ._settings import (
     parse_accounts,
 )
 from ._state import EmulatorState
+
+if TYPE_CHECKING:
+    from ._tls import ThrowawayCA
 
 # The accept loop checks for shutdown this often; it bounds how long stop() can take.
 _POLL_INTERVAL = 0.05
@@ -65,6 +69,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         user_name: str = "jupyter-user",
+        tls: bool = False,
     ) -> None:
         if not isinstance(region, str) or not region:
             raise ValueError("region must be a non-empty string")
@@ -92,6 +97,13 @@ class Emulator:
         )
         self._host = host
         self._port = port
+        # tls=True: HTTPS with a certificate of a throwaway CA (see ca_file). Lazy: trustme
+        # (a test dependency) is imported only then.
+        self._ca: ThrowawayCA | None = None
+        if tls:
+            from ._tls import ThrowawayCA
+
+            self._ca = ThrowawayCA(host)
         self._state = EmulatorState(settings)
         self._log = RequestLog()
         self._faults = FaultPlan()
@@ -109,10 +121,14 @@ class Emulator:
             if self._server is not None:
                 return self
             server = EmulatorHTTPServer(
-                (self._host, self._port), self._api, self._log, self._faults
+                (self._host, self._port),
+                self._api,
+                self._log,
+                self._faults,
+                tls=None if self._ca is None else self._ca.server_context(),
             )
             host, port = server.server_address[:2]
-            self._url = f"http://{_url_host(str(host))}:{port}"
+            self._url = f"{server.scheme}://{_url_host(str(host))}:{port}"
             self._api.base_url = self._url
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -160,8 +176,24 @@ class Emulator:
     # -- addresses and configuration ----------------------------------------------------------
 
     @property
+    def tls(self) -> bool:
+        """True if the emulator speaks HTTPS (``Emulator(tls=True)``)."""
+        return self._ca is not None
+
+    @property
+    def ca_file(self) -> str | None:
+        """The PEM file of the throwaway CA that signed the HTTPS certificate (for
+        ``AWS_CA_BUNDLE`` or a profile's ``ca_bundle``); None without TLS."""
+        return None if self._ca is None else self._ca.ca_file
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """A client SSL context trusting the throwaway CA only; None without TLS."""
+        return None if self._ca is None else self._ca.client_context()
+
+    @property
     def url(self) -> str:
-        """``http://HOST:PORT`` without a trailing slash (available once started)."""
+        """``http://HOST:PORT`` (``https://`` with TLS) without a trailing slash (available
+        once started)."""
         if self._url is None:
             raise RuntimeError("the emulator has not been started")
         return self._url
@@ -288,7 +320,7 @@ class Emulator:
         answers with an error page (unknown client, unregistered redirect URI, ...).
         """
         decision = Decision.APPROVE if approve else Decision.DENY
-        return _browser.consent(self.url, url, decision)
+        return _browser.consent(self.url, url, decision, context=self.client_ssl_context())
 
     def expire_registration(self, client_id: str) -> None:
         self._state.expire_registration(client_id)

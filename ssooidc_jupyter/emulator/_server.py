@@ -7,12 +7,17 @@ Latency matters more than throughput here (tests poll and retry a lot), so:
   Nagle's algorithm and the peer's delayed ACK, costing ~40 ms per response;
 * keep-alive connections are tracked so ``stop()`` can shut them down instead of waiting
   for clients to hang up.
+
+With a server-side SSL context (``Emulator(tls=True)``) every accepted socket is wrapped in
+TLS; the handshake runs in the connection's own handler thread, so a slow or silent client
+cannot hold up the accept loop.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -34,6 +39,8 @@ from ._routes import Api, route
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # nothing legitimate comes close; refuse instead of buffering forever
+#: A TLS client that has not finished its handshake by then is dropped.
+HANDSHAKE_TIMEOUT = 10.0
 
 
 # Every record has the same keys; these are filled in when known.
@@ -53,10 +60,17 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], api: Api, log: RequestLog, faults: FaultPlan
+        self,
+        address: tuple[str, int],
+        api: Api,
+        log: RequestLog,
+        faults: FaultPlan,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
+        self.tls = tls
+        self.scheme = "https" if tls is not None else "http"
         self.api = api
         self.log = log
         self.faults = faults
@@ -76,6 +90,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, address = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            # No handshake here (this is the accept loop): _Handler.setup() does it.
+            conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         with self._connections_lock:
             self._connections.add(conn)
         return conn, address
@@ -102,6 +119,15 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ssooidc-emulator"
     server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            # In this connection's thread; a failure (an untrusting client hangs up) ends
+            # up in handle_error, logged at debug level.
+            self.request.settimeout(HANDSHAKE_TIMEOUT)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stock handler prints every request line to stderr: noise in tests and
@@ -198,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=query,
             headers=self._headers(),
             body=body,
-            url=f"http://{self.headers.get('Host', '')}{self.path}",
+            url=f"{self.server.scheme}://{self.headers.get('Host', '')}{self.path}",
         )
         note: dict[str, Any] = {}
         try:

@@ -161,7 +161,7 @@ class _BaseClient(ServiceClientBase):
         )
 
     def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
-        return transport_error(operation.name, self._host, self._config.timeout, exc)
+        return transport_error(operation.name, self._host, self._config.timeout, exc, self._config)
 
 
 class SSOOIDCClient(_BaseClient):

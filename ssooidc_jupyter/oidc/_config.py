@@ -1,5 +1,13 @@
 """Client configuration: the ``ssooidc()`` options of the reference SDK, merged with the
-standard AWS environment variables. No I/O apart from reading ``os.environ``.
+standard AWS environment variables and (through :class:`ProfileSettings`, which
+``auth/_awsconfig.py`` reads) the AWS config file's profile. No I/O apart from reading
+``os.environ``.
+
+The endpoint is chosen as botocore chooses it (``botocore.args`` and its
+``ConfiguredEndpointProvider``): the argument; unless ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS``
+(else the profile's ``ignore_configured_endpoint_urls``) is true, then
+``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, the ``[services NAME]`` section named by
+the profile's ``services``, the profile's ``endpoint_url``; else the region's AWS endpoint.
 """
 
 from __future__ import annotations
@@ -13,7 +21,13 @@ from .._exceptions import ConfigurationError
 from ._endpoints import SSO_OIDC, Service, resolve_endpoint
 from ._values import validate_endpoint, validate_region
 
-__all__ = ["ClientConfig", "StaticCredentials", "build_config"]
+__all__ = [
+    "ClientConfig",
+    "ProfileSettings",
+    "StaticCredentials",
+    "build_config",
+    "configured_endpoint",
+]
 
 _CONFIG_KEYS = frozenset(
     {
@@ -30,6 +44,10 @@ _CONFIG_KEYS = frozenset(
         "use_dualstack_endpoint",
         "max_attempts",
         "retry_backoff",
+        # botocore's client(verify=...): False, True (the default CAs), or a CA bundle path.
+        "verify",
+        # What the AWS config file's profile says (ProfileSettings, read by auth/_awsconfig).
+        "profile_settings",
     }
 )
 _CREDENTIAL_KEYS = frozenset({"creds", "profile", "anonymous"})
@@ -44,6 +62,28 @@ class StaticCredentials:
     access_key_id: str = field(repr=False)
     secret_access_key: str = field(repr=False)
     session_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """What a profile of the AWS config file says about the HTTP side of a client: its
+    ``ca_bundle``, its ``endpoint_url``, the ``endpoint_url`` of each service in the
+    ``[services NAME]`` section it names, and ``ignore_configured_endpoint_urls``.
+
+    Plain data: ``auth/_awsconfig.profile_settings`` reads the file (the clients stay free
+    of file I/O); the precedence is applied here, by :func:`configured_endpoint` and the CA
+    chain of ``_http``.
+    """
+
+    source: str = "the AWS config file"
+    ca_bundle: str | None = None
+    endpoint_url: str | None = None
+    #: The ``services`` value of the profile (the name of a ``[services NAME]`` section).
+    services_name: str | None = None
+    #: That section's ``endpoint_url`` per service (``sso_oidc``, ``sso``); None when the
+    #: section does not exist (an error botocore raises only if it gets that far).
+    service_endpoints: Mapping[str, str] | None = None
+    ignore_configured_endpoint_urls: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +102,10 @@ class ClientConfig:
     max_attempts: int = 3
     retry_backoff: float = 1.0  # seconds; botocore standard mode's base
     service: Service = SSO_OIDC
+    #: botocore's ``verify``: None (not given), False (no verification), True (the default
+    #: CAs, skipping AWS_CA_BUNDLE / ca_bundle, as botocore) or a CA bundle path.
+    verify: bool | str | None = None
+    profile_settings: ProfileSettings | None = None
 
     def endpoint_url(self) -> str:
         if self.endpoint is not None:
@@ -100,17 +144,66 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
-def _env_endpoint(service: Service) -> str | None:
-    if _env_flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+def _botocore_boolean(value: object) -> bool:
+    # botocore's utils.ensure_boolean: only "true" (any case) is true; "1" and "yes" are not.
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.lower() == "true"
+
+
+def _ignore_configured(profile: ProfileSettings | None) -> bool:
+    # botocore's config chain: the variable when it is set at all (even to "" or "false",
+    # which then wins over the profile), else the profile's setting.
+    name = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+    if name in os.environ:
+        return _botocore_boolean(os.environ[name])
+    return bool(profile is not None and profile.ignore_configured_endpoint_urls)
+
+
+def configured_endpoint(
+    service: Service, profile: ProfileSettings | None = None
+) -> tuple[str, str] | None:
+    """The configured endpoint of ``service`` and where it was found, or None: botocore's
+    ``ConfiguredEndpointProvider`` (service variable, global variable, the service in the
+    profile's ``[services]`` section, the profile's ``endpoint_url``), unless endpoint
+    configuration is ignored. An empty value counts as unset, as in botocore."""
+    if _ignore_configured(profile):
         return None
-    for name in (f"AWS_ENDPOINT_URL_{service.env_id}", "AWS_ENDPOINT_URL"):
-        value = os.environ.get(name, "").strip()
+    found: list[tuple[str, str | None]] = [
+        (
+            f"AWS_ENDPOINT_URL_{service.env_id}",
+            os.environ.get(f"AWS_ENDPOINT_URL_{service.env_id}"),
+        ),
+        ("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL")),
+    ]
+    for name, value in found:
         if value:
-            try:
-                return validate_endpoint(value)
-            except ConfigurationError as exc:
-                raise ConfigurationError(f"{name}: {exc}") from exc
+            return _checked_endpoint(name, value), name
+    if profile is None:
+        return None
+    if profile.services_name is not None:
+        if profile.service_endpoints is None:
+            # botocore's InvalidConfigError, raised as late as botocore raises it.
+            raise ConfigurationError(
+                f"{profile.source} sets services = {profile.services_name}, but the file has "
+                f"no [services {profile.services_name}] section. Add the section or remove "
+                "the setting."
+            )
+        value = profile.service_endpoints.get(service.config_id)
+        if value:
+            where = f"endpoint_url of {service.config_id} in [services {profile.services_name}]"
+            return _checked_endpoint(f"{where} ({profile.source})", value), where
+    if profile.endpoint_url:
+        where = f"endpoint_url of {profile.source}"
+        return _checked_endpoint(where, profile.endpoint_url), where
     return None
+
+
+def _checked_endpoint(where: str, value: str) -> str:
+    try:
+        return validate_endpoint(value)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from exc
 
 
 def _credentials(value: Mapping[str, Any]) -> tuple[StaticCredentials | None, str | None, bool]:
@@ -151,11 +244,25 @@ def build_config(
     cred_options = credentials if credentials is not None else options.get("credentials")
     static, profile, anonymous = _credentials(_mapping("credentials", cred_options))
 
+    profile_settings = options.get("profile_settings")
+    if profile_settings is not None and not isinstance(profile_settings, ProfileSettings):
+        raise ConfigurationError(
+            f"profile_settings must be a ProfileSettings, not {type(profile_settings).__name__}"
+        )
+    verify = options.get("verify")
+    if verify is not None and not isinstance(verify, bool | str):
+        raise ConfigurationError(
+            f"verify must be True, False or a CA bundle path, not {type(verify).__name__}"
+        )
+    if isinstance(verify, str) and not verify.strip():
+        raise ConfigurationError("verify is an empty string; give the path of a CA bundle file")
+
     chosen_endpoint = endpoint if endpoint is not None else options.get("endpoint")
     if chosen_endpoint is not None:
         endpoint_url: str | None = validate_endpoint(chosen_endpoint)
     else:
-        endpoint_url = _env_endpoint(service)
+        configured = configured_endpoint(service, profile_settings)
+        endpoint_url = configured[0] if configured else None
 
     chosen_region = region if region is not None else options.get("region")
     if chosen_region is None:
@@ -192,6 +299,8 @@ def build_config(
         max_attempts=max_attempts,
         retry_backoff=float(backoff),
         service=service,
+        verify=verify,
+        profile_settings=profile_settings,
     )
     if built.endpoint is not None and (built.use_fips_endpoint or built.use_dualstack_endpoint):
         # botocore's rule set refuses the combination too.

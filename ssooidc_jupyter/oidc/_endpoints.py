@@ -27,11 +27,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Service:
-    """Which service an endpoint is for: its host prefix and its ``AWS_ENDPOINT_URL_<ID>``."""
+    """Which service an endpoint is for: its host prefix, its ``AWS_ENDPOINT_URL_<ID>`` and
+    its key in a ``[services NAME]`` section of the AWS config file."""
 
     name: str  # botocore's service name
     host_prefix: str
     env_id: str  # the service id in AWS_ENDPOINT_URL_<ID>, as botocore spells it
+
+    @property
+    def config_id(self) -> str:
+        """The key of the service in a ``[services NAME]`` section (``sso_oidc``, ``sso``):
+        botocore's snake-case service id, the lower-case of :attr:`env_id`."""
+        return self.env_id.lower()
 
 
 SSO_OIDC = Service("sso-oidc", "oidc", "SSO_OIDC")

@@ -499,7 +499,7 @@ class _BasePortalClient(ServiceClientBase):
         return too_large_error(step.operation, self._host, status)
 
     def _failed(self, step: _Send, exc: httpx.HTTPError) -> TransportError:
-        return transport_error(step.operation, self._host, self._config.timeout, exc)
+        return transport_error(step.operation, self._host, self._config.timeout, exc, self._config)
 
 
 # ---- the two clients: they differ only in I/O ----------------------------------------------

@@ -53,6 +53,8 @@ _TRANSIENT_CODES = frozenset(
 def should_retry(error: SSOOIDCError) -> bool:
     """Transient: connection failures, timeouts, 5xx and throttling. Modeled 4xx never are
     (``SlowDownException`` is the device flow's business, not the transport's)."""
+    if not getattr(error, "retryable", True):
+        return False  # e.g. a certificate that cannot be verified (_http)
     if isinstance(error, EndpointConnectionError | RequestTimeoutError):
         return True
     if isinstance(error, ServiceError):

@@ -8,15 +8,18 @@ everywhere. Each returns the value normalised, or raises :class:`ConfigurationEr
 
 from __future__ import annotations
 
+import difflib
 import re
+import warnings
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from .._exceptions import ConfigurationError, InvalidRegionError
-from ._partitions import known_partition
+from ._partitions import PARTITIONS, known_partition, listed_region
 
 __all__ = [
     "MAX_URL_LENGTH",
+    "UnlistedRegionWarning",
     "is_loopback_host",
     "safe_link",
     "validate_endpoint",
@@ -38,12 +41,39 @@ MAX_URL_LENGTH = 2048
 _BAD_CHARS_RE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
+class UnlistedRegionWarning(UserWarning):
+    """A sign-in region that has the shape of an AWS region but is not in our table of
+    regions (a region newer than this package): the sign-in goes on."""
+
+
+def _all_regions() -> list[str]:
+    return sorted(region for partition in PARTITIONS for region in partition.regions)
+
+
+# The words before a region's number in every listed region ("east", "northeast", ...). A
+# new region reuses them (ap-east-2, mx-central-1); "est" or "eats" is a typo.
+_DIRECTIONS = frozenset(region.rsplit("-", 2)[-2] for region in _all_regions())
+
+
+def _unknown_region(region: str) -> InvalidRegionError:
+    close = difflib.get_close_matches(region, _all_regions(), n=2, cutoff=0.75)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return InvalidRegionError(
+        f"{region!r} is not a region of any AWS partition (expected something like "
+        f"'us-east-1' or 'eu-west-1').{hint} Use the region of your IAM Identity Center "
+        "instance, shown in its console (sso_region in the AWS config file)."
+    )
+
+
 def validate_region(region: object, *, known: bool = False) -> str:
     """Return ``region`` if it is a region name, else raise :class:`InvalidRegionError`.
 
-    ``known=True`` (a sign-in): the name must also be a region of an AWS partition, so
-    ``nowhere-1`` is refused at once instead of failing later with a DNS error. The client
-    alone accepts any well-formed name, as botocore does (new regions, private endpoints).
+    ``known=True`` (a sign-in) also checks it against the partitions' tables before any
+    request, so ``us-est-1`` is refused at once instead of failing three attempts later with
+    a DNS error: a listed region passes; a region of a partition's pattern whose direction
+    word is one AWS uses (``ap-east-9``: newer than our table) passes with an
+    :class:`UnlistedRegionWarning`; anything else is refused. The client alone accepts any
+    well-formed name, as botocore does (new regions, private endpoints).
     """
     if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
         raise InvalidRegionError(
@@ -51,12 +81,17 @@ def validate_region(region: object, *, known: bool = False) -> str:
             "check the region argument, AWS_REGION / AWS_DEFAULT_REGION, or sso_region in "
             "your AWS config file."
         )
-    if known and known_partition(region) is None:
-        raise InvalidRegionError(
-            f"{region!r} is not a region of any AWS partition (expected something like "
-            "'us-east-1' or 'eu-west-1'); use the region of your IAM Identity Center "
-            "instance, shown in its console (sso_region in the AWS config file)."
-        )
+    if not known or listed_region(region):
+        return region
+    partition = known_partition(region)
+    if partition is None or region.rsplit("-", 2)[-2] not in _DIRECTIONS:
+        raise _unknown_region(region)
+    warnings.warn(
+        f"{region!r} is not in this package's table of {partition.name} regions; going on "
+        "as it looks like a region newer than the table (a DNS error follows if it is not).",
+        UnlistedRegionWarning,
+        stacklevel=3,
+    )
     return region
 
 
