@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .auth._flow import DevicePrompt
     from .auth._iam import IAMToken, iam_token, iam_token_async
     from .auth._login import login, login_async, session
+    from ._secret import Secret
     from .auth._token import SSOToken
     from .notebook._widget import LoginView, LoginWidget
     from .oidc._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
@@ -65,6 +66,7 @@ _LAZY = {
     "login_async": ".auth._login",
     "session": ".auth._login",
     "SSOToken": ".auth._token",
+    "Secret": "._secret",
     "DevicePrompt": ".auth._flow",
     "Account": ".auth._aws",
     "RoleCredentials": ".auth._aws",
@@ -110,6 +112,7 @@ __all__ = [
     "SSOOIDCClient",
     "SSOOIDCError",
     "SSOToken",
+    "Secret",
     "ServiceError",
     "SessionEndedError",
     "SlowDownException",
