@@ -46,11 +46,11 @@ from ._exceptions import (
 )
 
 if TYPE_CHECKING:
+    from ._secret import Secret
     from .auth._aws import Account, RoleCredentials
     from .auth._flow import DevicePrompt
     from .auth._iam import IAMToken, iam_token, iam_token_async
     from .auth._login import login, login_async, session
-    from ._secret import Secret
     from .auth._token import SSOToken
     from .notebook._widget import LoginView, LoginWidget
     from .oidc._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc

@@ -1,7 +1,7 @@
 """Keeping secrets out of log lines: ours and those of the libraries on our path.
 
-Layer 0 (imports nothing of the package). botocore logs request headers (the portal's
-``x-amz-sso_bearer_token``, ``X-Amz-Security-Token``), response bodies (GetRoleCredentials'
+Layer 0 (imports nothing of the package but its sibling :mod:`._secret`). botocore logs
+request headers (the portal's ``x-amz-sso_bearer_token``, ``X-Amz-Security-Token``), response bodies (GetRoleCredentials'
 secret key and session token) and canonical requests at DEBUG; a notebook with
 ``logging.basicConfig(level=logging.DEBUG)`` in its first cell would save them in its outputs.
 
@@ -26,6 +26,7 @@ factory never lets an error of the redaction escape into the caller's ``logger.i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -171,10 +172,9 @@ def redact_record(record: logging.LogRecord) -> None:
         and not getattr(record, "exc_text", None)
     ):
         # Formatted now, masked, and cached where every Formatter looks first.
-        try:
+        # A traceback that cannot be formatted is the handler's business.
+        with contextlib.suppress(Exception):
             record.exc_text = logging.Formatter().formatException(exc_info)
-        except Exception:  # a traceback that cannot be formatted: the handler's business
-            pass
     for attribute in ("exc_text", "stack_info"):
         value = getattr(record, attribute, None)
         if isinstance(value, str) and value:
@@ -203,10 +203,8 @@ class RedactingFilter(logging.Filter):
 def _redact_safely(record: logging.LogRecord) -> None:
     """:func:`redact_record`, and whatever goes wrong stays here: masking is a courtesy of
     ours to the caller's logging, which must never fail because of it."""
-    try:
+    with contextlib.suppress(Exception):  # redact_record already guards every part
         redact_record(record)
-    except Exception:  # pragma: no cover - redact_record already guards every part
-        pass
 
 
 _FILTER = RedactingFilter()

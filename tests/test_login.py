@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.auth._cache import TokenCache, cache_dir
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
@@ -371,8 +372,8 @@ def test_accounts_and_credentials(emu: Emulator) -> None:
         assert account.email == expected[account.account_id]["emailAddress"]
         assert sorted(account.roles) == sorted(expected[account.account_id]["roles"])
     creds = token.credentials(accounts[0].account_id, accounts[0].roles[0])
-    assert creds.secret_access_key in emu.secrets
-    assert creds.secret_access_key not in repr(creds)
+    assert reveal(creds.secret_access_key) in emu.secrets
+    assert reveal(creds.secret_access_key) not in repr(creds)
     assert creds.access_key_id not in repr(creds)
 
 

@@ -85,34 +85,34 @@ def iam_creds(emu: Emulator) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Path_:
     name: str
-    setup: Callable[[Emulator, Path], dict[str, Any]]
+    setup: Callable[[Emulator, Path, pytest.MonkeyPatch], dict[str, Any]]
     sync: str
     asynchronous: str
 
 
-def _token_ns(emu: Emulator, home: Path) -> dict[str, Any]:
+def _token_ns(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
     return {"token": signed_in(emu)}
 
 
-def _accounts_500(emu: Emulator, home: Path) -> dict[str, Any]:
-    ns = _token_ns(emu, home)
+def _accounts_500(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
+    ns = _token_ns(emu, home, mp)
     emu.inject("ListAccounts", "http_500", times=3)  # every attempt of the client's retries
     return ns
 
 
-def _logout_500(emu: Emulator, home: Path) -> dict[str, Any]:
-    ns = _token_ns(emu, home)
+def _logout_500(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
+    ns = _token_ns(emu, home, mp)
     emu.inject("Logout", "http_500", times=3)
     return ns
 
 
-def _refresh_500(emu: Emulator, home: Path) -> dict[str, Any]:
-    ns = _token_ns(emu, home)
+def _refresh_500(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
+    ns = _token_ns(emu, home, mp)
     emu.inject("CreateToken", "http_500", times=3)
     return ns
 
 
-def _device_denied(emu: Emulator, home: Path) -> dict[str, Any]:
+def _device_denied(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
     return {
         "sj": sj,
         "emu_start_url": emu.start_url,
@@ -122,7 +122,7 @@ def _device_denied(emu: Emulator, home: Path) -> dict[str, Any]:
     }
 
 
-def _pkce_not_redeemed(emu: Emulator, home: Path) -> dict[str, Any]:
+def _pkce_not_redeemed(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
     def browser(prompt: Any) -> None:
         # The person approves; the browser follows the redirect to the kernel's listener.
         # Then the code cannot be redeemed: CreateToken fails on every attempt.
@@ -130,10 +130,10 @@ def _pkce_not_redeemed(emu: Emulator, home: Path) -> dict[str, Any]:
         emu.inject("CreateToken", "http_500", times=3)
         httpx.get(location, timeout=10)
 
-    return {**_device_denied(emu, home), "browser": browser}
+    return {**_device_denied(emu, home, mp), "browser": browser}
 
 
-def _iam_refused(emu: Emulator, home: Path) -> dict[str, Any]:
+def _iam_refused(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
     common = {"endpoint": emu.url, "region": emu.region, "credentials": iam_creds(emu)}
     code = emu.issue_authorization_code("http://127.0.0.1:8400/cb", _challenge("v" * 64))
     first = sj.iam_token(
@@ -146,7 +146,18 @@ def _iam_refused(emu: Emulator, home: Path) -> dict[str, Any]:
     )
     # The refresh token rotates: the first one is refused from now on (invalid_grant).
     sj.iam_token(emu.iam_client_id, "refresh_token", refresh_token=first.refresh_token, **common)
-    return {"sj": sj, "old": first, "cid": emu.iam_client_id, "common": common}
+    # The failing cell signs with the default chain (the environment): a user's own cell
+    # that names a credentials dict shows it whatever a library does.
+    # (test_explicit_iam_credentials_stay_out_of_our_frames covers credentials=.)
+    key_id, secret = emu.iam_credentials
+    mp.setenv("AWS_ACCESS_KEY_ID", key_id)
+    mp.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    return {
+        "sj": sj,
+        "old": first,
+        "cid": emu.iam_client_id,
+        "common": {"endpoint": emu.url, "region": emu.region},
+    }
 
 
 def _challenge(verifier: str) -> str:
@@ -157,8 +168,8 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _cache_unwritable(emu: Emulator, home: Path) -> dict[str, Any]:
-    ns = _token_ns(emu, home)
+def _cache_unwritable(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
+    ns = _token_ns(emu, home, mp)
     # The token file's name is taken by a directory: the refreshed token cannot be written.
     cache = home / ".aws" / "sso" / "cache"
     (entry,) = (p for p in cache.glob("*.json") if "accessToken" in p.read_text())
@@ -196,8 +207,7 @@ PATHS = [
         "iam_refused",
         _iam_refused,
         "sj.iam_token(cid, 'refresh_token', refresh_token=old.refresh_token, **common)",
-        "await sj.iam_token_async(cid, 'refresh_token', refresh_token=old.refresh_token, "
-        "**common)",
+        "await sj.iam_token_async(cid, 'refresh_token', refresh_token=old.refresh_token, **common)",
     ),
     Path_("cache_unwritable", _cache_unwritable, "token.refresh()", "await token.arefresh()"),
 ]
@@ -243,11 +253,12 @@ def test_no_issued_secret_in_any_traceback_rendering(
     env: Emulator,
     shell: InteractiveShell,
     clean_aws_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with warnings.catch_warnings():
         # The cache path's unreadable entry is warned about; the failure is what we render.
         warnings.simplefilter("ignore")
-        namespace = path.setup(env, clean_aws_env)
+        namespace = path.setup(env, clean_aws_env, monkeypatch)
         cell = path.sync if variant == "sync" else path.asynchronous
         error, rendered = render_in_shell(shell, namespace, cell)
     assert isinstance(error, sj.SSOOIDCError), repr(error)
@@ -260,14 +271,17 @@ def test_no_issued_secret_in_any_traceback_rendering(
     found = leaks(env.secrets, rendered)
     report = ", ".join(f"{m}={n}" for m, n in found.items())
     print(f"{path.name}[{variant}]: secrets shown: {report}")
+    for mode, text in rendered.items():
+        for line in text.splitlines():
+            if any(s in line for s in env.secrets):
+                print("LEAK", mode, line[:300])
     assert sum(found.values()) == 0, f"secrets in the traceback: {report}"
 
 
 # ---- a real kernel ----------------------------------------------------------------------------
 
 KERNEL_CELLS = [
-    "import ssooidc_jupyter as sj\n"
-    "token = sj.login({start_url!r}, {region!r}, endpoint={url!r})",
+    "import ssooidc_jupyter as sj\ntoken = sj.login({start_url!r}, {region!r}, endpoint={url!r})",
     "%colors nocolor",
     "%xmode Verbose",
     "token.credentials('000000000000', 'NoSuchRole')",

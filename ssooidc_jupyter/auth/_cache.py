@@ -36,7 +36,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._exceptions import CacheError, LoginCancelledError
 from .._secret import Secret
