@@ -1,8 +1,9 @@
 """Keeping secrets out of log lines: ours and those of the libraries on our path.
 
 Layer 0 (imports nothing of the package but its sibling :mod:`._secret`). botocore logs
-request headers (the portal's ``x-amz-sso_bearer_token``, ``X-Amz-Security-Token``), response bodies (GetRoleCredentials'
-secret key and session token) and canonical requests at DEBUG; a notebook with
+request headers (the portal's ``x-amz-sso_bearer_token``, ``X-Amz-Security-Token``),
+response bodies (GetRoleCredentials' secret key and session token) and canonical requests
+at DEBUG; a notebook with
 ``logging.basicConfig(level=logging.DEBUG)`` in its first cell would save them in its outputs.
 
 Two complementary guards, applied to every record of the loggers in :data:`REDACTED_LOGGERS`
