@@ -253,9 +253,8 @@ def test_token_refresh_uses_the_refresh_token_in_the_cache(emu: Emulator) -> Non
     other = sj.login(emu.start_url, emu.region)  # "another kernel", same cache
     other.refresh()  # rotates the refresh token in the cache
     token.refresh()  # must start from the rotated one, not its own stale copy
-    assert (
-        token.access_token
-        == TokenCache().load_token(token_cache_key(None, emu.start_url)).access_token
+    assert token.access_token == reveal(
+        TokenCache().load_token(token_cache_key(None, emu.start_url)).access_token
     )  # type: ignore[union-attr]
 
 
