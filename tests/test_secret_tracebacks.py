@@ -338,3 +338,41 @@ def test_no_issued_secret_in_a_real_kernels_verbose_tracebacks(
     print(f"kernel: {len(errors)} tracebacks, secrets shown: {len(shown)}")
     assert "self = <SSOToken" in text  # Verbose showed the frames' locals
     assert not shown
+
+
+def _our_frames(error: BaseException) -> str:
+    """capture_locals, keeping only the frames of the package (a user's own cell shows
+    whatever its variables hold, whatever a library does)."""
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    text = []
+    for chained in (exception, exception.__cause__, exception.__context__):
+        if chained is None:
+            continue
+        for frame in chained.stack:
+            if f"{os.sep}ssooidc_jupyter{os.sep}" in frame.filename:
+                text.append(f"{frame.filename}:{frame.name} {frame.locals}")
+    return "\n".join(text)
+
+
+@pytest.mark.parametrize("variant", ["sync", "async"])
+def test_explicit_iam_credentials_stay_out_of_our_frames(env: Emulator, variant: str) -> None:
+    import asyncio
+
+    key_id, secret = env.iam_credentials
+    arguments: dict[str, Any] = {
+        "endpoint": env.url,
+        "region": env.region,
+        "credentials": {"creds": {"access_key_id": key_id, "secret_access_key": secret}},
+        "refresh_token": "aor-not-a-refresh-token-the-emulator-knows-0123456789",
+    }
+    with pytest.raises(sj.InvalidGrantException) as raised:
+        if variant == "sync":
+            sj.iam_token(env.iam_client_id, "refresh_token", **arguments)
+        else:
+            asyncio.run(sj.iam_token_async(env.iam_client_id, "refresh_token", **arguments))
+    shown = _our_frames(raised.value)
+    assert "iam_token" in shown and "credentials" in shown  # the frames are there
+    assert secret not in shown
+    assert arguments["refresh_token"] not in shown
+    # The caller's own dict is left as it was (only the **kwargs copy is wrapped).
+    assert isinstance(arguments["refresh_token"], str)
