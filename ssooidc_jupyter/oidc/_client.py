@@ -71,8 +71,11 @@ logger = logging.getLogger("ssooidc_jupyter.client")
 @dataclass(frozen=True)
 class _Send:
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # signed requests: X-Amz-Security-Token of the signer
     body: Secret  # the JSON carries the client secret, codes and tokens: masked in reprs
+
+    def __repr__(self) -> str:
+        return f"_Send(POST {self.url})"
 
 
 _Step: TypeAlias = "_Send | Sleep"
