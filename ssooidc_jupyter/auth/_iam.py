@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from .._exceptions import ConfigurationError
-from .._secret import Secret, as_optional_secret
+from .._secret import Secret, as_optional_secret, as_secret
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -59,7 +59,7 @@ class IAMToken:
     def from_response(cls, reply: Mapping[str, Any]) -> IAMToken:
         return cls(
             # Wrapped as they are taken from the answer (a Response: its repr masks them).
-            access_token=Secret(reply["accessToken"]),
+            access_token=as_secret(reply["accessToken"]),
             token_type=reply.get("tokenType", "Bearer"),
             expires_in=int(reply.get("expiresIn", 0)),
             refresh_token=as_optional_secret(reply.get("refreshToken")),

@@ -40,6 +40,7 @@ __all__ = [
     "redact",
     "validate_response",
     "wrap_secret_members",
+    "wrap_secret_response",
 ]
 
 # Every member whose value is a credential. They never reach a repr, a log line or a message.
@@ -290,6 +291,21 @@ class Response(dict[str, Any]):
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text("{...}" if cycle else repr(self))
+
+
+def wrap_secret_response(value: Any) -> Any:
+    """``value`` (an answer) with its secret members as :class:`Secret`, or ``value`` as it
+    is when it is not a mapping (an error). For whoever keeps an answer in a local while it
+    works on it (the sign-in flows): a traceback then shows no plain token, whatever it
+    walks into. The public clients' answers stay plain strings, as boto3's."""
+    if not isinstance(value, Mapping):
+        return value
+    return Response(
+        {
+            key: Secret(item) if key in SECRET_MEMBERS and isinstance(item, str) else item
+            for key, item in value.items()
+        }
+    )
 
 
 def redact(value: Any) -> Any:
