@@ -6,8 +6,10 @@ connection drops, a device sign-in whose start fails (with a cached registration
 is denied, a PKCE code that cannot be redeemed, a refused IAM grant, a cache file that
 cannot be written -- is run, sync and async, in a real IPython ``InteractiveShell`` against the
 emulator. Each exception is rendered with ``%xmode Verbose``, ``Context`` and ``Minimal``
-(the shell's own display), and with ``traceback.TracebackException(capture_locals=True)``
-(what ``pytest -l``, rich's ``show_locals`` and error reporters show). None of the secrets
+(the shell's own display), with ``traceback.TracebackException(capture_locals=True)``
+(as rich's ``show_locals`` shows them), with pytest's own ``-l`` rendering, and as an error
+reporter (Sentry's serializer) sends them: every local walked into mappings, sequences and
+sets, other values as their repr. None of the secrets
 the emulator issued (access and refresh tokens, client secrets, device codes,
 authorization codes, role secret keys and session tokens) may appear in any rendering. One
 more test does the same in a real kernel (nbclient), as a notebook user sees it.
@@ -20,14 +22,16 @@ import io
 import os
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httpx
 import nbformat
 import pytest
+from _pytest._code import ExceptionInfo
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
@@ -35,7 +39,7 @@ import ssooidc_jupyter as sj
 from ssooidc_jupyter.emulator import Emulator
 
 MODES = ("Verbose", "Context", "Minimal")
-RENDERINGS = (*MODES, "capture_locals")
+RENDERINGS = (*MODES, "capture_locals", "pytest -l", "reporter walk")
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +291,54 @@ def render_in_shell(
         rendered[mode] = out.getvalue()
     exception = traceback.TracebackException.from_exception(error, capture_locals=True)
     rendered["capture_locals"] = "".join(exception.format())
+    rendered["pytest -l"] = str(
+        ExceptionInfo.from_exception(error).getrepr(showlocals=True, style="long", chain=True)
+    )
+    rendered["reporter walk"] = reporter_walk(error)
     return error, rendered
+
+
+def _tracebacks(error: BaseException) -> Iterator[TracebackType]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            yield tb
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+
+
+def reporter_walk(error: BaseException) -> str:
+    """What an error reporter (Sentry's serializer) sends: every local of every frame,
+    walked into mappings, sequences and sets, every other value as its repr."""
+    out: list[str] = []
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > 6:
+            return
+        if isinstance(value, str | bytes):
+            out.append(repr(value))
+        elif isinstance(value, Mapping):
+            for key, item in list(value.items()):
+                walk(key, depth + 1)
+                walk(item, depth + 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in list(value):
+                walk(item, depth + 1)
+        else:
+            try:
+                out.append(repr(value))
+            except Exception:  # a repr that fails is the reporter's problem, not a leak
+                out.append("<repr failed>")
+
+    for tb in _tracebacks(error):
+        for name, value in tb.tb_frame.f_locals.items():
+            out.append(f"{tb.tb_frame.f_code.co_name}.{name}")
+            walk(value, 0)
+    out.append(f"{type(error).__name__}: {error}")
+    return "\n".join(out)
 
 
 def leaks(secrets: set[str], rendered: dict[str, str]) -> dict[str, int]:
