@@ -42,8 +42,9 @@ MODES = ("Verbose", "Context", "Minimal")
 RENDERINGS = (*MODES, "capture_locals", "pytest -l", "reporter walk")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emu() -> Iterator[Emulator]:
+    # One per test: a fault a failing test left queued cannot reach the next one.
     # auto_approve=None: device codes wait for emu.approve / emu.deny, as a person would.
     with Emulator(interval=0.05, auto_approve=None) as emulator:
         yield emulator
