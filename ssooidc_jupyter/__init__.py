@@ -46,6 +46,7 @@ from ._exceptions import (
 )
 
 if TYPE_CHECKING:
+    from ._secret import Secret
     from .auth._aws import Account, RoleCredentials
     from .auth._flow import DevicePrompt
     from .auth._iam import IAMToken, iam_token, iam_token_async
@@ -65,6 +66,7 @@ _LAZY = {
     "login_async": ".auth._login",
     "session": ".auth._login",
     "SSOToken": ".auth._token",
+    "Secret": "._secret",
     "DevicePrompt": ".auth._flow",
     "Account": ".auth._aws",
     "RoleCredentials": ".auth._aws",
@@ -110,6 +112,7 @@ __all__ = [
     "SSOOIDCClient",
     "SSOOIDCError",
     "SSOToken",
+    "Secret",
     "ServiceError",
     "SessionEndedError",
     "SlowDownException",

@@ -1,8 +1,9 @@
 """Keeping secrets out of log lines: ours and those of the libraries on our path.
 
-Layer 0 (imports nothing of the package). botocore logs request headers (the portal's
-``x-amz-sso_bearer_token``, ``X-Amz-Security-Token``), response bodies (GetRoleCredentials'
-secret key and session token) and canonical requests at DEBUG; a notebook with
+Layer 0 (imports nothing of the package but its sibling :mod:`._secret`). botocore logs
+request headers (the portal's ``x-amz-sso_bearer_token``, ``X-Amz-Security-Token``),
+response bodies (GetRoleCredentials' secret key and session token) and canonical requests
+at DEBUG; a notebook with
 ``logging.basicConfig(level=logging.DEBUG)`` in its first cell would save them in its outputs.
 
 Two complementary guards, applied to every record of the loggers in :data:`REDACTED_LOGGERS`
@@ -17,15 +18,23 @@ Two complementary guards, applied to every record of the loggers in :data:`REDAC
   too, so its later appearances elsewhere (a canonical request, a signed header) are masked.
 
 The same work is available as :class:`RedactingFilter` for a handler of one's own.
+
+Neither the factory nor the filter may ever make logging fail: a record of any shape
+(``logging.makeLogRecord({})`` has no name and no message, a forwarder's record may carry
+anything in ``msg`` and ``args``) passes through untouched when it cannot be read, and the
+factory never lets an error of the redaction escape into the caller's ``logger.info``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+
+from ._secret import Secret
 
 __all__ = [
     "REDACTED",
@@ -97,14 +106,15 @@ _installed = False
 
 
 def register_secret(*values: object) -> None:
-    """Remember ``values`` (strings; others and short ones are ignored) as secrets to mask.
+    """Remember ``values`` (strings or :class:`~._secret.Secret`; others and short ones are
+    ignored) as secrets to mask.
 
     Also installs the redaction on first use: a process that never handled a secret pays
     nothing."""
     global _ordered
     fresh = [
         value
-        for value in values
+        for value in map(_plain, values)
         if isinstance(value, str) and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets
     ]
     if fresh:
@@ -115,6 +125,10 @@ def register_secret(*values: object) -> None:
                 del _secrets[next(iter(_secrets))]
             _ordered = tuple(sorted(_secrets, key=len, reverse=True))
     install()
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, Secret) else value
 
 
 def _mask_place(match: re.Match[str], learned: list[str]) -> str:
@@ -141,24 +155,37 @@ def redact_text(text: str) -> str:
 
 def redact_record(record: logging.LogRecord) -> None:
     """Mask secrets in ``record`` in place: its message (with the arguments merged in), its
-    formatted traceback and its stack."""
+    formatted traceback and its stack. A part that cannot be read is left as it is (the
+    handler reports a broken record as it always does): this never raises."""
     try:
         message = record.getMessage()
-    except Exception:  # a broken format string: leave it to the handler to report
-        return
-    cleaned = redact_text(message)
-    if cleaned != message:
-        record.msg, record.args = cleaned, None
-    if record.exc_info and not record.exc_text:
+    except Exception:  # a broken format string, a msg whose str() fails: the handler's
+        message = None
+    if isinstance(message, str):
+        cleaned = redact_text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+    exc_info = getattr(record, "exc_info", None)
+    if (
+        isinstance(exc_info, tuple)
+        and len(exc_info) == 3
+        and exc_info[1] is not None
+        and not getattr(record, "exc_text", None)
+    ):
         # Formatted now, masked, and cached where every Formatter looks first.
-        record.exc_text = logging.Formatter().formatException(record.exc_info)
-    if record.exc_text:
-        record.exc_text = redact_text(record.exc_text)
-    if record.stack_info:
-        record.stack_info = redact_text(record.stack_info)
+        # A traceback that cannot be formatted is the handler's business.
+        with contextlib.suppress(Exception):
+            record.exc_text = logging.Formatter().formatException(exc_info)
+    for attribute in ("exc_text", "stack_info"):
+        value = getattr(record, attribute, None)
+        if isinstance(value, str) and value:
+            setattr(record, attribute, redact_text(value))
 
 
-def _ours(name: str) -> bool:
+def _ours(name: object) -> bool:
+    # makeLogRecord({}) and hand-made records may have no name, or not a string.
+    if not isinstance(name, str):
+        return False
     return any(name == root or name.startswith(root + ".") for root in REDACTED_LOGGERS)
 
 
@@ -170,8 +197,15 @@ class RedactingFilter(logging.Filter):
     handler emits, from any logger."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        redact_record(record)
+        _redact_safely(record)
         return True
+
+
+def _redact_safely(record: logging.LogRecord) -> None:
+    """:func:`redact_record`, and whatever goes wrong stays here: masking is a courtesy of
+    ours to the caller's logging, which must never fail because of it."""
+    with contextlib.suppress(Exception):  # redact_record already guards every part
+        redact_record(record)
 
 
 _FILTER = RedactingFilter()
@@ -193,8 +227,8 @@ def install(loggers: Iterable[str] = REDACTED_LOGGERS) -> None:
 
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
-            if _ours(record.name):
-                redact_record(record)
+            if _ours(getattr(record, "name", None)):
+                _redact_safely(record)
             return record
 
         logging.setLogRecordFactory(factory)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.auth._flow import (
     ADVISORY_REFRESH,
     DEVICE_GRANT,
@@ -143,14 +144,14 @@ def device_answers(*polls: Any) -> dict[str, list[Any]]:
 def test_cold_login_registers_starts_prompts_once_and_polls() -> None:
     script = Script(answers=device_answers(pending(), pending(), TOKEN))
     token = script.run()
-    assert token.access_token == "at" and token.refresh_token == "rt"
+    assert reveal(token.access_token) == "at" and reveal(token.refresh_token) == "rt"
     assert token.expires_at == T0 + timedelta(seconds=3 + 3600)
     assert script.ops() == ["RegisterClient", "StartDeviceAuthorization"] + ["CreateToken"] * 3
     assert sum(isinstance(s, ShowPrompt) for s in script.steps) == 1
     assert script.waits() == [1.0, 1.0, 1.0]
     polls = [s for s in script.steps if isinstance(s, Call) and s.operation == "CreateToken"]
     assert {p.params["grantType"] for p in polls} == {DEVICE_GRANT}
-    assert {p.params["deviceCode"] for p in polls} == {"dc"}
+    assert {reveal(p.params["deviceCode"]) for p in polls} == {"dc"}
     # The registration and the token are saved, the token last.
     saves = [s for s in script.steps if isinstance(s, SaveRegistration | SaveToken)]
     assert isinstance(saves[0], SaveRegistration) and isinstance(saves[-1], SaveToken)
@@ -178,7 +179,7 @@ def test_token_for_another_start_url_is_missing() -> None:
 def test_fresh_cached_token_means_no_call_and_no_lock() -> None:
     script = Script(cached=cached_token(timedelta(hours=2)))
     token = script.run()
-    assert token.access_token == "old-at"
+    assert reveal(token.access_token) == "old-at"
     assert script.steps == [LoadToken()]
 
 
@@ -188,9 +189,9 @@ def test_token_near_expiry_is_refreshed_silently() -> None:
         answers={"CreateToken": [{"accessToken": "new-at", "expiresIn": 3600}]},
     )
     token = script.run()
-    assert token.access_token == "new-at"
+    assert reveal(token.access_token) == "new-at"
     # No rotation in the answer: the previous refresh token is kept.
-    assert token.refresh_token == "old-rt"
+    assert reveal(token.refresh_token) == "old-rt"
     assert script.ops() == ["CreateToken"]
     call = next(s for s in script.steps if isinstance(s, Call))
     assert call.params["grantType"] == "refresh_token"
@@ -212,7 +213,7 @@ def test_invalid_grant_on_refresh_says_so_then_signs_in_again() -> None:
         },
     )
     token = script.run()
-    assert token.access_token == "at"
+    assert reveal(token.access_token) == "at"
     notices = [s.message for s in script.steps if isinstance(s, Notice)]
     assert len(notices) == 1 and "session" in notices[0] and "has ended" in notices[0]
     assert script.ops() == ["CreateToken", "StartDeviceAuthorization", "CreateToken"]
@@ -223,7 +224,7 @@ def test_failed_advisory_refresh_keeps_the_current_token() -> None:
         cached=cached_token(timedelta(minutes=14)),
         answers={"CreateToken": [sj.EndpointConnectionError("down", operation="CreateToken")]},
     )
-    assert script.run().access_token == "old-at"
+    assert reveal(script.run().access_token) == "old-at"
 
 
 def test_failed_mandatory_refresh_raises() -> None:
@@ -433,13 +434,13 @@ def test_force_ignores_a_fresh_token() -> None:
             start_url=START, region="us-east-1", scopes=("sso:account:access",), force=True
         )
     )
-    assert token.access_token == "at"
+    assert reveal(token.access_token) == "at"
 
 
 def test_transient_poll_failures_are_ridden_out_then_reported() -> None:
     down: Callable[[], Exception] = lambda: sj.EndpointConnectionError("x", operation="CreateToken")  # noqa: E731
     script = Script(answers=device_answers(down(), down(), pending(), TOKEN))
-    assert script.run().access_token == "at"
+    assert reveal(script.run().access_token) == "at"
     script = Script(answers=device_answers(down()))
     with pytest.raises(sj.LoginError, match="repeatedly"):
         script.run()
@@ -542,7 +543,7 @@ def test_refresh_windows(case: RefreshCase) -> None:
     else:
         token = script.run()
         expected = "old-at" if case.outcome == "cached" else "at"
-        assert token.access_token == expected
+        assert reveal(token.access_token) == expected
     assert script.ops().count("CreateToken") == case.calls
     assert "RegisterClient" not in script.ops()  # never a new sign-in
     advisory = ADVISORY_REFRESH >= case.left > MANDATORY_REFRESH
@@ -556,7 +557,7 @@ def test_refresh_windows(case: RefreshCase) -> None:
 def test_a_failing_advisory_refresh_is_tried_once_a_minute_however_often_used() -> None:
     script = Script(cached=cached_token(14 * MIN), answers={"CreateToken": [_down()]})
     for _ in range(150):  # an access every second for 2.5 minutes
-        assert script.run().access_token == "old-at"
+        assert reveal(script.run().access_token) == "old-at"
         script.now += SEC
     assert script.ops().count("CreateToken") == 3  # at 0 s, 60 s and 120 s
 
@@ -565,7 +566,7 @@ def test_a_successful_refresh_forgets_the_failure() -> None:
     script = Script(cached=cached_token(14 * MIN), answers={"CreateToken": [_down(), TOKEN]})
     script.run()
     script.now += MIN
-    assert script.run().access_token == "at"
+    assert reveal(script.run().access_token) == "at"
     script.cached = cached_token(14 * MIN)  # another token in the advisory window
     script.answers["CreateToken"] = [dict(TOKEN, accessToken="at-2")]
-    assert script.run().access_token == "at-2"  # no minute to wait after a success
+    assert reveal(script.run().access_token) == "at-2"  # no minute to wait after a success

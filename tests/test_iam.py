@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.emulator import Emulator
 
 REDIRECT = "http://127.0.0.1:8400/callback"
@@ -81,7 +82,7 @@ def test_each_grant(emu: Emulator, grant: str, mode: str) -> None:
         token = asyncio.run(
             sj.iam_token_async(emu.iam_client_id, grant, **kwargs, **common)  # type: ignore[arg-type]
         )
-    assert token.access_token in emu.secrets
+    assert reveal(token.access_token) in emu.secrets
     assert token.token_type == "Bearer" and token.expires_in > 0
     assert token.issued_token_type and token.issued_token_type.startswith("urn:ietf:params:oauth:")
     assert token.scope

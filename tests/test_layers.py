@@ -24,6 +24,7 @@ NAME = "ssooidc_jupyter"
 RANKS = {
     "_exceptions": 0,
     "_redact": 0,
+    "_secret": 0,
     "oidc": 1,
     "auth": 2,
     "notebook": 3,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.auth._cache import TokenCache, cache_dir
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
@@ -262,9 +263,8 @@ def test_token_refresh_uses_the_refresh_token_in_the_cache(emu: Emulator) -> Non
     other = sj.login(emu.start_url, emu.region)  # "another kernel", same cache
     other.refresh()  # rotates the refresh token in the cache
     token.refresh()  # must start from the rotated one, not its own stale copy
-    assert (
-        token.access_token
-        == TokenCache().load_token(token_cache_key(None, emu.start_url)).access_token
+    assert token.access_token == reveal(
+        TokenCache().load_token(token_cache_key(None, emu.start_url)).access_token
     )  # type: ignore[union-attr]
 
 
@@ -383,8 +383,8 @@ def test_accounts_and_credentials(emu: Emulator) -> None:
         assert account.email == expected[account.account_id]["emailAddress"]
         assert sorted(account.roles) == sorted(expected[account.account_id]["roles"])
     creds = token.credentials(accounts[0].account_id, accounts[0].roles[0])
-    assert creds.secret_access_key in emu.secrets
-    assert creds.secret_access_key not in repr(creds)
+    assert reveal(creds.secret_access_key) in emu.secrets
+    assert reveal(creds.secret_access_key) not in repr(creds)
     assert creds.access_key_id not in repr(creds)
 
 

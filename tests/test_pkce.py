@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter._secret import Secret
 from ssooidc_jupyter.auth._context import resolve_login
 from ssooidc_jupyter.auth._pkce import CallbackBox
 from ssooidc_jupyter.emulator import Emulator
@@ -134,7 +135,7 @@ def test_callback_box_takes_one_delivery_with_the_right_state() -> None:
     assert not box.deliver({"state": box.state})  # neither code nor error
     assert box.deliver({"code": "the-code-1234", "state": box.state})
     assert not box.deliver({"code": "d", "state": box.state})
-    assert box.result is not None and box.result.code == "the-code-1234"
+    assert box.result is not None and box.result.code == Secret("the-code-1234")
     assert "the-code-1234" not in repr(box.result)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.auth._cache import cache_dir
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
@@ -581,7 +582,10 @@ def test_async_surface(signed_in: tuple[Emulator, sj.SSOToken]) -> None:
     accounts, creds, worst_gap = asyncio.run(run())
     assert [a.account_id for a in accounts] == [a["accountId"] for a in emu.accounts]
     assert accounts[1].roles == emu.accounts[1]["roles"]
-    assert creds.secret_access_key in emu.secrets and creds.account_id == accounts[1].account_id
+    assert (
+        reveal(creds.secret_access_key) in emu.secrets
+        and creds.account_id == accounts[1].account_id
+    )
     assert creds.expiration > datetime.now(timezone.utc)
     assert worst_gap < 0.2
     assert count(emu, "Logout") == 1

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import MissingDependencyError
+from .._secret import Secret, as_secret
 
 if TYPE_CHECKING:
     from ..oidc._portal import (
@@ -55,14 +56,21 @@ class Account:
 @dataclass(frozen=True)
 class RoleCredentials:
     """Temporary credentials of a permission set's role. The repr shows the account, role
-    and expiry, none of the keys."""
+    and expiry, none of the keys. The secret key and the session token are
+    :class:`~.._secret.Secret` (``.get_secret_value()`` gives the string); the access key
+    id is an identifier (it appears in CloudTrail and in error messages), kept plain."""
 
     access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-    session_token: str = field(repr=False)
+    secret_access_key: Secret = field(repr=False)
+    session_token: Secret = field(repr=False)
     expiration: datetime
     account_id: str = ""
     role_name: str = ""
+
+    def __post_init__(self) -> None:
+        # Plain strings given by a caller are wrapped: the fields are always Secret.
+        object.__setattr__(self, "secret_access_key", as_secret(self.secret_access_key))
+        object.__setattr__(self, "session_token", as_secret(self.session_token))
 
     def __repr__(self) -> str:
         return (
@@ -132,26 +140,27 @@ def _role_credentials(
     creds = reply["roleCredentials"]  # checked by the client: present, typed, in range
     return RoleCredentials(
         access_key_id=creds["accessKeyId"],
-        secret_access_key=creds["secretAccessKey"],
-        session_token=creds["sessionToken"],
+        # Wrapped as they are taken from the answer (a Response: its repr masks them).
+        secret_access_key=as_secret(creds["secretAccessKey"]),
+        session_token=as_secret(creds["sessionToken"]),
         expiration=datetime.fromtimestamp(creds["expiration"] / 1000, timezone.utc),
         account_id=account_id,
         role_name=role_name,
     )
 
 
-def list_accounts(client: PortalClient, access_token: str) -> list[Account]:
+def list_accounts(client: PortalClient, access_token: Secret) -> list[Account]:
     """Every account the user can reach, each with its role names (all pages)."""
     return _accounts(client.accounts_with_roles(access_token))
 
 
-async def alist_accounts(client: AsyncPortalClient, access_token: str) -> list[Account]:
+async def alist_accounts(client: AsyncPortalClient, access_token: Secret) -> list[Account]:
     """:func:`list_accounts` for asyncio."""
     return _accounts(await client.accounts_with_roles(access_token))
 
 
 def get_role_credentials(
-    client: PortalClient, access_token: str, account_id: str, role_name: str
+    client: PortalClient, access_token: Secret, account_id: str, role_name: str
 ) -> RoleCredentials:
     reply = client.get_role_credentials(
         roleName=role_name, accountId=account_id, accessToken=access_token
@@ -160,7 +169,7 @@ def get_role_credentials(
 
 
 async def aget_role_credentials(
-    client: AsyncPortalClient, access_token: str, account_id: str, role_name: str
+    client: AsyncPortalClient, access_token: Secret, account_id: str, role_name: str
 ) -> RoleCredentials:
     """:func:`get_role_credentials` for asyncio."""
     reply = await client.get_role_credentials(
@@ -169,11 +178,11 @@ async def aget_role_credentials(
     return _role_credentials(reply, account_id, role_name)
 
 
-def portal_logout(client: PortalClient, access_token: str) -> None:
+def portal_logout(client: PortalClient, access_token: Secret) -> None:
     client.logout(accessToken=access_token)
 
 
-async def aportal_logout(client: AsyncPortalClient, access_token: str) -> None:
+async def aportal_logout(client: AsyncPortalClient, access_token: Secret) -> None:
     """:func:`portal_logout` for asyncio."""
     await client.logout(accessToken=access_token)
 
@@ -219,12 +228,14 @@ def refreshable_session(
     from botocore.credentials import RefreshableCredentials
 
     def fetch() -> dict[str, str]:
+        # botocore's credentials need plain strings: the library boundary. The dict is
+        # returned at once, never kept in a local of ours.
         creds = fetch_credentials()
         return {
             "access_key": creds.access_key_id,
-            "secret_key": creds.secret_access_key,
-            "token": creds.session_token,
             "expiry_time": creds.expiration.isoformat(),
+            "secret_key": creds.secret_access_key.get_secret_value(),
+            "token": creds.session_token.get_secret_value(),
         }
 
     core = botocore.session.get_session()

@@ -36,9 +36,10 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._exceptions import CacheError, LoginCancelledError
+from .._secret import Secret
 from ._files import atomic_write, failure_advice, make_private_dirs, os_reason
 from ._models import CachedRegistration, CachedToken
 
@@ -257,8 +258,7 @@ class TokenCache:
                     os.chmod(directory, 0o700)
         return directory
 
-    def _save(self, path: Path, data: dict[str, Any], what: str) -> None:
-        payload = json.dumps(data).encode("utf-8")
+    def _save(self, path: Path, payload: Secret, what: str) -> None:
         self._warn_directory()
         st = _stat_or_none(self.directory)
         if st is not None and hasattr(os, "geteuid") and st.st_uid != os.geteuid():
@@ -280,11 +280,11 @@ class TokenCache:
 
     def save_token(self, key: str, token: CachedToken) -> None:
         """Atomically write *token* to ``<key>.json`` (0600, directory 0700)."""
-        self._save(self.token_path(key), token.to_json(), "token")
+        self._save(self.token_path(key), _serialized(token), "token")
 
     def save_registration(self, key: str, registration: CachedRegistration) -> None:
         """Atomically write *registration* to ``<key>.json`` (0600, directory 0700)."""
-        self._save(self.registration_path(key), registration.to_json(), "client registration")
+        self._save(self.registration_path(key), _serialized(registration), "client registration")
 
     # deleting
 
@@ -482,6 +482,12 @@ MAX_ENTRY_BYTES = 1024 * 1024
 
 class _Unsafe(Exception):
     """A cache entry that must not be used; the message says why (never its content)."""
+
+
+def _serialized(entry: CachedToken | CachedRegistration) -> Secret:
+    """The file's content, wrapped: one expression, so the plain JSON never sits in a local
+    of a frame that can raise (the write that may fail gets the Secret)."""
+    return Secret(json.dumps(entry.to_json()))
 
 
 def _read_entry(path: Path) -> bytes:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exceptions import LoginCancelledError, SSOOIDCError
-from ..oidc._protocol import OPERATIONS
+from ..oidc._protocol import OPERATIONS, wrap_secret_response
 from ._cache import CacheLockTimeout, CacheWarning, TokenCache
 from ._flow import (
     Call,
@@ -179,7 +179,8 @@ def run_sync(
                 if isinstance(step, Call):
                     method = getattr(client, OPERATIONS[step.operation].python_name)
                     try:
-                        outcome = method(**step.params)
+                        # Wrapped as received: the flow never holds a plain token.
+                        outcome = wrap_secret_response(method(**step.params))
                     except SSOOIDCError as error:
                         outcome = error
                 elif isinstance(step, Wait):
@@ -243,7 +244,7 @@ async def run_async(
                 if isinstance(step, Call):
                     method = getattr(client, OPERATIONS[step.operation].python_name)
                     try:
-                        outcome = await method(**step.params)
+                        outcome = wrap_secret_response(await method(**step.params))
                     except SSOOIDCError as error:
                         outcome = error
                 elif isinstance(step, Wait):

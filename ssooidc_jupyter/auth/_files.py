@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .._secret import Secret
+
 __all__ = ["atomic_write", "failure_advice", "make_private_dirs", "os_reason"]
 
 
@@ -59,7 +61,7 @@ def make_private_dirs(directory: Path) -> list[Path]:
     return created
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | Secret) -> None:
     """Replace *path* with *data* atomically; the file is 0600 from creation.
 
     Writes a temporary file in the same directory (``mkstemp`` creates it 0600 with
@@ -75,7 +77,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         try:
-            view = memoryview(data)
+            # A Secret (a cache entry) is unwrapped into the view only: a traceback through
+            # this frame shows neither the text nor the bytes.
+            view = memoryview(
+                data.get_secret_value().encode() if isinstance(data, Secret) else data
+            )
             while view:
                 written = os.write(fd, view)
                 view = view[written:]

@@ -39,6 +39,7 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from .._secret import Secret, as_optional_secret, as_secret
 from ..oidc._protocol import validate_response
 from ._models import CachedRegistration, CachedToken
 
@@ -354,7 +355,7 @@ def refresh_flow(token: CachedToken, now: Callable[[], datetime]) -> Flow:
         start_url=token.start_url,
         region=token.region,
         client_id=token.client_id or "",
-        client_secret=token.client_secret or "",
+        client_secret=token.client_secret or Secret(""),
         registration_expires_at=token.registration_expires_at,
         previous_refresh_token=token.refresh_token,
         extra=token.extra,
@@ -424,6 +425,8 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     # Checked here as well as in our client: the flow may be driven with another client
     # (boto3's checks types but no ranges), and nothing is shown or kept from a bad answer.
     validate_response("StartDeviceAuthorization", started)
+    # Wrapped as it is received: no frame of the flow holds the plain device code.
+    device_code = as_secret(started["deviceCode"])
 
     begun = now()
     expires_in = float(started["expiresIn"])
@@ -464,7 +467,7 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
                 "clientId": registration.client_id,
                 "clientSecret": registration.client_secret,
                 "grantType": DEVICE_GRANT,
-                "deviceCode": started["deviceCode"],
+                "deviceCode": device_code,
             },
         )
         slowed = slowed + 1 if isinstance(reply, SlowDownException) else 0
@@ -531,7 +534,7 @@ def _register(
     expires = reply.get("clientSecretExpiresAt")
     registration = CachedRegistration(
         client_id=reply["clientId"],
-        client_secret=reply["clientSecret"],
+        client_secret=as_secret(reply["clientSecret"]),
         expires_at=(
             datetime.fromtimestamp(int(expires), timezone.utc)
             if expires
@@ -550,22 +553,23 @@ def _token_from_reply(
     start_url: str,
     region: str,
     client_id: str,
-    client_secret: str,
+    client_secret: Secret,
     registration_expires_at: datetime | None,
-    previous_refresh_token: str | None = None,
+    previous_refresh_token: Secret | None = None,
     extra: Any = None,
 ) -> CachedToken:
     # Raises InvalidResponseError naming the member: nothing is built, so nothing is saved.
     validate_response("CreateToken", reply)
-    access_token: str = reply["accessToken"]
     expires_in: int = reply["expiresIn"]
     return CachedToken(
         start_url=start_url,
         region=region,
-        access_token=access_token,
+        # Wrapped as they are taken from the answer: never a plain local of this frame.
+        access_token=as_secret(reply["accessToken"]),
         expires_at=(issued + timedelta(seconds=expires_in)).replace(microsecond=0),
         # A refresh that rotates nothing keeps the previous refresh token (botocore does).
-        refresh_token=reply.get("refreshToken") or previous_refresh_token,
+        refresh_token=as_optional_secret(reply.get("refreshToken") or None)
+        or previous_refresh_token,
         client_id=client_id,
         client_secret=client_secret,
         registration_expires_at=registration_expires_at,

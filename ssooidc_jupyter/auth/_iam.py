@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from .._exceptions import ConfigurationError
+from .._secret import Secret, as_optional_secret, as_secret
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -40,13 +41,16 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class IAMToken:
-    """What CreateTokenWithIAM issued. The repr shows the types, scopes and lifetime only."""
+    """What CreateTokenWithIAM issued. The repr shows the types, scopes and lifetime only.
 
-    access_token: str = field(repr=False)
+    The tokens are :class:`~.._secret.Secret` (``.get_secret_value()`` gives the string);
+    :func:`iam_token` takes them back as they are (``refresh_token=token.refresh_token``)."""
+
+    access_token: Secret = field(repr=False)
     token_type: str
     expires_in: int
-    refresh_token: str | None = field(default=None, repr=False)
-    id_token: str | None = field(default=None, repr=False)
+    refresh_token: Secret | None = field(default=None, repr=False)
+    id_token: Secret | None = field(default=None, repr=False)
     issued_token_type: str | None = None
     scope: list[str] = field(default_factory=list)
     aws_additional_details: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -54,11 +58,12 @@ class IAMToken:
     @classmethod
     def from_response(cls, reply: Mapping[str, Any]) -> IAMToken:
         return cls(
-            access_token=reply["accessToken"],
+            # Wrapped as they are taken from the answer (a Response: its repr masks them).
+            access_token=as_secret(reply["accessToken"]),
             token_type=reply.get("tokenType", "Bearer"),
             expires_in=int(reply.get("expiresIn", 0)),
-            refresh_token=reply.get("refreshToken"),
-            id_token=reply.get("idToken"),
+            refresh_token=as_optional_secret(reply.get("refreshToken")),
+            id_token=as_optional_secret(reply.get("idToken")),
             issued_token_type=reply.get("issuedTokenType"),
             scope=list(reply.get("scope") or []),
             aws_additional_details=dict(reply.get("awsAdditionalDetails") or {}),
@@ -69,15 +74,37 @@ class GrantArguments(TypedDict, total=False):
     """The grant's inputs, shared by :func:`iam_token` and :func:`iam_token_async` (one
     list, so the twins cannot drift)."""
 
-    code: str | None
+    code: str | Secret | None
     redirect_uri: str | None
-    code_verifier: str | None
-    refresh_token: str | None
-    assertion: str | None
-    subject_token: str | None
+    code_verifier: str | Secret | None
+    refresh_token: str | Secret | None
+    assertion: str | Secret | None
+    subject_token: str | Secret | None
     subject_token_type: str | None
     requested_token_type: str | None
     scopes: Sequence[str] | None
+
+
+#: The grant arguments that are credentials.
+_SECRET_ARGUMENTS = ("code", "code_verifier", "refresh_token", "assertion", "subject_token")
+
+
+class _Hidden(dict[str, Any]):
+    """A copy of the caller's ``credentials=`` mapping whose repr shows no key or secret."""
+
+    def __repr__(self) -> str:
+        return "{...credentials...}"
+
+
+def _hide_inputs(arguments: Any, credentials: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Wrap the secret grant arguments in place (``arguments`` is the ``**kwargs`` dict of
+    :func:`iam_token`, shared by its frame) and return ``credentials`` with a masked repr,
+    so that no frame of the call shows a caller's plain secret in a traceback."""
+    for name in _SECRET_ARGUMENTS:
+        value = arguments.get(name)
+        if isinstance(value, str):
+            arguments[name] = Secret(value)
+    return None if credentials is None else _Hidden(credentials)
 
 
 def _params(client_id: str, grant: str, arguments: GrantArguments) -> dict[str, Any]:
@@ -135,8 +162,10 @@ def iam_token(
     token issuer) or ``token_exchange`` (``subject_token``: an IAM Identity Center access
     token, ``subject_token_type``, ``requested_token_type``); ``scopes`` narrows the token.
     Signed with ``credentials`` (as in :func:`ssooidc`), a profile or the default chain;
-    pass ``client`` to reuse an :class:`SSOOIDCClient`.
+    pass ``client`` to reuse an :class:`SSOOIDCClient`. The secret arguments may be plain
+    strings or :class:`~ssooidc_jupyter.Secret` (as an :class:`IAMToken` holds them).
     """
+    credentials = _hide_inputs(arguments, credentials)
     params = _params(client_id, grant, arguments)
     if client is not None:
         return IAMToken.from_response(client.create_token_with_iam(**params))
@@ -158,6 +187,7 @@ async def iam_token_async(
     **arguments: Unpack[GrantArguments],
 ) -> IAMToken:
     """:func:`iam_token` for asyncio (pass an :class:`AsyncSSOOIDCClient` as ``client``)."""
+    credentials = _hide_inputs(arguments, credentials)
     params = _params(client_id, grant, arguments)
     if client is not None:
         return IAMToken.from_response(await client.create_token_with_iam(**params))

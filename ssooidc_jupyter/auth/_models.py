@@ -6,6 +6,8 @@ it without dragging in files, locks or asyncio. The shapes are exactly botocore'
 token written through this package is read by ``aws`` and boto3, and the other way round.
 
 Nothing here ever puts a token, refresh token or client secret in a ``repr`` or an error.
+The secret members are held as :class:`~.._secret.Secret` (wrapped as a file is read, or as
+a model is built from plain strings) and unwrapped only by ``to_json``, for the cache file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .._redact import register_secret
+from .._secret import Secret, as_optional_secret, as_secret, reveal
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -177,6 +180,15 @@ def _required_str(data: Mapping[str, Any], name: str) -> str:
     return value
 
 
+def _required_secret(data: Mapping[str, Any], name: str) -> Secret:
+    # Wrapped in the frame that checks it: no caller's frame ever holds the plain value.
+    return as_secret(_required_str(data, name))
+
+
+def _optional_secret(data: Mapping[str, Any], name: str) -> Secret | None:
+    return as_optional_secret(_optional_str(data, name))
+
+
 def _optional_str(data: Mapping[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is None:
@@ -238,15 +250,19 @@ class CachedToken:
 
     start_url: str
     region: str
-    access_token: str
+    access_token: Secret
     expires_at: datetime
-    refresh_token: str | None = None
+    refresh_token: Secret | None = None
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: Secret | None = None
     registration_expires_at: datetime | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
+        # Plain strings given by a caller are wrapped: the fields are always Secret.
+        object.__setattr__(self, "access_token", as_secret(self.access_token))
+        object.__setattr__(self, "refresh_token", as_optional_secret(self.refresh_token))
+        object.__setattr__(self, "client_secret", as_optional_secret(self.client_secret))
         # Normalise to UTC once so comparisons and to_json never meet a foreign zone.
         object.__setattr__(self, "expires_at", _as_utc(self.expires_at, "expires_at"))
         if self.registration_expires_at is not None:
@@ -269,21 +285,29 @@ class CachedToken:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The dict botocore writes (``SSOTokenProvider._attempt_create_token``)."""
+        """The dict botocore writes (``SSOTokenProvider._attempt_create_token``), with the
+        secrets as plain strings: the cache file's content (and :meth:`SSOToken.export`).
+        Nothing after the first unwrapping can raise."""
+        expires_at = format_timestamp(self.expires_at)
+        registration_expires_at = (
+            None
+            if self.registration_expires_at is None
+            else format_timestamp(self.registration_expires_at)
+        )
         data: dict[str, Any] = {
             "startUrl": self.start_url,
             "region": self.region,
-            "accessToken": self.access_token,
-            "expiresAt": format_timestamp(self.expires_at),
+            "accessToken": reveal(self.access_token),
+            "expiresAt": expires_at,
         }
         if self.refresh_token is not None:
-            data["refreshToken"] = self.refresh_token
+            data["refreshToken"] = reveal(self.refresh_token)
         if self.client_id is not None:
             data["clientId"] = self.client_id
         if self.client_secret is not None:
-            data["clientSecret"] = self.client_secret
-        if self.registration_expires_at is not None:
-            data["registrationExpiresAt"] = format_timestamp(self.registration_expires_at)
+            data["clientSecret"] = reveal(self.client_secret)
+        if registration_expires_at is not None:
+            data["registrationExpiresAt"] = registration_expires_at
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -296,11 +320,11 @@ class CachedToken:
         return cls(
             start_url=_required_str(data, "startUrl"),
             region=_required_str(data, "region"),
-            access_token=_required_str(data, "accessToken"),
+            access_token=_required_secret(data, "accessToken"),
             expires_at=_required_timestamp(data, "expiresAt"),
-            refresh_token=_optional_str(data, "refreshToken"),
+            refresh_token=_optional_secret(data, "refreshToken"),
             client_id=_optional_str(data, "clientId"),
-            client_secret=_optional_str(data, "clientSecret"),
+            client_secret=_optional_secret(data, "clientSecret"),
             registration_expires_at=_optional_timestamp(data, "registrationExpiresAt"),
             extra={k: v for k, v in data.items() if k not in _TOKEN_KEYS},
         )
@@ -320,13 +344,14 @@ class CachedRegistration:
     """
 
     client_id: str
-    client_secret: str
+    client_secret: Secret
     expires_at: datetime
     scopes: list[str] = field(default_factory=list, hash=False)
     grant_types: list[str] | None = field(default=None, hash=False)
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "client_secret", as_secret(self.client_secret))
         object.__setattr__(self, "expires_at", _as_utc(self.expires_at, "expires_at"))
         object.__setattr__(self, "scopes", list(self.scopes))
         if self.grant_types is not None:
@@ -357,11 +382,13 @@ class CachedRegistration:
         return remaining >= REGISTRATION_EXPIRY_WINDOW and self.supports_device_flow
 
     def to_json(self) -> dict[str, Any]:
-        """The dict the CLI writes (``SSOTokenFetcher._register_client``)."""
+        """The dict the CLI writes (``SSOTokenFetcher._register_client``), the secret as a
+        plain string: the cache file's content."""
+        expires_at = format_timestamp(self.expires_at)
         data: dict[str, Any] = {
             "clientId": self.client_id,
-            "clientSecret": self.client_secret,
-            "expiresAt": format_timestamp(self.expires_at),
+            "clientSecret": reveal(self.client_secret),
+            "expiresAt": expires_at,
         }
         # The CLI omits "scopes" when it registered without any; keep that shape.
         if self.scopes:
@@ -383,7 +410,7 @@ class CachedRegistration:
             raise ValueError("file holds an SSO token, not a client registration")
         return cls(
             client_id=_required_str(data, "clientId"),
-            client_secret=_required_str(data, "clientSecret"),
+            client_secret=_required_secret(data, "clientSecret"),
             expires_at=_required_timestamp(data, "expiresAt"),
             scopes=_string_list(data, "scopes") or [],
             grant_types=_string_list(data, "grantTypes"),

@@ -34,6 +34,7 @@ from .._exceptions import (
     LoginExpiredError,
     SSOOIDCError,
 )
+from .._secret import Secret, as_secret
 from ..oidc._values import validate_redirect_uri
 from ._context import LazyClient, LoginContext
 from ._drivers import NoticeHandler, PromptHandler, default_prompt, run_async, run_sync
@@ -70,16 +71,21 @@ _MAX_ERROR_TEXT = 200
 ABORTED = "ssooidc_aborted"
 
 
-def pkce_pair() -> tuple[str, str]:
-    """``(verifier, S256 challenge)``: 64 random URL-safe characters and their hash."""
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+def pkce_pair() -> tuple[Secret, str]:
+    """``(verifier, S256 challenge)``: 64 random URL-safe characters (a :class:`Secret`)
+    and their hash."""
+    verifier = Secret(secrets.token_urlsafe(48))
+    return verifier, _challenge(verifier)
+
+
+def _challenge(verifier: Secret) -> str:
+    digest = hashlib.sha256(verifier.get_secret_value().encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
 class CallbackResult:
-    code: str | None
+    code: Secret | None  # a credential until redeemed
     error: str | None = None
     description: str | None = None
 
@@ -122,7 +128,8 @@ class CallbackBox:
         state is wrong or an answer was already taken (a forged or replayed callback)."""
         if not self.matches(params.get("state")):
             return False
-        code, error = params.get("code"), params.get("error")
+        # Wrapped at once: the code is a credential until redeemed.
+        code, error = as_secret(params.get("code") or ""), params.get("error")
         if not code and not error:
             return False
         with self._lock:
@@ -184,7 +191,7 @@ def pkce_flow(
     )
     if isinstance(reply, BaseException):
         raise reply
-    client_id, client_secret = reply["clientId"], reply["clientSecret"]
+    client_id, client_secret = reply["clientId"], as_secret(reply["clientSecret"])
     expires = reply.get("clientSecretExpiresAt")
     registration_expires_at = (
         datetime.fromtimestamp(int(expires), now().tzinfo) if expires else None

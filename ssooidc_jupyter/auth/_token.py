@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LoginError, SSOOIDCError, UnauthorizedException
+from .._secret import Secret
 from ._context import LazyClient, LoginContext
 from ._drivers import run_async, run_sync
 from ._flow import Flow, current_token_flow, refresh_now_flow
@@ -35,7 +36,8 @@ class SSOToken:
 
     ``repr`` and ``str`` show the start URL and expiry, never a secret. The secret values
     are attributes (``access_token``, ``refresh_token``) and leave only through them or
-    :meth:`export`.
+    :meth:`export`. Inside, they are held and passed on as :class:`~.._secret.Secret`: the
+    plain string exists only in what those return (the documented API, as before).
     """
 
     def __init__(self, cached: CachedToken, *, context: LoginContext) -> None:
@@ -48,11 +50,12 @@ class SSOToken:
 
     @property
     def access_token(self) -> str:
-        return self._cached.access_token
+        return self._cached.access_token.get_secret_value()
 
     @property
     def refresh_token(self) -> str | None:
-        return self._cached.refresh_token
+        token = self._cached.refresh_token
+        return None if token is None else token.get_secret_value()
 
     @property
     def expires_at(self) -> datetime:
@@ -134,14 +137,21 @@ class SSOToken:
         """A valid access token now, without ever prompting: the cached one (another login
         may have renewed it), refreshed silently when it is about to expire. Raises
         :class:`LoginError` when a new sign-in is needed."""
+        return self._current().get_secret_value()
+
+    async def acurrent_access_token(self) -> str:
+        """:meth:`current_access_token` for asyncio: never blocks the event loop."""
+        return (await self._acurrent()).get_secret_value()
+
+    def _current(self) -> Secret:
+        """:meth:`current_access_token`, still wrapped (what our own calls pass on)."""
         with self._lock:
             self._cached = self._run(
                 current_token_flow(self._context.request, self._cached, _utcnow)
             )
             return self._cached.access_token
 
-    async def acurrent_access_token(self) -> str:
-        """:meth:`current_access_token` for asyncio: never blocks the event loop."""
+    async def _acurrent(self) -> Secret:
         self._cached = await self._arun(
             current_token_flow(self._context.request, self._cached, _utcnow)
         )
@@ -166,7 +176,7 @@ class SSOToken:
         """The AWS accounts this user can reach, each with its role names."""
         from ._aws import list_accounts
 
-        token = self.current_access_token()
+        token = self._current()
         with self._refused_is_dead(token):
             return list_accounts(self._portal_client(), token)
 
@@ -174,7 +184,7 @@ class SSOToken:
         """:meth:`accounts` for asyncio: never blocks the event loop."""
         from ._aws import alist_accounts, async_portal_client
 
-        token = await self.acurrent_access_token()
+        token = await self._acurrent()
         async with async_portal_client(self._context) as client, self._arefused_is_dead(token):
             return await alist_accounts(client, token)
 
@@ -182,7 +192,7 @@ class SSOToken:
         """Role credentials for ``role_name`` in ``account_id`` (GetRoleCredentials)."""
         from ._aws import get_role_credentials
 
-        token = self.current_access_token()
+        token = self._current()
         with self._refused_is_dead(token):
             return get_role_credentials(self._portal_client(), token, account_id, role_name)
 
@@ -190,7 +200,7 @@ class SSOToken:
         """:meth:`credentials` for asyncio: never blocks the event loop."""
         from ._aws import aget_role_credentials, async_portal_client
 
-        token = await self.acurrent_access_token()
+        token = await self._acurrent()
         async with async_portal_client(self._context) as client, self._arefused_is_dead(token):
             return await aget_role_credentials(client, token, account_id, role_name)
 
@@ -214,7 +224,7 @@ class SSOToken:
         from ._aws import portal_logout
 
         try:
-            portal_logout(self._portal_client(), self.access_token)
+            portal_logout(self._portal_client(), self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
@@ -226,7 +236,7 @@ class SSOToken:
 
         try:
             async with async_portal_client(self._context) as client:
-                await aportal_logout(client, self.access_token)
+                await aportal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
@@ -240,7 +250,7 @@ class SSOToken:
     # ---- a token the portal refused ------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _refused_is_dead(self, access_token: str) -> Iterator[None]:
+    def _refused_is_dead(self, access_token: Secret) -> Iterator[None]:
         try:
             yield
         except UnauthorizedException:
@@ -248,7 +258,7 @@ class SSOToken:
             raise
 
     @contextlib.asynccontextmanager
-    async def _arefused_is_dead(self, access_token: str) -> AsyncIterator[None]:
+    async def _arefused_is_dead(self, access_token: Secret) -> AsyncIterator[None]:
         try:
             yield
         except UnauthorizedException:
@@ -258,7 +268,7 @@ class SSOToken:
             raise
 
     def _forget_refused(
-        self, access_token: str, flag_in_cache: Callable[[str, datetime], None] | None
+        self, access_token: Secret, flag_in_cache: Callable[[Secret, datetime], None] | None
     ) -> datetime | None:
         """Mark ``access_token`` expired in this object; return the moment to write to the
         cache (or write it with ``flag_in_cache``), None if it is no longer held."""
@@ -272,7 +282,7 @@ class SSOToken:
             flag_in_cache(access_token, now)
         return now
 
-    def _flag_in_cache_sync(self, access_token: str, now: datetime) -> None:
+    def _flag_in_cache_sync(self, access_token: Secret, now: datetime) -> None:
         cache, key = self._context.slot.cache, self._context.slot.token_key
         if cache is None:
             return
@@ -283,7 +293,7 @@ class SSOToken:
             # Best effort: the refusal is what the caller must hear about.
             logger.warning("Could not mark the refused token as expired in the cache: %s", exc)
 
-    async def _flag_in_cache_async(self, access_token: str, now: datetime) -> None:
+    async def _flag_in_cache_async(self, access_token: Secret, now: datetime) -> None:
         cache, key = self._context.slot.cache, self._context.slot.token_key
         if cache is None:
             return
@@ -299,7 +309,7 @@ class SSOToken:
 _FLAG_LOCK_WAIT = 10.0
 
 
-def _flag_entry(cache: TokenCache, key: str, access_token: str, now: datetime) -> None:
+def _flag_entry(cache: TokenCache, key: str, access_token: Secret, now: datetime) -> None:
     """Under the lock: give the cached entry of ``access_token`` the expiry ``now``.
 
     Flagged, not deleted: the refresh token and registration stay, so a session that is

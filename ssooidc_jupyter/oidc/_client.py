@@ -24,6 +24,7 @@ from .._exceptions import (
     SSOOIDCError,
 )
 from .._redact import register_secret
+from .._secret import Secret
 from ._config import build_config
 from ._http import (
     MAX_RESPONSE_BYTES,
@@ -47,6 +48,7 @@ from ._protocol import (
     build_body,
     parse_error,
     parse_success,
+    wrap_secret_members,
 )
 from ._retry import Answer, Sleep, retrying
 from ._signing import load_credentials, sign
@@ -69,8 +71,11 @@ logger = logging.getLogger("ssooidc_jupyter.client")
 @dataclass(frozen=True)
 class _Send:
     url: str
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str]  # signed requests: X-Amz-Security-Token of the signer
+    body: Secret  # the JSON carries the client secret, codes and tokens: masked in reprs
+
+    def __repr__(self) -> str:
+        return f"_Send(POST {self.url})"
 
 
 _Step: TypeAlias = "_Send | Sleep"
@@ -119,7 +124,7 @@ class _BaseClient(ServiceClientBase):
                     self._signing_credentials,
                     self._signing_region(operation),
                     url,
-                    body,
+                    body.get_secret_value().encode(),
                     headers,
                 )
             logger.debug("%s: POST %s (attempt %d)", operation.name, url, number)
@@ -183,6 +188,7 @@ class SSOOIDCClient(_BaseClient):
         self._http = httpx.Client(**self._http_options())
 
     def _call(self, name: str, params: Mapping[str, Any]) -> Any:
+        wrap_secret_members(params)  # first: no frame of this call shows a plain secret
         operation = OPERATIONS[name]
         if operation.signed and self._signing_credentials is None:
             self._signing_credentials = load_credentials(self._config, name)
@@ -196,8 +202,9 @@ class SSOOIDCClient(_BaseClient):
             return self._transport_error(operation, exc)
 
     def _exchange(self, operation: Operation, step: _Send) -> _Outcome:
+        # The body is unwrapped inside the call: no local of this frame holds it.
         request = self._http.build_request(
-            "POST", step.url, content=step.body, headers=step.headers
+            "POST", step.url, content=step.body.get_secret_value().encode(), headers=step.headers
         )
         reply = self._http.send(request, stream=True)
         try:
@@ -260,6 +267,7 @@ class AsyncSSOOIDCClient(_BaseClient):
         # runs on a loop, so here it is already loaded and the import is free.
         import asyncio
 
+        wrap_secret_members(params)  # first: no frame of this call shows a plain secret
         operation = OPERATIONS[name]
         if operation.signed and self._signing_credentials is None:
             # The credential chain may read files or call a metadata service: not on the loop.
@@ -278,8 +286,9 @@ class AsyncSSOOIDCClient(_BaseClient):
             return self._transport_error(operation, exc)
 
     async def _exchange(self, operation: Operation, step: _Send) -> _Outcome:
+        # The body is unwrapped inside the call: no local of this frame holds it.
         request = self._http.build_request(
-            "POST", step.url, content=step.body, headers=step.headers
+            "POST", step.url, content=step.body.get_secret_value().encode(), headers=step.headers
         )
         reply = await self._http.send(request, stream=True)
         try:

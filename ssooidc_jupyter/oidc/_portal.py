@@ -30,6 +30,8 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from .._redact import register_secret
+from .._secret import Secret, as_secret
 from ._config import build_config
 from ._endpoints import SSO_PORTAL
 from ._http import (
@@ -49,6 +51,7 @@ from ._protocol import (
     _describe_body,
     error_code,
     present_params,
+    wrap_secret_members,
 )
 from ._retry import Answer, Sleep, retrying
 
@@ -84,11 +87,11 @@ _MAX_EXPIRATION_MS = 253_402_300_799_000
 class GetRoleCredentialsRequest(TypedDict):
     roleName: str
     accountId: str
-    accessToken: str
+    accessToken: str | Secret
 
 
 class _ListAccountsRequired(TypedDict):
-    accessToken: str
+    accessToken: str | Secret
 
 
 class ListAccountsRequest(_ListAccountsRequired, total=False):
@@ -97,7 +100,7 @@ class ListAccountsRequest(_ListAccountsRequired, total=False):
 
 
 class _ListAccountRolesRequired(TypedDict):
-    accessToken: str
+    accessToken: str | Secret
     accountId: str
 
 
@@ -107,7 +110,7 @@ class ListAccountRolesRequest(_ListAccountRolesRequired, total=False):
 
 
 class LogoutRequest(TypedDict):
-    accessToken: str
+    accessToken: str | Secret
 
 
 class RoleCredentialsInfo(TypedDict):
@@ -233,6 +236,8 @@ def _check_role_credentials(data: Mapping[str, Any]) -> dict[str, Any]:
         key: _string(creds, key, "roleCredentials.", required=True)
         for key in ("accessKeyId", "secretAccessKey", "sessionToken")
     }
+    # Masked in every log line from now on (botocore logs them when boto3 is used too).
+    register_secret(checked["secretAccessKey"], checked["sessionToken"])
     expiration = creds.get("expiration")
     if expiration is None:
         raise _Wrong("roleCredentials.expiration", "is missing")
@@ -309,7 +314,7 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def _build(operation: Operation, params: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+def _build(operation: Operation, params: Mapping[str, Any]) -> tuple[dict[str, str], Secret]:
     """Validate ``params`` (naming members, never values) and split them into the query
     and the bearer token, before any request, as boto3 does."""
     present = present_params(
@@ -323,6 +328,8 @@ def _build(operation: Operation, params: Mapping[str, Any]) -> tuple[dict[str, s
                     f"{operation.python_name}(): maxResults must be an integer from 1 to 100"
                 )
             query[operation.query[key]] = str(value)
+        elif key == "accessToken" and isinstance(value, Secret) and value:
+            continue
         elif not isinstance(value, str) or not value:
             raise ParamValidationError(
                 f"{operation.python_name}(): {key} must be a non-empty string, not "
@@ -330,7 +337,7 @@ def _build(operation: Operation, params: Mapping[str, Any]) -> tuple[dict[str, s
             )
         elif key != "accessToken":
             query[operation.query[key]] = value
-    return query, present["accessToken"]
+    return query, as_secret(present["accessToken"])
 
 
 # ---- the no-I/O base ----------------------------------------------------------------------
@@ -343,10 +350,14 @@ class _Send:
     url: str
     query: dict[str, str]
     headers: dict[str, str]
+    token: Secret  # the bearer token: joins the headers only inside the httpx call
 
     def __repr__(self) -> str:
-        # The headers carry the bearer token.
         return f"_Send({self.operation} {self.method} {self.url})"
+
+    def wire_headers(self) -> dict[str, str]:
+        """The headers with the bearer token, for the httpx call (and nothing else)."""
+        return {**self.headers, BEARER_HEADER: self.token.get_secret_value()}
 
 
 _Step: TypeAlias = "_Send | Sleep"
@@ -374,16 +385,17 @@ class _BasePortalClient(ServiceClientBase):
     def _call_flow(self, name: str, params: Mapping[str, Any]) -> _Flow:
         """One operation: send, retry what botocore's standard mode retries, check the
         answer. Returns the answer as a :class:`Response` (secrets hidden from its repr)."""
+        wrap_secret_members(params)  # first: no frame of this call shows a plain token
         operation = OPERATIONS[name]
         query, token = _build(operation, params)
-        headers = {BEARER_HEADER: token}
+        headers: dict[str, str] = {}
         if self._config.close_connection:
             headers["Connection"] = "close"
         url = self._endpoint + operation.path
 
         def attempt(number: int) -> Generator[_Step, _Outcome, Response | SSOOIDCError]:
             logger.debug("%s: %s %s (attempt %d)", name, operation.method, url, number)
-            outcome = yield _Send(name, operation.method, url, query, headers)
+            outcome = yield _Send(name, operation.method, url, query, headers, token)
             if not isinstance(outcome, Answer):
                 assert outcome is not None
                 return outcome
@@ -415,7 +427,7 @@ class _BasePortalClient(ServiceClientBase):
             seen.add(next_token)
         raise self._invalid(name, 200, "nextToken", f"still asks for more after {MAX_PAGES} pages")
 
-    def _accounts_flow(self, access_token: str) -> _Flow:
+    def _accounts_flow(self, access_token: str | Secret) -> _Flow:
         """Every account with the names of the user's roles in it (ListAccounts, then
         ListAccountRoles per account)."""
         accounts = yield from self._pages_flow(
@@ -530,7 +542,7 @@ class PortalClient(_BasePortalClient):
     def _send(self, step: _Send) -> _Outcome:
         try:
             with self._http.stream(
-                step.method, step.url, params=step.query, headers=step.headers
+                step.method, step.url, params=step.query, headers=step.wire_headers()
             ) as reply:
                 try:
                     return Answer(reply.status_code, reply.headers, read_capped(reply))
@@ -559,18 +571,23 @@ class PortalClient(_BasePortalClient):
         """End the IAM Identity Center session of the token, for every tool (Logout)."""
         return self._run(self._call_flow("Logout", params))  # type: ignore[no-any-return]
 
-    def list_all_accounts(self, access_token: str) -> list[AccountInfo]:
+    def list_all_accounts(self, access_token: str | Secret) -> list[AccountInfo]:
         """Every account, all pages."""
+        access_token = as_secret(access_token)
         flow = self._pages_flow("ListAccounts", {"accessToken": access_token}, "accountList")
         return self._run(flow)  # type: ignore[no-any-return]
 
-    def list_all_account_roles(self, access_token: str, account_id: str) -> list[RoleInfo]:
+    def list_all_account_roles(self, access_token: str | Secret, account_id: str) -> list[RoleInfo]:
         """Every role in ``account_id``, all pages."""
+        access_token = as_secret(access_token)
         params = {"accessToken": access_token, "accountId": account_id}
         return self._run(self._pages_flow("ListAccountRoles", params, "roleList"))  # type: ignore[no-any-return]
 
-    def accounts_with_roles(self, access_token: str) -> list[tuple[AccountInfo, list[str]]]:
+    def accounts_with_roles(
+        self, access_token: str | Secret
+    ) -> list[tuple[AccountInfo, list[str]]]:
         """Every account with its role names (all pages of both listings)."""
+        access_token = as_secret(access_token)
         return self._run(self._accounts_flow(access_token))  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -606,7 +623,7 @@ class AsyncPortalClient(_BasePortalClient):
     async def _send(self, step: _Send) -> _Outcome:
         try:
             async with self._http.stream(
-                step.method, step.url, params=step.query, headers=step.headers
+                step.method, step.url, params=step.query, headers=step.wire_headers()
             ) as reply:
                 try:
                     return Answer(reply.status_code, reply.headers, await aread_capped(reply))
@@ -635,18 +652,25 @@ class AsyncPortalClient(_BasePortalClient):
         """End the IAM Identity Center session of the token, for every tool (Logout)."""
         return await self._run(self._call_flow("Logout", params))  # type: ignore[no-any-return]
 
-    async def list_all_accounts(self, access_token: str) -> list[AccountInfo]:
+    async def list_all_accounts(self, access_token: str | Secret) -> list[AccountInfo]:
         """Every account, all pages."""
+        access_token = as_secret(access_token)
         flow = self._pages_flow("ListAccounts", {"accessToken": access_token}, "accountList")
         return await self._run(flow)  # type: ignore[no-any-return]
 
-    async def list_all_account_roles(self, access_token: str, account_id: str) -> list[RoleInfo]:
+    async def list_all_account_roles(
+        self, access_token: str | Secret, account_id: str
+    ) -> list[RoleInfo]:
         """Every role in ``account_id``, all pages."""
+        access_token = as_secret(access_token)
         params = {"accessToken": access_token, "accountId": account_id}
         return await self._run(self._pages_flow("ListAccountRoles", params, "roleList"))  # type: ignore[no-any-return]
 
-    async def accounts_with_roles(self, access_token: str) -> list[tuple[AccountInfo, list[str]]]:
+    async def accounts_with_roles(
+        self, access_token: str | Secret
+    ) -> list[tuple[AccountInfo, list[str]]]:
         """Every account with its role names (all pages of both listings)."""
+        access_token = as_secret(access_token)
         return await self._run(self._accounts_flow(access_token))  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:

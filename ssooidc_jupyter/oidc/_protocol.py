@@ -19,6 +19,7 @@ from .._exceptions import (
     ParamValidationError,
     ServiceError,
 )
+from .._secret import Secret
 
 __all__ = [
     "OPERATIONS",
@@ -38,6 +39,8 @@ __all__ = [
     "parse_success",
     "redact",
     "validate_response",
+    "wrap_secret_members",
+    "wrap_secret_response",
 ]
 
 # Every member whose value is a credential. They never reach a repr, a log line or a message.
@@ -86,7 +89,7 @@ class RegisterClientResponse(TypedDict, total=False):
 
 class StartDeviceAuthorizationRequest(TypedDict):
     clientId: str
-    clientSecret: str
+    clientSecret: str | Secret
     startUrl: str
 
 
@@ -102,17 +105,17 @@ class StartDeviceAuthorizationResponse(TypedDict, total=False):
 
 class _CreateTokenRequired(TypedDict):
     clientId: str
-    clientSecret: str
+    clientSecret: str | Secret
     grantType: str
 
 
 class CreateTokenRequest(_CreateTokenRequired, total=False):
-    deviceCode: str
-    code: str
-    refreshToken: str
+    deviceCode: str | Secret
+    code: str | Secret
+    refreshToken: str | Secret
     scope: list[str]
     redirectUri: str
-    codeVerifier: str
+    codeVerifier: str | Secret
 
 
 class CreateTokenResponse(TypedDict, total=False):
@@ -130,15 +133,15 @@ class _CreateTokenWithIAMRequired(TypedDict):
 
 
 class CreateTokenWithIAMRequest(_CreateTokenWithIAMRequired, total=False):
-    code: str
-    refreshToken: str
-    assertion: str
+    code: str | Secret
+    refreshToken: str | Secret
+    assertion: str | Secret
     scope: list[str]
     redirectUri: str
-    subjectToken: str
+    subjectToken: str | Secret
     subjectTokenType: str
     requestedTokenType: str
-    codeVerifier: str
+    codeVerifier: str | Secret
 
 
 class CreateTokenWithIAMResponse(TypedDict, total=False):
@@ -222,11 +225,25 @@ def present_params(
     return present
 
 
-def build_body(operation: Operation, params: Mapping[str, Any]) -> bytes:
+def wrap_secret_members(params: Any) -> None:
+    """Wrap every secret member of a request's ``**params`` in :class:`Secret`, in place.
+
+    In place on purpose: ``params`` is the ``**kwargs`` dict of the public method, shared
+    by every frame of the call, so none of them shows a caller's plain token in a
+    traceback's locals. A caller's own dict is never mutated (``**`` makes a new one)."""
+    if isinstance(params, dict):
+        for key in SECRET_MEMBERS.intersection(params):
+            if isinstance(params[key], str):
+                params[key] = Secret(params[key])
+
+
+def build_body(operation: Operation, params: Mapping[str, Any]) -> Secret:
     """Validate ``params`` against the operation and encode the JSON body.
 
     Raises :class:`ParamValidationError` (naming members, never values) before any request,
-    as boto3 does. Members passed as ``None`` count as omitted and are not sent.
+    as boto3 does. Members passed as ``None`` count as omitted and are not sent. A string
+    member may be a :class:`Secret`; the body, which then holds it, is a :class:`Secret`
+    too, unwrapped only as it is sent.
     """
     present = present_params(
         operation.python_name, params, set(operation.members), operation.required
@@ -240,12 +257,24 @@ def build_body(operation: Operation, params: Mapping[str, Any]) -> bytes:
                 )
             body[key] = list(value)
         else:
-            if not isinstance(value, str):
+            if not isinstance(value, str | Secret):
                 raise ParamValidationError(
                     f"{operation.python_name}(): {key} must be a string, not {type(value).__name__}"
                 )
             body[key] = value
-    return json.dumps(body, separators=(",", ":")).encode()
+    return _encode(body)
+
+
+def _encode(body: Mapping[str, Any]) -> Secret:
+    # One expression: the plain JSON text never sits in a named local of a frame that can
+    # raise (json.dumps of strings cannot), so no traceback shows it.
+    return Secret(json.dumps(body, separators=(",", ":"), default=_unwrap))
+
+
+def _unwrap(value: object) -> str:
+    if isinstance(value, Secret):
+        return value.get_secret_value()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 class Response(dict[str, Any]):
@@ -262,6 +291,21 @@ class Response(dict[str, Any]):
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text("{...}" if cycle else repr(self))
+
+
+def wrap_secret_response(value: Any) -> Any:
+    """``value`` (an answer) with its secret members as :class:`Secret`, or ``value`` as it
+    is when it is not a mapping (an error). For whoever keeps an answer in a local while it
+    works on it (the sign-in flows): a traceback then shows no plain token, whatever it
+    walks into. The public clients' answers stay plain strings, as boto3's."""
+    if not isinstance(value, Mapping):
+        return value
+    return Response(
+        {
+            key: Secret(item) if key in SECRET_MEMBERS and isinstance(item, str) else item
+            for key, item in value.items()
+        }
+    )
 
 
 def redact(value: Any) -> Any:
@@ -298,6 +342,8 @@ class _Member:
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not acceptable, or None. Never quotes the value (a secret)."""
         if self.kind == "str":
+            if isinstance(value, Secret):  # a model already wrapped by a client of ours
+                return None if value or not self.required else "is an empty string"
             if not isinstance(value, str):
                 return f"is {_json_type(value)}, not a string"
             if not value and self.required:
