@@ -145,9 +145,13 @@ def _pkce_not_redeemed(emu: Emulator, home: Path, mp: pytest.MonkeyPatch) -> dic
     def browser(prompt: Any) -> None:
         # The person approves; the browser follows the redirect to the kernel's listener.
         # Then the code cannot be redeemed: CreateToken fails on every attempt.
-        location = emu.consent(prompt.verification_uri_complete)
-        emu.inject("CreateToken", "http_500", times=3)
-        httpx.get(location, timeout=10)
+        # The prompt's link is the listener's one-time launch link: it sets the cookie
+        # the callback must carry, so one client plays the one browser.
+        with httpx.Client(timeout=10) as client:
+            authorize = client.get(prompt.verification_uri_complete).headers["location"]
+            location = emu.consent(authorize)
+            emu.inject("CreateToken", "http_500", times=3)
+            client.get(location)
 
     return {**_device_denied(emu, home, mp), "browser": browser}
 
