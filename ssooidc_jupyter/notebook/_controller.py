@@ -264,7 +264,7 @@ _NAMED_ACCOUNTS = 5
 
 
 def _reachable(token: SSOToken) -> list[str] | None:
-    """"Name (id)" of every account ``token`` reaches (ListAccounts), or None if the portal
+    """ "Name (id)" of every account ``token`` reaches (ListAccounts), or None if the portal
     did not answer: the sign-in succeeded either way."""
     try:
         accounts = token.accounts()
