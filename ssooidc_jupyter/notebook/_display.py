@@ -33,6 +33,8 @@ __all__ = ["StatusView", "Table", "hide_css", "line_bundle", "status_bundle"]
 SUCCESS_COLOUR = "var(--jp-success-color1, #1a7f37)"
 ERROR_COLOUR = "var(--jp-error-color1, #cf222e)"
 WARN_COLOUR = "var(--jp-warn-color1, #9a6700)"
+# A link that looks like one in every theme (JupyterLab's and Voila's CSS reset anchors).
+LINK_STYLE = "color: var(--jp-content-link-color, #0969da); text-decoration: underline;"
 
 
 def state_colour(state: object) -> str:
@@ -95,7 +97,7 @@ def prompt_html(prompt: DevicePrompt, *, expiry: bool = True, mark: str = "") ->
     if link is not None:
         anchor = (
             f'<a class="ssooidc-link" href="{html.escape(link, quote=True)}" target="_blank" '
-            f'rel="noopener noreferrer">{shown}</a>'
+            f'rel="noopener noreferrer" style="{LINK_STYLE}">{shown}</a>'
         )
     else:
         anchor = f'<span class="ssooidc-link">{shown}</span> (not a secure link: copy it)'

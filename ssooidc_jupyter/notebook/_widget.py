@@ -249,12 +249,15 @@ class LoginView(_Composite):
         status: tuple[Any, ...] = (self._status,) if self._show_status else ()
         prompt = controller.prompt
         if state is LoginState.PENDING and prompt is not None:
-            self._prompt.value = prompt_html(prompt, expiry=False)
+            # The prompt says all the status line would ("Waiting for approval of code
+            # ..."), so it takes its place, and its style that hides the plain output.
+            hide = hide_css(self._hide) if self._hide and self._show_status else ""
+            self._prompt.value = hide + prompt_html(prompt, expiry=False)
             # A PKCE sign-in has no code to copy.
             self._copy.value = copy_button_html(prompt.user_code) if prompt.user_code else ""
             self._cancel.disabled, self._cancel.description = False, "Cancel"
             self.countdown.start(prompt)
-            self.children = (self._prompt, self._pending_row, *status)
+            self.children = (self._prompt, self._pending_row)
             return
         # The code (and the link that carries it) leaves the widget's state at once: a
         # notebook saved from now on holds none.
