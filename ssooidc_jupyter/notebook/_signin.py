@@ -12,7 +12,7 @@ update show it. Where widgets render, the widget shows the code and the link too
 that plain output (``LoginView(hide=...)``). The moment the sign-in ends, the plain output
 is updated to one status line and the widget drops the code: a notebook saved from then on
 holds no code that could still complete the sign-in. A notebook saved *while* the code is
-pending holds it (in the plain output): the one trade-off left, see docs/SECURITY.md.
+pending holds it (in the plain output): the one trade-off left, see docs/notebook.md.
 """
 
 from __future__ import annotations

@@ -106,6 +106,15 @@ class Voila:
             return "(no log)"
 
 
+def _snap(page: Any, view: Any, path: Path) -> None:
+    """The top of the dashboard, down to the widget's bottom edge."""
+    page.mouse.move(1, 1)
+    box = view.bounding_box()
+    height = box["y"] + box["height"] + 16 if box else 400
+    clip = {"x": 0, "y": 0, "width": 1000, "height": height}
+    page.screenshot(path=str(path), animations="disabled", clip=clip)
+
+
 @pytest.fixture
 def voila(emu: Emulator, chromium_path: str, tmp_path: Path) -> Iterator[Voila]:
     from conftest import _aws_config
@@ -145,8 +154,7 @@ def test_voila_widget_shows_code_and_link_and_signs_in(
         expect(plain).to_have_count(1)
         expect(plain).to_be_hidden()
         assert "Starting sign-in" not in body.inner_text()
-        page.mouse.move(1, 1)
-        page.screenshot(path=str(screenshot_dir / "voila-prompt.png"), animations="disabled")
+        _snap(page, view, screenshot_dir / "voila-prompt.png")
 
         decide_on_verification_page(page, body, prompt, "approve")
         signed_in = page.locator(".ssooidc-view.ssooidc-state-signed_in")
@@ -160,6 +168,6 @@ def test_voila_widget_shows_code_and_link_and_signs_in(
         expect(view.locator(".ssooidc-code")).to_have_count(0)
         assert prompt.code not in view.inner_text()
         expect(plain).to_be_hidden()
-        page.screenshot(path=str(screenshot_dir / "voila-signed-in.png"), animations="disabled")
+        _snap(page, view, screenshot_dir / "voila-signed-in.png")
     finally:
         page.close()
