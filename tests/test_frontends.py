@@ -76,6 +76,8 @@ def client_env(home: Path, emu: Emulator) -> dict[str, str]:
         TERM="xterm-256color",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         PYTHONDONTWRITEBYTECODE="1",
+        # The kernel's debugger warns about frozen modules on the console's terminal.
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     return env
 
@@ -96,7 +98,7 @@ class Terminal:
     until a pattern shows on it (no fixed sleep: it returns as soon as the text is there)."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.rows, self.cols = 50, 110
+        self.rows, self.cols = 50, 140
         self.screen = pyte.Screen(self.cols, self.rows)
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(
@@ -172,7 +174,7 @@ def render_text_png(text: str, title: str, target: Path) -> None:
                 "--disable-gpu",
                 "--hide-scrollbars",
                 f"--screenshot={target}",
-                f"--window-size=1000,{int(lines * 18.2) + 40}",
+                f"--window-size=1220,{int(lines * 18.2) + 40}",
                 page.as_uri(),
             ],
             check=True,
