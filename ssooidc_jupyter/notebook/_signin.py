@@ -349,10 +349,11 @@ class NotebookSignIn:
             controller.unobserve(old.refresh)
         if getattr(self.shell, "kernel", None) is not None:
             clear_output()  # a terminal cannot take back what it printed
+        # The widget first: where it does not render, the status line is the cell's last.
+        self._show_widget(run)
         status = run.status = _LiveStatus(controller, run.mark)
         controller.observe(status.refresh)
         status.show()
-        self._show_widget(run)
 
     def _finish_in_thread(self, run: _Run, controller: LoginController) -> None:
         try:
