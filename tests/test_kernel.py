@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -407,3 +408,32 @@ def test_no_secret_ever_reached_a_frontend(setup: Setup) -> None:
     assert s.emu.secrets
     for secret in s.emu.secrets:
         assert secret not in everything
+
+
+def test_interrupting_wait_cancels_and_the_code_leaves_the_cell(setup: Setup) -> None:
+    """The interrupt button during ``--wait``: the sign-in is cancelled, and the cell ends
+    with "Sign-in cancelled." as a new output after a clear (the prompt and its code gone,
+    in frontends that apply clear_output; jupyter console prints the new line)."""
+    s = setup
+    known, polls = len(s.emu.user_codes), ops(s.emu, "CreateToken")
+
+    def interrupt() -> None:  # once the cell is waiting: the code is out and polled for
+        wait_until(lambda: len(s.emu.user_codes) > known and ops(s.emu, "CreateToken") > polls)
+        # What interrupt_kernel() does for ipykernel (signal mode), without the event loop
+        # jupyter_client's sync wrapper would leave behind in this thread.
+        os.kill(s.kernel.km.provisioner.process.pid, signal.SIGINT)
+
+    thread = threading.Thread(target=interrupt, daemon=True)
+    thread.start()
+    msg_id_before = len(s.kernel.seen)
+    cell = s.kernel.execute(f"%ssooidc login {s.where} --force --wait")
+    thread.join()
+    assert cell.reply["status"] == "error" and cell.reply["ename"] == "KeyboardInterrupt"
+    code = s.emu.user_codes[-1]
+    shown = cell.shown
+    assert code in shown[0]  # the prompt came first
+    assert shown[-1] == "Sign-in cancelled."
+    assert all(code not in text for text in shown[1:])
+    cleared = [m for m in s.kernel.seen[msg_id_before:] if m["msg_type"] == "clear_output"]
+    assert len(cleared) == 1
+    assert s.kernel.value("ssooidc_token.controller.state.value") == "'cancelled'"
