@@ -79,6 +79,10 @@ replace: in H h M min
 regex: AWSReservedSSO_(\w+?)_[0-9a-f]{16}
 replace: AWSReservedSSO_\1_SUFFIX
 
+[run marks]
+regex: ssooidc-run-[0-9a-f]{12}
+replace: ssooidc-run-MARK
+
 [temporary paths]
 regex: /tmp/[^\s'"<]+
 replace: /tmp/PATH

@@ -153,7 +153,7 @@ def test_sign_in_approve_pick_role(emu: Emulator) -> None:
     assert 'class="ssooidc-copy' in copy.value and f'data-code="{code}"' in copy.value
     assert find(widget, "ssooidc-countdown") is not None
     assert find(widget, "ssooidc-cancel") is not None
-    assert code in find(widget, "ssooidc-status").value
+    assert find(widget, "ssooidc-status") is None  # the prompt says it: no second line
     assert widget.view is not None and "ssooidc-state-pending" in widget.view._dom_classes
     assert namespace == {} and logins == []
 
@@ -438,6 +438,47 @@ def test_no_secret_reaches_widget_state(emu: Emulator, comm_log: list[str]) -> N
     states.update({f"message {i}": message for i, message in enumerate(comm_log)})
     leaks = {where for where, dumped in states.items() for secret in secrets if secret in dumped}
     assert not leaks
+
+
+def _widget_state() -> str:
+    """Every widget's state, as a notebook saves it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the registry to walk
+        registry = dict(ipywidgets.Widget.widgets)
+    return json.dumps([w.get_state() for w in registry.values()], default=str)
+
+
+@pytest.mark.parametrize("end", ["approve", "cancel", "deny"])
+def test_the_code_leaves_the_widget_state_when_the_sign_in_ends(emu: Emulator, end: str) -> None:
+    """While pending the view shows the code and the link (and hides the marked plain
+    output); the moment the sign-in ends, no widget state holds the code or the link."""
+    controller = LoginController(resolve_login(emu.start_url, emu.region, force=True))
+    view = LoginView(controller, on_pick=lambda a, r: None, hide="ssooidc-run-0123456789ab")
+    controller.start()
+    wait_for(lambda: view.state == "pending", "pending")
+    code = controller.prompt.user_code  # type: ignore[union-attr]
+    prompt = find(view, "ssooidc-prompt-box").value
+    assert f">{code}</div>" in prompt and f'href="{emu.url}/device?user_code={code}"' in prompt
+    assert ".ssooidc-run-0123456789ab{display:none" in prompt.replace(" ", "")
+    assert code in _widget_state()
+    if end == "approve":
+        emu.approve(code)
+        wait_for(lambda: view.state == "signed_in", "signed in")
+        status = find(view, "ssooidc-status").value
+        assert "It reaches 2 accounts" in status
+    elif end == "deny":
+        emu.deny(code)
+        wait_for(lambda: view.state == "denied", "denied")
+    else:
+        controller.cancel()
+        wait_for(lambda: view.state == "cancelled", "cancelled")
+    # The style still hides the plain output: the view shows the end itself.
+    assert "ssooidc-run-0123456789ab{display:none" in find(view, "ssooidc-status").value
+    state = _widget_state()
+    assert "user_code=" not in state and "ssooidc-code" not in state
+    if end != "deny":  # a denial names the code in its reason (it can never be used again)
+        assert code not in state
+    assert controller.prompt is None
 
 
 KERNEL_CELLS = [

@@ -7,6 +7,13 @@ run meanwhile; a Cancel click is handled because the kernel is idle.
 
 Observers are called from the worker thread with the controller; they must be quick (update
 a display or a widget trait) and never raise.
+
+The prompt (user code, link) lives only while the code is pending: it is dropped the moment
+the sign-in ends, so no view re-renders it afterwards (a saved notebook or widget state
+then holds no code that could still be approved). After an interactive sign-in the
+controller lists the accounts the new session reaches, so the person who started it sees
+whose identity approved it (a saved-notebook reader approving with their own identity shows
+up as accounts the user does not know).
 """
 
 from __future__ import annotations
@@ -70,9 +77,16 @@ class LoginController:
         self.notices: list[str] = []
         #: True when the token came from the cache (or a silent refresh): no prompt shown.
         self.reused = False
+        #: After an interactive sign-in: "Name (id)" of each account the session reaches,
+        #: or None when not listed (reused token, or the portal did not answer).
+        self.accounts: list[str] | None = None
         self._observers: list[Observer] = []
         self._cancel = threading.Event()
         self._done = threading.Event()
+        # Set once the prompt is out or the sign-in ended: what a cell waits for before
+        # its first output, so that output is final (frontends that apply no display
+        # update still show the code and the link).
+        self._settled = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -111,7 +125,9 @@ class LoginController:
                 )
             self._cancel = threading.Event()
             self._done = threading.Event()
+            self._settled = threading.Event()
             self.prompt, self.token, self.error, self.reused = None, None, None, False
+            self.accounts = None
             self.notices = []
             self._set(LoginState.STARTING)
             self._thread = threading.Thread(target=self._run, name="ssooidc-login", daemon=True)
@@ -124,9 +140,29 @@ class LoginController:
         self.start()
         return self.wait()
 
+    def wait_settled(self, timeout: float | None = None) -> bool:
+        """Block until the prompt is out (PENDING) or the sign-in ended: the one round trip
+        (RegisterClient + StartDeviceAuthorization, or the PKCE listener) after
+        :meth:`start`. True when settled; False on ``timeout``.
+
+        Waits in short slices so KeyboardInterrupt (the kernel's interrupt button) is seen;
+        an interrupt cancels the sign-in."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while not self._settled.wait(0.1):
+                if deadline is not None and time.monotonic() > deadline:
+                    return False
+                if self._thread is None:
+                    return False  # never started: nothing will settle
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        return True
+
     def _on_prompt(self, prompt: DevicePrompt) -> None:
         self.prompt = prompt
         self._set(LoginState.PENDING)
+        self._settled.set()
 
     def _on_notice(self, message: str) -> None:
         self.notices.append(message)
@@ -142,6 +178,8 @@ class LoginController:
                 cancel=self._cancel,
             )
             self.reused = self.prompt is None
+            if not self.reused:
+                self.accounts = _reachable(self.token)
             state = LoginState.SIGNED_IN
         except LoginCancelledError as exc:
             self.error, state = exc, LoginState.CANCELLED
@@ -152,8 +190,11 @@ class LoginController:
         except BaseException as exc:  # reported to the user, never lost in a thread
             self.error, state = exc, LoginState.FAILED
         finally:
+            # The code is of no use any more: no view may show it again.
+            self.prompt = None
             self._done.set()
             self._set(state)
+            self._settled.set()
 
     def signed_out(self, reason: BaseException) -> None:
         """The service refused this sign-in's token (HTTP 401 from the portal): say so, and
@@ -198,7 +239,7 @@ class LoginController:
         if self.state is LoginState.SIGNED_IN and self.token is not None:
             until = f"{self.token.expires_at:%H:%M} UTC"
             prefix = "Already signed in" if self.reused else "Signed in"
-            return f"{prefix} to {url} until {until}."
+            return f"{prefix} to {url} until {until}.{_reach(self.accounts)}"
         if self.state is LoginState.PENDING and self.prompt is not None:
             if not self.prompt.user_code:  # PKCE: approval in the browser, no code
                 return "Waiting for approval in the browser."
@@ -216,3 +257,30 @@ class LoginController:
                 "Try again."
             ),
         }.get(self.state, f"Sign-in failed: {reason}")
+
+
+#: Accounts named in a status line; more are counted.
+_NAMED_ACCOUNTS = 5
+
+
+def _reachable(token: SSOToken) -> list[str] | None:
+    """ "Name (id)" of every account ``token`` reaches (ListAccounts), or None if the portal
+    did not answer: the sign-in succeeded either way."""
+    try:
+        accounts = token.accounts()
+    except SSOOIDCError as exc:
+        logger.info("ssooidc: the accounts of the new sign-in are not known: %s", exc)
+        return None
+    return [f"{a.account_name or '?'} ({a.account_id})" for a in accounts]
+
+
+def _reach(accounts: list[str] | None) -> str:
+    if accounts is None:
+        return ""
+    if not accounts:
+        return " It reaches no account."
+    named = ", ".join(accounts[:_NAMED_ACCOUNTS])
+    more = len(accounts) - _NAMED_ACCOUNTS
+    rest = f" and {more} more" if more > 0 else ""
+    many = "s" if len(accounts) != 1 else ""
+    return f" It reaches {len(accounts)} account{many}: {named}{rest}."

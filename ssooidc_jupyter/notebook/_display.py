@@ -1,9 +1,14 @@
 """Plain rich outputs for the sign-in: ``text/html`` + ``text/plain``, no widgets needed.
 
 These show in every frontend -- JupyterLab, Notebook 7, VS Code (where widgets may not
-render), Voila, nbconvert/papermill logs and terminal IPython. Everything from the server is
-escaped, and a link is only made for ``https:`` (or ``http:`` to a loopback host, the
-emulator). Nothing here ever contains a secret: the user code is meant to be shown.
+render), Voila, nbconvert/papermill logs, ``jupyter console`` and terminal IPython. Everything
+from the server is escaped, and a link is only made for ``https:`` (or ``http:`` to a
+loopback host, the emulator). Nothing here ever contains a secret: the user code is meant to
+be shown (and is gone from the output the moment the sign-in ends).
+
+A ``mark`` is a CSS class put on the output's outer element: the widget of the same sign-in
+hides the element so marked where it renders (``hide_css``), and is then the whole UI there.
+Where widgets do not render, nothing hides it and the plain output stands on its own.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
     from ..auth._flow import DevicePrompt
     from ._controller import LoginController
 
-__all__ = ["StatusView", "Table", "line_bundle", "status_bundle"]
+__all__ = ["StatusView", "Table", "hide_css", "line_bundle", "status_bundle"]
 
 
 # JupyterLab's theme colours (readable in light and dark themes), with fallbacks for
@@ -28,6 +33,8 @@ __all__ = ["StatusView", "Table", "line_bundle", "status_bundle"]
 SUCCESS_COLOUR = "var(--jp-success-color1, #1a7f37)"
 ERROR_COLOUR = "var(--jp-error-color1, #cf222e)"
 WARN_COLOUR = "var(--jp-warn-color1, #9a6700)"
+# A link that looks like one in every theme (JupyterLab's and Voila's CSS reset anchors).
+LINK_STYLE = "color: var(--jp-content-link-color, #0969da); text-decoration: underline;"
 
 
 def state_colour(state: object) -> str:
@@ -69,14 +76,28 @@ def prompt_text(prompt: DevicePrompt) -> str:
     )
 
 
-def prompt_html(prompt: DevicePrompt) -> str:
+def hide_css(mark: str) -> str:
+    """A ``<style>`` that hides the plain output marked ``mark`` (and, in JupyterLab,
+    Notebook 7 and Voila, its whole output row): put in the widget, so it applies only
+    where the widget renders."""
+    if not mark.replace("-", "").isalnum():
+        raise ValueError(f"not a CSS class name: {mark!r}")
+    return (
+        f"<style>.{mark}{{display:none !important}}"
+        f".jp-OutputArea-child:has(.{mark}){{display:none !important}}</style>"
+    )
+
+
+def prompt_html(prompt: DevicePrompt, *, expiry: bool = True, mark: str = "") -> str:
+    """The code in large type, the clickable link and (with ``expiry``) when it expires.
+    The widget leaves the expiry out: its countdown is live."""
     code = html.escape(prompt.user_code)
     link = safe_link(prompt.verification_uri_complete)
     shown = html.escape(prompt.verification_uri_complete)
     if link is not None:
         anchor = (
             f'<a class="ssooidc-link" href="{html.escape(link, quote=True)}" target="_blank" '
-            f'rel="noopener noreferrer">{shown}</a>'
+            f'rel="noopener noreferrer" style="{LINK_STYLE}">{shown}</a>'
         )
     else:
         anchor = f'<span class="ssooidc-link">{shown}</span> (not a secure link: copy it)'
@@ -88,33 +109,41 @@ def prompt_html(prompt: DevicePrompt) -> str:
         )
     else:  # PKCE: no code, the browser comes back to this sign-in by itself
         ask = f"{anchor} and approve there.</div>"
-    return (
-        '<div class="ssooidc-prompt" style="font-family: sans-serif; line-height: 1.5; '
-        'padding: 0.5em 0;">'
-        "<div>To sign in to <b>AWS IAM Identity Center</b>, open "
-        f"{ask}"
+    until = (
         f'<div class="ssooidc-expiry" style="opacity: 0.75;">Expires at '
         f"{prompt.expires_at:%H:%M:%S} UTC ({_time_left(prompt)} left).</div>"
+        if expiry
+        else ""
+    )
+    return (
+        f'<div class="ssooidc-prompt{_classes(mark)}" style="font-family: sans-serif; '
+        'line-height: 1.5; padding: 0.5em 0;">'
+        "<div>To sign in to <b>AWS IAM Identity Center</b>, open "
+        f"{ask}{until}"
         "</div>"
     )
 
 
-def status_bundle(controller: LoginController) -> dict[str, str]:
+def _classes(mark: str) -> str:
+    return f" {mark}" if mark else ""
+
+
+def status_bundle(controller: LoginController, mark: str = "") -> dict[str, str]:
     """The output for the controller's current state: the prompt while pending, else one
-    status line (the code is gone once signed in)."""
+    status line (the code is gone once the sign-in ends)."""
     from ._controller import LoginState
 
     if controller.state is LoginState.PENDING and controller.prompt is not None:
         return {
             "text/plain": prompt_text(controller.prompt),
-            "text/html": prompt_html(controller.prompt),
+            "text/html": prompt_html(controller.prompt, mark=mark),
         }
     line = controller.status_line()
     colour = state_colour(controller.state)
     return {
         "text/plain": line,
         "text/html": (
-            f'<div class="ssooidc-status ssooidc-{controller.state.value}" '
+            f'<div class="ssooidc-status ssooidc-{controller.state.value}{_classes(mark)}" '
             f'style="font-family: sans-serif; color: {colour};">{html.escape(line)}</div>'
         ),
     }
@@ -133,10 +162,10 @@ class StatusView:
         return status_bundle(self.controller)["text/plain"]
 
 
-def line_bundle(text: str) -> dict[str, str]:
+def line_bundle(text: str, mark: str = "") -> dict[str, str]:
     return {
         "text/plain": text,
-        "text/html": f'<div class="ssooidc-status">{html.escape(text)}</div>',
+        "text/html": f'<div class="ssooidc-status{_classes(mark)}">{html.escape(text)}</div>',
     }
 
 

@@ -69,7 +69,9 @@ class PendingSSOToken:
                 f"{token.expires_at:%Y-%m-%d %H:%M} UTC>"
             )
         if controller.state is LoginState.PENDING and controller.prompt is not None:
-            return f"<SSOToken pending approval of code {controller.prompt.user_code}>"
+            # Not the code: an Out[] keeps a repr in the saved notebook long after the
+            # sign-in ended, and a pending code can still complete it.
+            return "<SSOToken pending approval (the code is in the login cell's output)>"
         if not controller.state.finished:
             return f"<SSOToken starting sign-in to {controller.context.request.start_url}>"
         return f"<SSOToken not signed in: {controller.status_line()}>"

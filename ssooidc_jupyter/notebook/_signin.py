@@ -1,15 +1,25 @@
 """What ``%ssooidc`` does in one shell: :class:`NotebookSignIn`.
 
 It starts a :class:`LoginController` (the device flow runs in its daemon thread, so the cell
-returns at once), shows the prompt as a plain rich output that every frontend renders (and
-the widget where widgets render), binds the notebook variables, and carries out the other
-commands. The magic (``_magic.py``) only parses the line and calls it.
+returns as soon as the code is known), shows the prompt as a plain rich output that every
+frontend renders (and the widget where widgets render), binds the notebook variables, and
+carries out the other commands. The magic (``_magic.py``) only parses the line and calls it.
+
+What each frontend gets (docs/notebook.md): the cell waits the one round trip until the
+code is known, so its *first* output is the final prompt (code and link in ``text/plain``
+and ``text/html``) -- ``jupyter console``, Voila and any frontend that applies no display
+update show it. Where widgets render, the widget shows the code and the link too and hides
+that plain output (``LoginView(hide=...)``). The moment the sign-in ends, the plain output
+is updated to one status line and the widget drops the code: a notebook saved from then on
+holds no code that could still complete the sign-in. A notebook saved *while* the code is
+pending holds it (in the plain output): the one trade-off left, see docs/notebook.md.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.display import DisplayHandle as _DisplayHandle
+from IPython.display import clear_output as _clear_output
 from IPython.display import display as _display
 
 from .._exceptions import ConfigurationError, SSOOIDCError
@@ -43,6 +54,7 @@ _WIDGET_TEXT = "(interactive sign-in panel: shown where Jupyter widgets render)"
 
 # IPython's display helpers carry no annotations; typed names keep mypy --strict meaningful.
 display: Callable[..., Any] = _display
+clear_output: Callable[..., Any] = _clear_output
 DisplayHandle: Callable[[], Any] = _DisplayHandle
 
 
@@ -107,6 +119,8 @@ class _Run:
         self.role = options.role
         self.status: _LiveStatus | None = None
         self.view: Any = None  # the LoginView, where widgets render
+        #: The CSS class of this run's plain output: its widget hides it where it renders.
+        self.mark = f"ssooidc-run-{secrets.token_hex(6)}"
         # _finish runs from the worker thread and from the cell (--wait, cached tokens):
         # the first does the work, the second waits for it and finds it done.
         self.finish_lock = threading.Lock()
@@ -122,8 +136,9 @@ class _LiveStatus:
     line, so a repeat would be noise there.
     """
 
-    def __init__(self, controller: LoginController) -> None:
+    def __init__(self, controller: LoginController, mark: str = "") -> None:
         self._controller = controller
+        self._mark = mark
         self._handle = DisplayHandle()
         self._lock = threading.Lock()
         self._shown = False
@@ -134,7 +149,7 @@ class _LiveStatus:
         from ._display import status_bundle
 
         with self._lock:
-            bundle = status_bundle(self._controller)
+            bundle = status_bundle(self._controller, self._mark)
             self._handle.display(bundle, raw=True)
             self.last_text, self._shown = bundle["text/plain"], True
 
@@ -144,10 +159,15 @@ class _LiveStatus:
         with self._lock:
             if not self._shown:
                 return
-            bundle = status_bundle(controller)
+            bundle = status_bundle(controller, self._mark)
             if bundle["text/plain"] != self.last_text:
                 self._handle.update(bundle, raw=True)
                 self.last_text = bundle["text/plain"]
+
+    def detach(self) -> None:
+        """Stop following the controller (the cell shows the end itself: ``--wait``)."""
+        with self._lock:
+            self._shown = False
 
     def end(self, text: str) -> None:
         """Replace the output by a last line (after a logout) and stop following."""
@@ -285,7 +305,7 @@ class NotebookSignIn:
         controller = LoginController(context)
         run = _Run(controller, options)
         self.current = run
-        status = run.status = _LiveStatus(controller)
+        status = run.status = _LiveStatus(controller, run.mark)
         controller.observe(status.refresh)
         controller.observe(functools.partial(self._finish_in_thread, run))
 
@@ -295,27 +315,55 @@ class NotebookSignIn:
             run.pending_session = PendingSession(run.pending_token, options.account, options.role)
             self.binder.bind(options.session_variable, run.pending_session)
 
-        if not context.request.force and _fresh_in_cache(context):
-            # A cache read, no network: finish now so the cell says "Already signed in"
-            # and binds the real token, with no prompt shown at all.
-            controller.start()
-            _wait_until(lambda: controller.state.finished, 5.0)
+        controller.start()
+        # The one round trip (a cache read; else RegisterClient + StartDeviceAuthorization,
+        # or the PKCE listener) before the first output: that output is then final, code
+        # and link included, in frontends that never apply a display update (jupyter
+        # console, Voila). Interruptible: the interrupt button cancels.
+        controller.wait_settled()
+        prompted = not controller.state.finished
         status.show()
-        self._show_widget(run)
-        if not controller.state.finished:
-            controller.start()
-            if not options.wait:
-                return
-        if options.wait:
+        if not options.wait:
+            self._show_widget(run)
+            if controller.state.finished:
+                self._finish(run)
+            return
+        if prompted:
+            # This cell shows the end itself (a terminal would print every update, and
+            # jupyter console none): nothing follows the prompt meanwhile. No widget
+            # either: a busy kernel handles no click until the cell ends.
+            status.detach()
             try:
-                controller.wait()  # returns at once if already finished, or says why it failed
+                controller.wait()
             except SSOOIDCError as exc:
                 raise one_line(exc) from None
             finally:
-                # The worker's observers may still be on their way: show the end from this
-                # cell, before it returns (the same text is never sent twice).
-                status.refresh(controller)
+                self._end_of_wait(run)
+        else:
+            self._show_widget(run)
+            try:
+                controller.wait()  # finished: returns the token, or says why it failed
+            except SSOOIDCError as exc:
+                raise one_line(exc) from None
         self._finish(run)
+
+    def _end_of_wait(self, run: _Run) -> None:
+        """``--wait`` after a prompt: replace the prompt (and its code) by the end, as new
+        output of this cell, which every frontend shows (jupyter console applies no
+        update). Also after an interrupt, which cancels."""
+        controller = run.controller
+        # After an interrupt the worker ends at its next wake-up: show that end.
+        _wait_until(lambda: controller.state.finished, 30.0)
+        old = run.status
+        if old is not None:
+            controller.unobserve(old.refresh)
+        if getattr(self.shell, "kernel", None) is not None:
+            clear_output()  # a terminal cannot take back what it printed
+        # The widget first: where it does not render, the status line is the cell's last.
+        self._show_widget(run)
+        status = run.status = _LiveStatus(controller, run.mark)
+        controller.observe(status.refresh)
+        status.show()
 
     def _finish_in_thread(self, run: _Run, controller: LoginController) -> None:
         try:
@@ -369,9 +417,10 @@ class NotebookSignIn:
             from ._widget import LoginView
         except ImportError:  # no ipywidgets: the plain output is enough
             return
-        # The plain output above already carries the status line: do not show it twice.
+        # Where it renders, the view shows the prompt and the status itself and hides the
+        # plain output above (marked run.mark); elsewhere that output stands alone.
         view = LoginView(
-            run.controller, on_pick=functools.partial(self._picked, run), show_status=False
+            run.controller, on_pick=functools.partial(self._picked, run), hide=run.mark
         )
         run.view = view
         data = dict(view._repr_mimebundle_() or {})
@@ -511,14 +560,6 @@ class NotebookSignIn:
 
 
 # ---- small helpers ----------------------------------------------------------------------
-
-
-def _fresh_in_cache(context: LoginContext) -> bool:
-    from ..auth._flow import TokenState, classify
-
-    cached = context.slot.load_token()
-    now = datetime.now(timezone.utc)
-    return classify(cached, now, context.request.start_url) is TokenState.FRESH
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:

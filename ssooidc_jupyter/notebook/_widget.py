@@ -11,8 +11,10 @@ daemon threads, never on the kernel's event loop; the namespace binding is the s
 
 Widget state is saved into the notebook and sent to the browser, so no secret (device
 code, tokens, client secret, AWS keys) is ever put in a trait: tokens and sessions are plain
-Python attributes. The user code is not a secret (it is meant to be shown). Every string
-from a server or a config file is escaped before it reaches an ``HTML`` widget.
+Python attributes. The user code is not a secret (it is meant to be shown), but it can
+complete a sign-in while it is pending: it is in the widget's state only while pending, and
+cleared the moment the sign-in ends. Every string from a server or a config file is escaped
+before it reaches an ``HTML`` widget.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..auth._context import resolve_login
 from ._binder import Binder
 from ._controller import LoginController, LoginState
 from ._countdown import Countdown
-from ._display import prompt_html, state_colour
+from ._display import hide_css, prompt_html, state_colour
 from ._rolepicker import PickHandler, RolePicker, note_html
 
 if TYPE_CHECKING:
@@ -75,10 +77,13 @@ def copy_button_html(user_code: str, label: str = "Copy code") -> str:
     )
 
 
-def _status_html(controller: LoginController) -> str:
+def _status_html(controller: LoginController, mark: str = "") -> str:
     colour = state_colour(controller.state)
+    # The style rides along with the status line, which is always shown: wherever this
+    # widget renders, the plain output marked ``mark`` (the same sign-in) is hidden.
+    hide = hide_css(mark) if mark else ""
     return (
-        f'<span style="font-family: sans-serif; color: {colour};">'
+        f'{hide}<span style="font-family: sans-serif; color: {colour};">'
         f"{html.escape(controller.status_line())}</span>"
     )
 
@@ -124,15 +129,17 @@ class _Composite(widgets.VBox):  # type: ignore[misc]
 class LoginView(_Composite):
     """Live controls for one :class:`LoginController`, composed of small widgets.
 
-    While the code is pending: a copy-to-clipboard button for the user code, a
-    :class:`Countdown` to the code's expiry and a Cancel button; always the status line;
-    after a failed, denied, expired or cancelled sign-in a Retry button (a new code). Once
-    signed in, and when ``on_pick`` is given, a :class:`RolePicker` whose "Use this role"
-    button calls ``on_pick(account_id, role_name)`` in a background thread.
+    While the code is pending: the prompt (the code in large type and the clickable link),
+    a copy-to-clipboard button for the user code, a :class:`Countdown` to the code's expiry
+    and a Cancel button; always the status line; after a failed, denied, expired or
+    cancelled sign-in a Retry button (a new code). Once signed in, and when ``on_pick`` is
+    given, a :class:`RolePicker` whose "Use this role" button calls
+    ``on_pick(account_id, role_name)`` in a background thread.
 
-    It does not show the prompt itself (code, link): the magic shows that as plain HTML next
-    to this view, :class:`LoginWidget` above it. ``show_status=False`` leaves out the status
-    line too, for a place that already shows it.
+    ``hide`` names the CSS class of a plain output of the same sign-in (the magic's): where
+    this view renders it hides that output and is the whole UI; where widgets do not render,
+    the plain output stands alone. ``show_status=False`` leaves out the status line, for a
+    place that already shows it (no hiding then).
     """
 
     def __init__(
@@ -141,15 +148,19 @@ class LoginView(_Composite):
         *,
         on_pick: PickHandler | None = None,
         show_status: bool = True,
+        hide: str = "",
     ) -> None:
         super().__init__()
         self._controller = controller
+        self._hide = hide
         # The magic's plain output already carries the status line: it can leave it out here.
         self._show_status = show_status
         self.add_class("ssooidc-view")
 
         self._status = widgets.HTML()
         self._status.add_class("ssooidc-status")
+        self._prompt = widgets.HTML()
+        self._prompt.add_class("ssooidc-prompt-box")
         self._copy = widgets.HTML()
         self._copy.add_class("ssooidc-copy-box")
         self.countdown = Countdown()
@@ -172,6 +183,7 @@ class LoginView(_Composite):
         )
         self._parts: tuple[Any, ...] = (
             self._status,
+            self._prompt,
             self._copy,
             self.countdown,
             self._cancel,
@@ -232,17 +244,24 @@ class LoginView(_Composite):
             if name.startswith("ssooidc-state-") and name != wanted:
                 self.remove_class(name)
         self.add_class(wanted)
-        self._status.value = _status_html(controller)
+        self._status.value = _status_html(controller, self._hide)
 
         status: tuple[Any, ...] = (self._status,) if self._show_status else ()
         prompt = controller.prompt
         if state is LoginState.PENDING and prompt is not None:
+            # The prompt says all the status line would ("Waiting for approval of code
+            # ..."), so it takes its place, and its style that hides the plain output.
+            hide = hide_css(self._hide) if self._hide and self._show_status else ""
+            self._prompt.value = hide + prompt_html(prompt, expiry=False)
             # A PKCE sign-in has no code to copy.
             self._copy.value = copy_button_html(prompt.user_code) if prompt.user_code else ""
             self._cancel.disabled, self._cancel.description = False, "Cancel"
             self.countdown.start(prompt)
-            self.children = (self._pending_row, *status)
+            self.children = (self._prompt, self._pending_row)
             return
+        # The code (and the link that carries it) leaves the widget's state at once: a
+        # notebook saved from now on holds none.
+        self._prompt.value = self._copy.value = ""
         self.countdown.stop()
         shown = status
         if state is LoginState.SIGNED_IN:
@@ -273,7 +292,8 @@ class LoginWidget(_Composite):
     The arguments are those of :func:`ssooidc_jupyter.login` (``sso_session`` names an
     ``[sso-session]`` of ``~/.aws/config``); they are resolved when the button is clicked and
     a configuration error is shown in the widget. The prompt (code, link, expiry) and a
-    :class:`LoginView` follow; once signed in, an account and role selector.
+    :class:`LoginView` follows (it shows the code and the link); once signed in, an account
+    and role selector.
 
     Results: the ``signed_in`` and ``status`` traits (observable), the :attr:`token` and
     :attr:`session` properties (never traits: widget state is saved into the notebook), and
@@ -334,8 +354,6 @@ class LoginWidget(_Composite):
         self._button.on_click(lambda _button: self.sign_in())
         self._message = widgets.HTML()
         self._message.add_class("ssooidc-message")
-        self._prompt = widgets.HTML()
-        self._prompt.add_class("ssooidc-prompt-box")
         self._render()
 
     # ---- public -----------------------------------------------------------------------------
@@ -397,7 +415,7 @@ class LoginWidget(_Composite):
         controller = getattr(self, "_controller", None)
         if controller is not None and not controller.state.finished:
             controller.cancel()
-        for name in ("_view", "_button", "_message", "_prompt"):
+        for name in ("_view", "_button", "_message"):
             child = getattr(self, name, None)
             if child is not None:
                 child.close()
@@ -433,14 +451,7 @@ class LoginWidget(_Composite):
 
     def _render_locked(self) -> None:
         controller, view = self._controller, self._view
-        if controller is None or view is None:
-            shown: list[Any] = [self._button]
-        else:
-            shown = []
-            if controller.state is LoginState.PENDING and controller.prompt is not None:
-                self._prompt.value = prompt_html(controller.prompt)
-                shown.append(self._prompt)
-            shown.append(view)
+        shown: list[Any] = [self._button] if controller is None or view is None else [view]
         if self._message.value:
             shown.append(self._message)
         self.children = tuple(shown)

@@ -545,11 +545,12 @@ def sign_in_view(cell: Locator) -> Locator:
 
 
 def read_prompt(cell: Locator, timeout: float = UI_TIMEOUT) -> Prompt:
-    """Wait for the plain HTML prompt in ``cell``'s output; return its code and link."""
+    """Wait for the prompt in ``cell``'s output (the widget's, where it renders: it hides
+    the plain output of the same sign-in); return its code and link."""
     from playwright.sync_api import expect
 
-    code = cell.locator(".ssooidc-prompt .ssooidc-code")
-    link = cell.locator(".ssooidc-prompt a.ssooidc-link")
+    code = cell.locator(".ssooidc-prompt:visible .ssooidc-code").first
+    link = cell.locator(".ssooidc-prompt:visible a.ssooidc-link").first
     expect(code).to_be_visible(timeout=timeout)
     expect(link).to_be_visible(timeout=timeout)
     return Prompt(code=code.inner_text().strip(), link=str(link.get_attribute("href")))
@@ -563,7 +564,7 @@ def decide_on_verification_page(
     from playwright.sync_api import expect
 
     assert action in ("approve", "deny")
-    link = cell.locator(".ssooidc-prompt a.ssooidc-link")
+    link = cell.locator(".ssooidc-prompt:visible a.ssooidc-link").first
     assert link.get_attribute("target") == "_blank"
     with page.context.expect_page(timeout=UI_TIMEOUT) as opened:
         link.click()
