@@ -103,11 +103,9 @@ class StatusHandler(_SSOOIDCHandler):
     @authorized
     async def get(self) -> None:
         reader: StatusReader = self.settings[_STATUS_KEY]
-        # Off the loop: the config file (parsed again only when it changed) and one cache
-        # entry per sign-in are read in a worker thread, so no other request waits on them.
-        entries, error, default = await asyncio.to_thread(
-            reader.sign_ins, _now(), list(self.logins.known.values())
-        )
+        # Off the loop: the config file is parsed (only when it changed) in a child process,
+        # the cache entries read in a worker thread, so no other request waits on them.
+        entries, error, default = await reader.sign_ins(_now(), self.logins.known.values())
         self.reply(
             {
                 "sessions": entries,
