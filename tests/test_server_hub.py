@@ -39,7 +39,7 @@ BASE = "/a%40b/"  # pytest-jupyter's base URL: under a hub, the service prefix
 
 
 @pytest.fixture
-def environ() -> dict[str, str]:
+def environ() -> dict[str, str | None]:
     """The single-user server's environment as the spawner set it (a test overrides it)."""
     return {}
 
@@ -53,20 +53,25 @@ def server_section() -> dict[str, Any]:
 def jp_server_config(
     jp_environ: None,
     monkeypatch: pytest.MonkeyPatch,
-    environ: dict[str, str],
+    environ: dict[str, str | None],
     server_section: dict[str, Any],
     emu: Emulator,
 ) -> dict[str, Any]:
     # Set before the server starts: its options are read when the extension loads.
     for name, value in environ.items():
-        monkeypatch.setenv(name, value.format(start_url=emu.start_url, region=emu.region))
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(
+                name, value.format(start_url=emu.start_url, region=emu.region, url=emu.url)
+            )
     config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"ssooidc_jupyter": True}}}
     if server_section:
         config["SSOOIDC"] = server_section
     return config
 
 
-ADMIN = {
+ADMIN: dict[str, str | None] = {
     "SSOOIDC_START_URL": "{start_url}",
     "SSOOIDC_REGION": "{region}",
     "SSOOIDC_SESSION_NAME": "corp",
@@ -113,6 +118,18 @@ async def test_the_admins_default_is_listed_and_shared_with_kernels_without_aws_
     assert context.slot.token_key == token_cache_key("corp", emu.start_url)
     assert context.slot.load_token() is not None
     assert resolve_login().slot.token_key == context.slot.token_key  # login() with no argument
+
+
+@pytest.mark.parametrize(
+    "environ", [{**ADMIN, "SSOOIDC_ENDPOINT": "{url}", "AWS_ENDPOINT_URL": None}]
+)
+@served
+async def test_the_admins_endpoint_reaches_the_server(api: Api, emu: Emulator) -> None:
+    """SSOOIDC_ENDPOINT (what c.SSOOIDC.endpoint is an alias of) is the only way to the
+    emulator here: the server's sign-in goes there."""
+    code, started = await api("POST", "login", body={"session_name": "corp"})
+    assert code == 202 and started["user_code"] in emu.user_codes, started
+    await api("DELETE", "login", started["id"])
 
 
 @pytest.mark.parametrize(
