@@ -90,6 +90,8 @@ class Hub:
     environment: dict[str, str]
     #: False: the server extension disabled (to time a spawn without it).
     extension: bool = True
+    #: Lines appended to jupyterhub_config.py.
+    extra_config: str = ""
     port: int = 0
     token: str = field(default_factory=lambda: secrets.token_hex(24))
     process: subprocess.Popen[bytes] | None = None
@@ -175,7 +177,7 @@ class Hub:
             "c.JupyterHub.load_roles = [{'name': 'tests', 'scopes': ['admin:users', "
             "'admin:servers', 'tokens', 'read:users'], 'services': ['tests']}]",
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + self.extra_config
 
     def start(self, timeout: float = 60.0) -> Hub:
         proxy = find_proxy()

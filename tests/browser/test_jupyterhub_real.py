@@ -61,7 +61,14 @@ def hub(
         # The emulator stands in for AWS: sso-oidc, the portal and STS.
         "AWS_ENDPOINT_URL": hub_emu.url,
     }
-    instance = Hub(tmp_path_factory.mktemp("hub"), environment)
+    # One admin mistake, on bob's server only (a value may be a callable of the spawner): an
+    # http redirect base on a public host is refused, and everything else still works.
+    mistake = (
+        "c.Spawner.environment['SSOOIDC_REDIRECT_BASE_URL'] = (\n"
+        "    lambda spawner: 'http://hub.example.org/' if spawner.user.name == 'bob' else ''\n"
+        ")\n"
+    )
+    instance = Hub(tmp_path_factory.mktemp("hub"), environment, extra_config=mistake)
     try:
         instance.start()
         yield instance
@@ -194,7 +201,12 @@ def test_bob_sees_the_default_and_a_restart_ends_his_pending_sign_in(
     item = _item(page)
     # His own home: alice's sign-in is not his.
     expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
-    _choose_default(page, hub_emu).click()
+    choice = _choose_default(page, hub_emu)
+    # The admin's mistake on his server is shown in the dialog, and refused alone: the
+    # device flow still starts.
+    problem = page.locator(".jp-Dialog .ssooidc-setup-error")
+    expect(problem).to_contain_text("SSOOIDC_REDIRECT_BASE_URL refused")
+    choice.click()
     expect(page.locator(".jp-Dialog .ssooidc-code")).to_be_visible(timeout=UI_TIMEOUT)
 
     began = time.monotonic()
@@ -218,5 +230,6 @@ def test_spawn_environment_reached_both_users(hub: Hub) -> None:
         server = HubUserServer(hub, user, hub.user_token(user))
         status = server.api("GET", "/ssooidc/api/status")
         assert status["default"] == SESSION, json.dumps(status)
-        assert status["setup_errors"] == []
+        errors = [e.split(" ")[0] for e in status["setup_errors"]]
+        assert errors == ([] if user == "alice" else ["SSOOIDC_REDIRECT_BASE_URL"])
         assert not Path(hub.home(user), ".aws", "config").exists()
