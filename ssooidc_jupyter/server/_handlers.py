@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
@@ -231,7 +232,9 @@ def setup_handlers(serverapp: Any) -> None:
     web_app.settings[_OPTIONS_KEY] = read_options(serverapp)
     web_app.settings[_STATUS_KEY] = StatusReader()
     if terminals_see_environment(serverapp):
-        serverapp.log.info("ssooidc_jupyter: terminals put %s first on PATH", sys.prefix)
+        serverapp.log.info(
+            "ssooidc_jupyter: terminals put %s first on PATH", os.path.dirname(sys.executable)
+        )
     base = url_path_join(web_app.settings["base_url"], "ssooidc", "api")
     web_app.add_handlers(
         ".*$",
