@@ -86,17 +86,22 @@ def _redirect(started: dict[str, Any]) -> str:
 # ---- 1. one place for the admin's defaults ----------------------------------------------------
 
 
-@pytest.mark.parametrize("environ", [ADMIN])
+@pytest.mark.parametrize(
+    "environ",
+    [ADMIN, {**ADMIN, "SSOOIDC_SESSION_NAME": None}],
+    ids=["session-name", "start-url-only"],
+)
 @served
 async def test_the_admins_default_is_listed_and_shared_with_kernels_without_aws_config(
-    api: Api, emu: Emulator, aws_home: Path
+    api: Api, emu: Emulator, aws_home: Path, environ: dict[str, str | None]
 ) -> None:
+    session = environ["SSOOIDC_SESSION_NAME"]
     (aws_home / ".aws" / "config").unlink()
     code, status = await api("GET", "status")
     assert code == 200
-    assert status["default"] == "corp" and status["setup_errors"] == []
+    assert status["default"] == (session or emu.start_url) and status["setup_errors"] == []
     [entry] = status["sessions"]
-    assert entry["name"] == "corp" and entry["start_url"] == emu.start_url
+    assert entry["name"] == (session or emu.start_url) and entry["start_url"] == emu.start_url
     assert entry["state"] == "signed_out" and entry["error"] is None
 
     code, started = await api("POST", "login", body=entry["login"])
@@ -104,18 +109,19 @@ async def test_the_admins_default_is_listed_and_shared_with_kernels_without_aws_
     emu.approve(started["user_code"])
     assert (await api.wait_state(started["id"], "signed_in"))["state"] == "signed_in"
     code, status = await api("GET", "status")
-    assert status["sessions"][0]["state"] == "signed_in"
+    assert [e["state"] for e in status["sessions"]] == ["signed_in"]
 
     # A kernel in the same environment: the SSOOIDC configurable defaults to the same values,
-    # and its bare %ssooidc login resolves to the same cache entry the server wrote.
+    # and its bare %ssooidc login resolves to the same cache entry the server wrote (keyed
+    # by the session name, or by the start URL without one, on both sides).
     settings = SSOOIDC()
     assert (settings.start_url, settings.region, settings.sso_session) == (
         emu.start_url,
         emu.region,
-        "corp",
+        session,
     )
     context = resolve_login(settings.start_url, settings.region, session_name=settings.sso_session)
-    assert context.slot.token_key == token_cache_key("corp", emu.start_url)
+    assert context.slot.token_key == token_cache_key(session, emu.start_url)
     assert context.slot.load_token() is not None
     assert resolve_login().slot.token_key == context.slot.token_key  # login() with no argument
 
