@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed
 NPM ?= npm
 NODE_STAMP := node_modules/.package-lock.json
 LABEXTENSION := ssooidc_jupyter/labextension/package.json
+# configurable-http-proxy (npm) for the real JupyterHub of tests/browser/test_jupyterhub_real.py,
+# in a prefix of its own so that `npm ci` (which empties node_modules/) leaves it alone.
+HUB_PROXY := .hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: demo test lint lint-ts labextension typecheck pytest bench clean
+.PHONY: demo test lint lint-ts labextension hub-proxy typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +37,12 @@ $(LABEXTENSION): $(STAMP) $(NODE_STAMP) $(wildcard src/*.ts style/*) package.jso
 
 labextension: $(LABEXTENSION)
 
+$(HUB_PROXY):
+	$(NPM) install --prefix .hub-proxy --no-save --no-package-lock --no-audit --no-fund \
+		'configurable-http-proxy@^5'
+
+hub-proxy: $(HUB_PROXY)
+
 ## lint-ts: ESLint and Prettier on the TypeScript and CSS.
 lint-ts: $(NODE_STAMP)
 	$(NPM) run lint:check
@@ -45,7 +54,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-pytest: $(STAMP) $(LABEXTENSION)
+pytest: $(STAMP) $(LABEXTENSION) $(HUB_PROXY)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## bench: the figures of docs/performance.md, ours beside botocore (BENCH_ARGS="--quick --json out.json").
@@ -53,5 +62,5 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules lib tsconfig.tsbuildinfo \
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules .hub-proxy lib tsconfig.tsbuildinfo \
 		ssooidc_jupyter/labextension

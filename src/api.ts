@@ -24,7 +24,14 @@ export interface ISession {
 export interface ILogin {
   id: string;
   state:
-    'pending' | 'signed_in' | 'denied' | 'expired' | 'cancelled' | 'failed';
+    | 'pending'
+    | 'signed_in'
+    | 'denied'
+    | 'expired'
+    | 'cancelled'
+    | 'failed'
+    // Client-side only: the server no longer knows it (restarted or stopped).
+    | 'lost';
   flow: 'device' | 'pkce';
   name: string | null;
   start_url: string;
@@ -42,6 +49,10 @@ export interface IStatus {
   sessions: ISession[];
   pending: ILogin[];
   config_error: string | null;
+  /** The name of the admin's default sign-in (listed first), if the admin set one. */
+  default?: string | null;
+  /** The admin's mistakes in the extension's options: each refused, the rest working. */
+  setup_errors?: string[];
 }
 
 export interface ILogout {

@@ -45,6 +45,11 @@ export namespace CommandIDs {
 const STATUS_POLL_MS = 5000;
 /** How often a pending sign-in is asked for its state (the code is approved elsewhere). */
 const LOGIN_POLL_MS = 500;
+/** Answers that mean the server no longer has the sign-in: 404 (it restarted and forgot
+ * it) and 424 (JupyterHub: the user's server is not running). */
+const LOST_STATUSES = new Set([404, 424]);
+/** Failed polls in a row (network errors, 5xx) after which the sign-in is given up: 10 s. */
+const LOST_AFTER_FAILURES = 20;
 
 const SIGNED_IN = new Set(['signed_in', 'expiring']);
 
@@ -109,7 +114,11 @@ class StatusItem extends Widget {
     const signedIn = status?.sessions.find(s => SIGNED_IN.has(s.state));
     let text: string;
     let state: string;
-    if (signedIn) {
+    if (problem) {
+      // Not the last state seen: the server cannot say what it is now.
+      text = trans.__('AWS: server unreachable');
+      state = 'unreachable';
+    } else if (signedIn) {
       text = trans.__(
         'AWS: signed in to %1 until %2',
         signedIn.name,
@@ -126,7 +135,7 @@ class StatusItem extends Widget {
     node.textContent = text;
     node.dataset.state = state;
     node.title = problem
-      ? problem
+      ? trans.__('The Jupyter server does not answer: %1', problem)
       : signedIn
         ? trans.__(
             'Signed in to AWS IAM Identity Center. Click to sign in again.'
@@ -140,10 +149,17 @@ class StatusItem extends Widget {
 async function chooseSession(
   trans: TranslationBundle,
   title: string,
-  sessions: ISession[]
+  sessions: ISession[],
+  defaultName: string | null = null,
+  setupErrors: string[] = []
 ): Promise<ISession | null> {
   let chosen: ISession | null = null;
   const body = new Widget({ node: element('div', 'ssooidc-dialog') });
+  for (const problem of setupErrors) {
+    body.node.appendChild(
+      element('p', 'ssooidc-error ssooidc-setup-error', problem)
+    );
+  }
   const list = element('ul', 'ssooidc-choices');
   body.node.appendChild(list);
   const dialog = new Dialog<unknown>({
@@ -157,6 +173,12 @@ async function chooseSession(
     button.type = 'button';
     button.dataset.name = session.name;
     button.appendChild(element('span', 'ssooidc-choice-name', session.name));
+    if (defaultName !== null && session.name === defaultName) {
+      button.dataset.default = 'true';
+      button.appendChild(
+        element('span', 'ssooidc-choice-default', trans.__('default'))
+      );
+    }
     const detail = [session.start_url, session.region]
       .filter(Boolean)
       .join(' · ');
@@ -283,6 +305,7 @@ async function showCode(
 
   let latest = login;
   let finished = false;
+  let failures = 0;
   const expires = login.expires_at ? Date.parse(login.expires_at) : NaN;
   const tick = (): void => {
     if (isNaN(expires)) {
@@ -301,8 +324,23 @@ async function showCode(
   const poller = window.setInterval(async () => {
     try {
       latest = await getLogin(login.id);
+      failures = 0;
     } catch (error) {
-      return; // a blip: the next poll tries again; Cancel still works
+      failures += 1;
+      const gone = error instanceof ApiError && LOST_STATUSES.has(error.status);
+      if ((gone || failures >= LOST_AFTER_FAILURES) && !finished) {
+        // The server restarted (it forgot the sign-in) or is down: stop polling.
+        finished = true;
+        latest = {
+          ...latest,
+          state: 'lost',
+          message: trans.__(
+            'The sign-in was lost: the Jupyter server restarted or stopped while it was pending. Start it again.'
+          )
+        };
+        dialog.resolve();
+      }
+      return; // else a blip: the next poll tries again; Cancel still works
     }
     if (latest.state !== 'pending' && !finished) {
       finished = true;
@@ -373,14 +411,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
           });
           return;
         }
+        const setupErrors = current.setup_errors ?? [];
         if (current.sessions.length === 0) {
+          const body = new Widget({ node: element('div', 'ssooidc-dialog') });
+          for (const problem of setupErrors) {
+            body.node.appendChild(
+              element('p', 'ssooidc-error ssooidc-setup-error', problem)
+            );
+          }
+          body.node.appendChild(
+            element(
+              'p',
+              'ssooidc-instructions',
+              current.config_error ??
+                trans.__(
+                  'No default sign-in is set and your AWS config file names no sso-session and no SSO profile. Ask your administrator to set SSOOIDC_START_URL and SSOOIDC_REGION, or add an [sso-session NAME] section to ~/.aws/config.'
+                )
+            )
+          );
           await showDialog({
             title: trans.__('No AWS sign-in configured'),
-            body:
-              current.config_error ??
-              trans.__(
-                'Your AWS config file names no sso-session and no SSO profile. Run `aws configure sso` in a terminal, or add an [sso-session NAME] section to ~/.aws/config.'
-              ),
+            body,
             buttons: [Dialog.okButton({ label: trans.__('OK') })]
           });
           return;
@@ -388,7 +439,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const session = await chooseSession(
           trans,
           trans.__('Sign in to AWS'),
-          current.sessions
+          current.sessions,
+          current.default ?? null,
+          setupErrors
         );
         if (!session) {
           return;
@@ -407,6 +460,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
           (login.user_code || login.flow === 'pkce')
         ) {
           login = await showCode(trans, login);
+        }
+        if (login.state === 'lost') {
+          const body = new Widget({ node: element('div', 'ssooidc-dialog') });
+          body.node.appendChild(
+            element('p', 'ssooidc-lost', login.message ?? '')
+          );
+          const again = await showDialog({
+            title: trans.__('AWS sign-in lost'),
+            body,
+            buttons: [
+              Dialog.cancelButton({ label: trans.__('Close') }),
+              Dialog.okButton({ label: trans.__('Start again') })
+            ]
+          });
+          await refresh();
+          if (again.button.accept) {
+            await commands.execute(CommandIDs.login);
+          }
+          return;
         }
         await refresh();
         if (login.state === 'signed_in') {

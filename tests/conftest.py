@@ -11,6 +11,20 @@ from typing import Any
 import pytest
 
 _AWS_VARS_PREFIXES = ("AWS_", "BOTO_")
+# The admin's defaults (auth._context.ADMIN_ENV) and a hub's variables: a test sets its own.
+_ADMIN_VARS = (
+    "SSOOIDC_START_URL",
+    "SSOOIDC_REGION",
+    "SSOOIDC_SESSION_NAME",
+    "SSOOIDC_PROFILE",
+    "SSOOIDC_ENDPOINT",
+    "SSOOIDC_SCOPES",
+    "SSOOIDC_FLOW",
+    "SSOOIDC_REDIRECT_BASE_URL",
+    "SSOOIDC_TERMINAL_PATH",
+    "JUPYTERHUB_SERVICE_PREFIX",
+    "JUPYTERHUB_PUBLIC_URL",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +34,7 @@ def clean_aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     Nothing a test does can read or write the developer's real ~/.aws.
     """
     for name in list(os.environ):
-        if name.startswith(_AWS_VARS_PREFIXES):
+        if name.startswith(_AWS_VARS_PREFIXES) or name in _ADMIN_VARS:
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()

@@ -169,3 +169,55 @@ def test_startup_file_survives_a_user_config_that_resets_extensions(
         assert cache.exists()
     finally:
         kernel.shutdown()
+
+
+def test_the_environment_is_the_one_place_kernels_and_the_status_bar_read(
+    tmp_path: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/jupyterhub.md step 3: the admin's defaults in the single-user environment
+    (``c.Spawner.environment``), no IPython config of defaults, no AWS config file. The
+    kernel's ``SSOOIDC`` configurable shows them, a bare login caches under the session
+    name, and the server extension's status (same environment) lists it signed in."""
+    home, ipythondir = tmp_path / "user", tmp_path / "etc-ipython"
+    write(
+        ipythondir / "profile_default" / "ipython_config.py",
+        """
+        c = get_config()  # noqa: F821
+        c.InteractiveShellApp.extensions.append("ssooidc_jupyter")
+        """,
+    )
+    home.mkdir()
+    admin = {
+        "SSOOIDC_START_URL": emu.start_url,
+        "SSOOIDC_REGION": emu.region,
+        "SSOOIDC_SESSION_NAME": "corp",
+        "SSOOIDC_ENDPOINT": emu.url,
+    }
+    kernel = Kernel(kernel_env(home, ipythondir, **admin), home)
+    try:
+        status, shown = kernel.run("%config SSOOIDC")
+        listing = "".join(shown)
+        assert status == "ok" and f"Current: {emu.start_url!r}" in listing
+        assert "Current: 'corp'" in listing
+        status, shown = kernel.run("%ssooidc login --wait")
+        assert status == "ok", shown
+        assert shown[-1].startswith(f"Signed in to {emu.start_url} until ")
+    finally:
+        kernel.shutdown()
+    assert not (home / ".aws" / "config").exists()
+    cache = home / ".aws" / "sso" / "cache" / f"{token_cache_key('corp', emu.start_url)}.json"
+    assert cache.exists()
+
+    # The server extension, in the same environment, lists the same sign-in, signed in.
+    import asyncio
+    from datetime import datetime, timezone
+
+    from ssooidc_jupyter.server._status import StatusReader
+
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    for name, value in admin.items():
+        monkeypatch.setenv(name, value)
+    entries, error, default = asyncio.run(StatusReader().sign_ins(datetime.now(timezone.utc)))
+    assert default == "corp" and error is None
+    assert [(e["name"], e["state"]) for e in entries] == [("corp", "signed_in")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,32 @@ if TYPE_CHECKING:
     from ..oidc._config import ProfileSettings
     from ._awsconfig import SSOSettings
 
-__all__ = ["MULTI_VISITOR_ENV", "LazyClient", "LoginContext", "multi_visitor", "resolve_login"]
+__all__ = [
+    "ADMIN_ENV",
+    "MULTI_VISITOR_ENV",
+    "AdminDefaults",
+    "LazyClient",
+    "LoginContext",
+    "admin_defaults",
+    "multi_visitor",
+    "resolve_login",
+]
+
+#: The admin's defaults, as environment variables of the single-user server: the one place
+#: that the Jupyter server extension (the status bar) and every kernel both read, because
+#: the spawner sets them for the server and kernels inherit them (``c.Spawner.environment``,
+#: Zero to JupyterHub's ``singleuser.extraEnv``). The ``SSOOIDC`` configurable defaults to
+#: them. ``SSOOIDC_FLOW`` and ``SSOOIDC_REDIRECT_BASE_URL`` are read by the server only.
+ADMIN_ENV = {
+    "start_url": "SSOOIDC_START_URL",
+    "region": "SSOOIDC_REGION",
+    "session_name": "SSOOIDC_SESSION_NAME",
+    "profile": "SSOOIDC_PROFILE",
+    "endpoint": "SSOOIDC_ENDPOINT",
+    "scopes": "SSOOIDC_SCOPES",
+    "flow": "SSOOIDC_FLOW",
+    "redirect_base_url": "SSOOIDC_REDIRECT_BASE_URL",
+}
 
 #: ``1``: this kernel serves visitors who are not the signed-in user (a dashboard server other
 #: than Voilà); ``0``: it does not, even under Voilà (the owner alone uses it).
@@ -152,6 +177,61 @@ class LoginContext:
         )
 
 
+@dataclass(frozen=True)
+class AdminDefaults:
+    """The admin's defaults from the environment (:data:`ADMIN_ENV`), each value checked by
+    its one validator; a bad one is left out and its message, naming the variable, is in
+    ``errors`` (one mistake does not hide the other defaults)."""
+
+    start_url: str | None = None
+    region: str | None = None
+    session_name: str | None = None
+    profile: str | None = None
+    endpoint: str | None = None
+    scopes: tuple[str, ...] | None = None
+    errors: tuple[str, ...] = ()
+
+    def applies(self, start_url: str | None, session_name: str | None, profile: str | None) -> bool:
+        """Whether arguments naming this much leave the sign-in to the admin's default: they
+        name nothing, or only the admin's own session name."""
+        return (
+            start_url is None
+            and profile is None
+            and (session_name is None or session_name == self.session_name)
+        )
+
+
+def _name_check(value: str) -> str:
+    if any(ch.isspace() for ch in value):
+        raise ConfigurationError(f"{value!r} cannot contain spaces")
+    return value
+
+
+def admin_defaults(environ: Mapping[str, str] | None = None) -> AdminDefaults:
+    """The admin's defaults from ``environ`` (default: ``os.environ``, read at call time).
+    An empty variable counts as unset."""
+    env = os.environ if environ is None else environ
+    checks: dict[str, Callable[[str], Any]] = {
+        "start_url": validate_start_url,
+        "region": lambda value: validate_region(value, known=True),
+        "session_name": _name_check,
+        "profile": _name_check,
+        "endpoint": validate_endpoint,
+        "scopes": lambda value: tuple(value.replace(",", " ").split()) or None,
+    }
+    values: dict[str, Any] = {}
+    errors = []
+    for field, check in checks.items():
+        raw = env.get(ADMIN_ENV[field], "").strip()
+        if not raw:
+            continue
+        try:
+            values[field] = check(raw)
+        except ConfigurationError as exc:
+            errors.append(f"{ADMIN_ENV[field]}: {exc}")
+    return AdminDefaults(**values, errors=tuple(errors))
+
+
 def resolve_login(
     start_url: str | None = None,
     region: str | None = None,
@@ -184,6 +264,21 @@ def resolve_login(
         if flow != "pkce":
             raise ConfigurationError("redirect_uri is for flow='pkce' only")
         redirect_uri = validate_redirect_uri(redirect_uri)
+    defaults = admin_defaults()
+    if defaults.applies(start_url, session_name, profile):
+        # Nothing named (or only the admin's session name): the admin's default sign-in, so
+        # the server extension and every kernel resolve it alike and share its cache entry.
+        if defaults.errors:
+            raise ConfigurationError(
+                f"The administrator's default sign-in is not valid: {defaults.errors[0]}"
+            )
+        start_url = defaults.start_url
+        region = region or (defaults.region if start_url else None)
+        session_name = session_name or defaults.session_name
+        profile = None if start_url else defaults.profile
+        scopes = defaults.scopes if scopes is None else scopes
+    if endpoint is None:
+        endpoint = defaults.endpoint
     settings: SSOSettings | None = None
     if profile is not None or start_url is None or (region is None and session_name):
         # The config file is read only when the arguments do not say everything; with

@@ -6,6 +6,12 @@ Set them where IPython reads configuration -- ``ipython_config.py`` or
 ``%config SSOOIDC.region = "eu-west-1"``. ``%config SSOOIDC`` lists them with their current
 values. An option given to the magic wins over the value here.
 
+Each option defaults to the admin's environment variable (``SSOOIDC_START_URL``,
+``SSOOIDC_REGION``, ``SSOOIDC_SESSION_NAME``, ``SSOOIDC_PROFILE``, ``SSOOIDC_ENDPOINT``,
+``SSOOIDC_SCOPES``; see ``auth._context.ADMIN_ENV``): the one place the Jupyter server
+extension reads too, so this configurable is a thin alias of it. A value set here applies to
+this kernel only.
+
 Values are checked when they are set, so a typo in an admin's config file shows up as a
 trait error naming the option, not as a failed request later. An empty string means "not
 set" (so ``%config SSOOIDC.start_url = ""`` clears a default).
@@ -17,7 +23,7 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
-from traitlets import Float, List, TraitError, Unicode, validate
+from traitlets import Float, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .._exceptions import ConfigurationError
@@ -84,6 +90,40 @@ class SSOOIDC(Configurable):
         allow_none=True,
         help="Seconds to wait for the user's approval (unset: until the code expires).",
     ).tag(config=True)
+
+    # The admin's defaults from the environment (invalid ones are left out here; a sign-in
+    # that falls back to them says what is wrong, naming the variable).
+
+    @staticmethod
+    def _admin(name: str) -> Any:
+        # Lazy: the validators load when an option is first read, not with %load_ext.
+        from ..auth._context import admin_defaults
+
+        return getattr(admin_defaults(), name)
+
+    @default("start_url")
+    def _default_start_url(self) -> str | None:
+        return self._admin("start_url")  # type: ignore[no-any-return]
+
+    @default("region")
+    def _default_region(self) -> str | None:
+        return self._admin("region")  # type: ignore[no-any-return]
+
+    @default("sso_session")
+    def _default_sso_session(self) -> str | None:
+        return self._admin("session_name")  # type: ignore[no-any-return]
+
+    @default("profile")
+    def _default_profile(self) -> str | None:
+        return self._admin("profile")  # type: ignore[no-any-return]
+
+    @default("endpoint")
+    def _default_endpoint(self) -> str | None:
+        return self._admin("endpoint")  # type: ignore[no-any-return]
+
+    @default("scopes")
+    def _default_scopes(self) -> list[str]:
+        return list(self._admin("scopes") or ())
 
     # traitlets calls these with the proposal; a TraitError names the trait for the user
     # (``%config`` shows it, a config file fails to apply with it).

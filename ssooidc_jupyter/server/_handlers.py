@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,16 +27,16 @@ from .._exceptions import ConfigurationError, SSOOIDCError
 from ..auth._context import LoginContext
 from ..auth._token import SSOToken
 from ._logins import LoginRegistry, LoginState, TooManySignIns
-from ._status import sign_ins
-from ._targets import FLOWS, BadBody, Target, parse_target
+from ._options import CALLBACK_PATH, ServerOptions, read_options, terminals_see_environment
+from ._status import StatusReader
+from ._targets import BadBody, Target, parse_target
 
 __all__ = ["setup_handlers"]
 
 AUTH_RESOURCE = "ssooidc"
 _SETTINGS_KEY = "ssooidc_logins"
 _OPTIONS_KEY = "ssooidc_options"
-CALLBACK_PATH = ("ssooidc", "oauth", "callback")
-_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+_STATUS_KEY = "ssooidc_status"
 # How long POST /login waits for the prompt (RegisterClient + StartDeviceAuthorization,
 # each bounded by the client's own timeout) before answering with the sign-in still pending.
 _PROMPT_WAIT = 30.0
@@ -64,23 +66,18 @@ class _SSOOIDCHandler(APIHandler):
         self.reply({"message": message}, 400)
         return web.Finish()
 
+    @property
+    def server_options(self) -> ServerOptions:
+        options: ServerOptions = self.settings[_OPTIONS_KEY]
+        return options
+
     def redirect_uri(self) -> str:
-        """Where IAM Identity Center sends the browser back: this server's callback route,
-        under ``SSOOIDC.redirect_base_url`` when the admin set one (a hub's public URL)."""
-        options: dict[str, Any] = self.settings[_OPTIONS_KEY]
-        base = options.get("redirect_base_url") or (
-            f"{self.request.protocol}://{self.request.host}{self.base_url}"
-        )
-        return url_path_join(base, *CALLBACK_PATH)
+        """Where IAM Identity Center sends the browser back: this server's callback route at
+        its public address (see :meth:`ServerOptions.public_base`)."""
+        return self.server_options.redirect_uri(self.request, self.base_url)
 
     def default_flow(self) -> str:
-        """``SSOOIDC.flow`` when set; else PKCE on a personal (loopback) server, where the
-        callback is reachable as it is for the AWS CLI, and the device flow elsewhere."""
-        options: dict[str, Any] = self.settings[_OPTIONS_KEY]
-        flow = options.get("flow")
-        if flow in FLOWS:
-            return str(flow)
-        return "pkce" if options.get("loopback") else "device"
+        return self.server_options.default_flow()
 
     def target(self, *, allow_force: bool) -> tuple[Target, bool, LoginContext]:
         """The sign-in a body names, resolved; any problem is a 400 saying what to send."""
@@ -105,13 +102,21 @@ class _SSOOIDCHandler(APIHandler):
 class StatusHandler(_SSOOIDCHandler):
     @web.authenticated
     @authorized
-    def get(self) -> None:
-        entries, error = sign_ins(_now(), self.logins.known.values())
+    async def get(self) -> None:
+        reader: StatusReader = self.settings[_STATUS_KEY]
+        # Off the loop: the config file is parsed (only when it changed) in a child process,
+        # the cache entries read in a worker thread, so no other request waits on them.
+        entries, error, default = await reader.sign_ins(_now(), self.logins.known.values())
         self.reply(
             {
                 "sessions": entries,
                 "pending": [login.to_json() for login in self.logins.pending()],
                 "config_error": error,
+                # The name of the admin's default sign-in (the first entry), or null.
+                "default": default,
+                # The admin's mistakes in the extension's options and the environment's
+                # defaults: refused one by one, shown in the dialog.
+                "setup_errors": [*self.server_options.errors, *reader.admin_errors()],
             }
         )
 
@@ -254,31 +259,15 @@ class CallbackHandler(JupyterHandler):
         self.finish(_CALLBACK_PAGE.format(title=title, outcome=outcome, text=text, script=script))
 
 
-def _options(serverapp: Any) -> dict[str, Any]:
-    """``c.SSOOIDC.flow`` ("device" | "pkce") and ``c.SSOOIDC.redirect_base_url`` from the
-    server's config, and whether the server listens on loopback only."""
-    section = serverapp.config.get("SSOOIDC", {})
-    flow = section.get("flow")
-    if flow is not None and flow not in FLOWS:
-        serverapp.log.warning("SSOOIDC.flow must be 'device' or 'pkce', not %r: ignored", flow)
-        flow = None
-    base = section.get("redirect_base_url")
-    if base is not None:
-        # Lazy: only an admin's redirect base needs the PKCE module's check at start.
-        from ..oidc._values import validate_redirect_uri
-
-        base = validate_redirect_uri(str(base))
-    return {
-        "flow": flow,
-        "redirect_base_url": base,
-        "loopback": str(getattr(serverapp, "ip", "")) in _LOOPBACK,
-    }
-
-
 def setup_handlers(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.settings[_SETTINGS_KEY] = LoginRegistry()
-    web_app.settings[_OPTIONS_KEY] = _options(serverapp)
+    web_app.settings[_OPTIONS_KEY] = read_options(serverapp)
+    web_app.settings[_STATUS_KEY] = StatusReader()
+    if terminals_see_environment(serverapp):
+        serverapp.log.info(
+            "ssooidc_jupyter: terminals put %s first on PATH", os.path.dirname(sys.executable)
+        )
     base = url_path_join(web_app.settings["base_url"], "ssooidc", "api")
     web_app.add_handlers(
         ".*$",

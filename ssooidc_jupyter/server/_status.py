@@ -1,26 +1,44 @@
-"""``GET /ssooidc/api/status``: every sign-in the user's AWS config names, with its state.
+"""``GET /ssooidc/api/status``: every sign-in the user can choose, with its state.
 
-The sso-sessions and the legacy start URLs (profiles with ``sso_start_url`` and no
-``sso_session``) of ``~/.aws/config``, plus sign-ins made through the server by start URL;
-each with the state of its token in the shared cache. Reads two kinds of small local
-files (the config and one cache entry per sign-in) and makes no network call.
+First the admin's default sign-in (the ``SSOOIDC_*`` environment of the single-user server,
+which every kernel reads too, see ``auth._context.ADMIN_ENV``), even with no AWS config
+file; then the sso-sessions and the legacy start URLs (profiles with ``sso_start_url`` and
+no ``sso_session``) of ``~/.aws/config``; then sign-ins made through the server by start URL.
+Each with the state of its token in the shared cache. No network call.
+
+:class:`StatusReader` keeps the server's loop free: it parses the config file again only
+when it changed (path, inode, mtime, size), and then in a child process (``python -m
+ssooidc_jupyter.server._status``), so even a 3,000-profile file (a quarter to a whole second
+of pure Python) never holds the server's GIL; the cache reads run in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
+import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
 from ..auth._awsconfig import config_file_path, load_aws_config
 from ..auth._cache import TokenCache
-from ..auth._context import LoginContext
+from ..auth._context import ADMIN_ENV, AdminDefaults, LoginContext, admin_defaults
 from ..auth._flow import TokenState, classify
 from ..auth._models import format_timestamp, token_cache_key
 from ..oidc._values import validate_region, validate_start_url
 
-__all__ = ["STATE_NAMES", "sign_ins"]
+__all__ = ["STATE_NAMES", "StatusReader"]
+
+logger = logging.getLogger("ssooidc_jupyter.server")
+
+# A config file the child takes longer than this to parse is parsed in a thread instead.
+_PARSE_TIMEOUT = 30.0
 
 STATE_NAMES = {
     TokenState.FRESH: "signed_in",
@@ -31,75 +49,84 @@ STATE_NAMES = {
 }
 
 
-def _entry(
-    cache: TokenCache,
-    now: datetime,
-    *,
-    name: str,
-    kind: str,
-    start_url: object,
-    region: object,
-    session_name: str | None,
-    login: dict[str, str],
-    profiles: list[str],
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": name,
-        "kind": kind,
-        "start_url": start_url if isinstance(start_url, str) else None,
-        "region": region if isinstance(region, str) else None,
-        "state": "signed_out",
-        "expires_at": None,
-        "profiles": profiles,
-        "login": login,
-        "error": None,
-    }
-    try:
-        url = validate_start_url(start_url)
-        validate_region(region)
-    except ConfigurationError as exc:
-        entry["error"] = str(exc)
+@dataclass
+class _Choice:
+    """One sign-in as the status lists it, without its state (what the config says)."""
+
+    name: str
+    kind: str
+    start_url: object
+    region: object
+    session_name: str | None
+    login: dict[str, str]
+    profiles: list[str]
+    default: bool = False
+    error: str | None = None
+    # The validated start URL and the cache key (None when the entry has an error).
+    url: str | None = None
+    key: str | None = None
+
+    def check(self) -> _Choice:
+        if self.error is None:
+            try:
+                self.url = validate_start_url(self.start_url)
+                validate_region(self.region)
+            except ConfigurationError as exc:
+                self.error = str(exc)
+            else:
+                self.key = token_cache_key(self.session_name, self.url)
+        return self
+
+    def entry(self, cache: TokenCache, now: datetime) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "start_url": self.start_url if isinstance(self.start_url, str) else None,
+            "region": self.region if isinstance(self.region, str) else None,
+            "state": "signed_out",
+            "expires_at": None,
+            "profiles": self.profiles,
+            "login": self.login,
+            "error": self.error,
+        }
+        if self.key is None or self.url is None:
+            return entry
+        token = cache.load_token(self.key)
+        state = classify(token, now, self.url)
+        entry["state"] = STATE_NAMES[state]
+        if token is not None and state is not TokenState.MISSING:
+            entry["expires_at"] = format_timestamp(token.expires_at)
         return entry
-    token = cache.load_token(token_cache_key(session_name, url))
-    state = classify(token, now, url)
-    entry["state"] = STATE_NAMES[state]
-    if token is not None and state is not TokenState.MISSING:
-        entry["expires_at"] = format_timestamp(token.expires_at)
-    return entry
 
 
-def _from_config(
-    config: Mapping[str, Any], cache: TokenCache, now: datetime
-) -> list[dict[str, Any]]:
+def _from_config(config: Mapping[str, Any]) -> list[_Choice]:
     profiles: Mapping[str, Any] = config.get("profiles", {})
-    entries = []
-    for name, section in config.get("sso_sessions", {}).items():
-        users = sorted(p for p, values in profiles.items() if values.get("sso_session") == name)
-        entries.append(
-            _entry(
-                cache,
-                now,
-                name=name,
-                kind="sso-session",
-                start_url=section.get("sso_start_url"),
-                region=section.get("sso_region"),
-                session_name=name,
-                login={"session_name": name},
-                profiles=users,
-            )
-        )
-    # Legacy profiles: one entry per start URL (the cache key is the start URL alone).
+    users: dict[str, list[str]] = {}
     legacy: dict[str, list[str]] = {}
     for name, values in profiles.items():
+        session = values.get("sso_session")
         url = values.get("sso_start_url")
-        if isinstance(url, str) and "sso_session" not in values:
+        if isinstance(session, str):
+            users.setdefault(session, []).append(name)
+        elif isinstance(url, str):
+            # Legacy profiles: one entry per start URL (the cache key is the start URL alone).
             legacy.setdefault(url, []).append(name)
+    choices = [
+        _Choice(
+            name=name,
+            kind="sso-session",
+            start_url=section.get("sso_start_url"),
+            region=section.get("sso_region"),
+            session_name=name,
+            login={"session_name": name},
+            profiles=sorted(users.get(name, [])),
+        ).check()
+        for name, section in config.get("sso_sessions", {}).items()
+    ]
     for url, names in legacy.items():
         names.sort()
-        entries.append(
-            _entry(
-                cache,
-                now,
+        choices.append(
+            _Choice(
                 name=names[0],
                 kind="profile",
                 start_url=url,
@@ -107,36 +134,161 @@ def _from_config(
                 session_name=None,
                 login={"profile": names[0]},
                 profiles=names,
-            )
+            ).check()
         )
-    return entries
+    return choices
 
 
-def sign_ins(
-    now: datetime, extra: Iterable[LoginContext] = ()
-) -> tuple[list[dict[str, Any]], str | None]:
-    """``(entries, config_error)``: the sign-ins with their states, and why the config file
-    could not be read (None when it was, or when there is none)."""
-    cache = TokenCache()
-    entries: list[dict[str, Any]] = []
-    error = None
-    if config_file_path().exists():
+def _admin_choice(defaults: AdminDefaults, config: list[_Choice]) -> _Choice | None:
+    """The admin's default sign-in, resolved as ``resolve_login`` resolves it for a kernel's
+    bare ``%ssooidc login`` (so both use one cache entry); None when the admin set none."""
+    if defaults.start_url:
+        name = defaults.session_name
+        choice = _Choice(
+            name=name or defaults.start_url,
+            kind="sso-session" if name else "start-url",
+            start_url=defaults.start_url,
+            region=defaults.region,
+            session_name=name,
+            # Resolved by the server from the same environment: the admin's values win.
+            login={"session_name": name}
+            if name
+            else {"start_url": defaults.start_url, "region": defaults.region or ""},
+            profiles=[],
+            default=True,
+        )
+        if not defaults.region:
+            choice.error = (
+                f"{ADMIN_ENV['start_url']} is set but {ADMIN_ENV['region']} is not: the "
+                "administrator must set the IAM Identity Center region too."
+            )
+        return choice.check()
+    named = defaults.session_name or defaults.profile
+    if named is None:
+        return None
+    for choice in config:
+        if choice.name == defaults.session_name or defaults.profile in choice.profiles:
+            choice.default = True
+            return None
+    variable = ADMIN_ENV["session_name" if defaults.session_name else "profile"]
+    return _Choice(
+        name=named,
+        kind="sso-session" if defaults.session_name else "profile",
+        start_url=None,
+        region=None,
+        session_name=defaults.session_name,
+        login={"session_name": named} if defaults.session_name else {"profile": named},
+        profiles=[],
+        default=True,
+        error=f"{variable} names {named!r}, which the AWS config file does not have.",
+    )
+
+
+def _parse(path: str) -> tuple[list[_Choice], str | None]:
+    """The config file's choices, or why it cannot be read."""
+    try:
+        return _from_config(load_aws_config(Path(path))), None
+    except ConfigurationError as exc:
+        return [], str(exc)
+
+
+def _stamp(path: str) -> tuple[object, ...] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None  # no config file: only the admin's default and start URLs
+    return (path, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+
+
+class StatusReader:
+    """Reads the status for the server's status route; the parsed config is kept until the
+    file changes. Loop-bound: one instance in the web app's settings."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._stamp: tuple[object, ...] | None = None
+        self._config: tuple[list[_Choice], str | None] = ([], None)
+        #: How many times the config file was parsed (the tests read it).
+        self.parses = 0
+
+    async def _config_choices(self) -> tuple[list[_Choice], str | None]:
+        path = str(config_file_path())
+        # One parse for every poll waiting on it: the lock is held across the await.
+        async with self._lock:
+            stamp = await asyncio.to_thread(_stamp, path)
+            if stamp is None:
+                return [], None
+            if stamp != self._stamp:
+                self._config = await self._parse_elsewhere(path)
+                self._stamp = stamp
+                self.parses += 1
+            return self._config
+
+    @staticmethod
+    async def _parse_elsewhere(path: str) -> tuple[list[_Choice], str | None]:
+        """Parse ``path`` in a child process (its own GIL); in a thread if that fails."""
         try:
-            entries = _from_config(load_aws_config(), cache, now)
-        except ConfigurationError as exc:
-            error = str(exc)
-    seen = {
-        (entry["start_url"], entry["name"] if entry["kind"] == "sso-session" else None)
-        for entry in entries
-    }
-    for context in extra:
-        request = context.request
-        if (request.start_url, request.session_name) in seen:
-            continue
-        entries.append(
-            _entry(
-                cache,
-                now,
+            child = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                __name__,
+                path,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            try:
+                out, _ = await asyncio.wait_for(child.communicate(), _PARSE_TIMEOUT)
+            except asyncio.TimeoutError:
+                child.kill()
+                await child.wait()
+                raise
+            if child.returncode != 0:
+                raise OSError(f"exit status {child.returncode}")
+            data = json.loads(out)
+            return [_Choice(**values) for values in data["choices"]], data["error"]
+        except (OSError, ValueError, KeyError, TypeError, asyncio.TimeoutError) as exc:
+            logger.warning("ssooidc: parsing %s in a child process failed (%s)", path, exc)
+            return await asyncio.to_thread(_parse, path)
+
+    @staticmethod
+    def admin_errors() -> list[str]:
+        return list(admin_defaults().errors)
+
+    async def sign_ins(
+        self, now: datetime, extra: Iterable[LoginContext] = ()
+    ) -> tuple[list[dict[str, Any]], str | None, str | None]:
+        """``(entries, config_error, default)``: the sign-ins with their states, why the
+        config file could not be read (None when it was, or when there is none), and the
+        name of the admin's default sign-in (listed first; None when the admin set none)."""
+        cached, error = await self._config_choices()
+        # The cache entries (one small file each) are read in a worker thread.
+        return await asyncio.to_thread(self._entries, now, cached, error, list(extra))
+
+    @staticmethod
+    def _entries(
+        now: datetime, cached: list[_Choice], error: str | None, extra: list[LoginContext]
+    ) -> tuple[list[dict[str, Any]], str | None, str | None]:
+        cache = TokenCache()
+        # Copies: the admin's choice marks one as the default, and the cache is shared.
+        config = [_Choice(**vars(choice)) for choice in cached]
+        admin = _admin_choice(admin_defaults(), config)
+        choices = config
+        if admin is not None:
+            # The admin's default replaces the config's entry for the same cache entry (the
+            # environment wins, as it does when a sign-in is resolved), keeping its profiles.
+            same = [c for c in config if admin.key is not None and c.key == admin.key]
+            if same:
+                admin.profiles = same[0].profiles
+            choices = [admin, *(c for c in config if c not in same)]
+        else:
+            choices = sorted(config, key=lambda c: not c.default)
+        entries = [choice.entry(cache, now) for choice in choices]
+        default = next((choice.name for choice in choices if choice.default), None)
+        seen = {choice.key for choice in choices}
+        for context in extra:
+            request = context.request
+            choice = _Choice(
                 name=request.session_name or request.start_url,
                 kind="start-url",
                 start_url=request.start_url,
@@ -144,6 +296,21 @@ def sign_ins(
                 session_name=request.session_name,
                 login={"start_url": request.start_url, "region": request.region},
                 profiles=[],
-            )
-        )
-    return entries, error
+            ).check()
+            if choice.key in seen:
+                continue
+            seen.add(choice.key)
+            entries.append(choice.entry(cache, now))
+        return entries, error, default
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m ssooidc_jupyter.server._status PATH``: the choices of the AWS config file
+    at PATH, as JSON on stdout (what :class:`StatusReader` runs in a child process)."""
+    choices, error = _parse(argv[0])
+    json.dump({"choices": [vars(choice) for choice in choices], "error": error}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -176,6 +176,9 @@ class JupyterServer:
             # What notebooks/quickstart.ipynb reads to point %ssooidc at the emulator.
             SSOOIDC_START_URL=f"{self.emulator_url}/start/",
             SSOOIDC_REGION=self.region,
+            # The admin's default names the config's sso-session, so a kernel's bare
+            # `%ssooidc login` and the status bar share one cache entry (docs/jupyterhub.md).
+            SSOOIDC_SESSION_NAME="emulator",
             AWS_CONFIG_FILE=str(self.aws_config),
             AWS_SHARED_CREDENTIALS_FILE=str(self.home / ".aws" / "credentials"),
             AWS_EC2_METADATA_DISABLED="true",
