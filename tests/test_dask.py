@@ -27,7 +27,7 @@ pytest.importorskip("moto")
 
 import ssooidc_jupyter as sj  # noqa: E402
 from ssooidc_jupyter.dask import ForwardState, forward_credentials  # noqa: E402
-from ssooidc_jupyter.dask._forward import forward, renewal_delay  # noqa: E402
+from ssooidc_jupyter.dask._forward import renewal_delay  # noqa: E402
 from ssooidc_jupyter.dask._plugin import CREDENTIAL_VARS, PLUGIN_NAME  # noqa: E402
 from ssooidc_jupyter.emulator import Emulator  # noqa: E402
 
@@ -211,10 +211,11 @@ def _long_lived_call() -> tuple[str, str]:
     return arn, sts._request_signer._credentials.get_frozen_credentials().access_key
 
 
-def _until_renewed(old_key: str, timeout: float) -> tuple[float, str, str]:
+def _until_renewed(old_key: str, timeout: float) -> tuple[float, float, str, str]:
     """Wait on the worker until the long-lived client's credentials are not ``old_key``
-    (asking them as a request would, which re-reads the environment in botocore's window);
-    return how long after the environment changed that was, then sign a request with them."""
+    (asking them as a request does, which re-reads the environment in botocore's window),
+    then sign a request with them. Returns when (wall clock) that was, how long after the
+    environment changed, the ARN and the key that signed."""
     credentials = _long_lived["sts"]._request_signer._credentials
     deadline = time.monotonic() + timeout
     env_changed = None
@@ -222,10 +223,10 @@ def _until_renewed(old_key: str, timeout: float) -> tuple[float, str, str]:
         if env_changed is None and os.environ.get("AWS_ACCESS_KEY_ID") != old_key:
             env_changed = time.perf_counter()
         if credentials.get_frozen_credentials().access_key != old_key:
-            picked_up = time.perf_counter()
+            picked_up, at = time.perf_counter(), time.time()
             arn, key = _long_lived_call()
-            return picked_up - (env_changed or picked_up), arn, key
-        time.sleep(0.005)  # a poll of an in-memory check, bounded by the deadline
+            return at, picked_up - (env_changed or picked_up), arn, key
+        time.sleep(0.002)  # a poll of an in-memory check, bounded by the deadline
     raise TimeoutError("the long-lived client never saw renewed credentials")
 
 
@@ -270,6 +271,10 @@ def _worker_environ() -> dict[str, str]:
     return dict(os.environ)
 
 
+def _text(captured: Any) -> str:
+    return "".join(output.data.get("text/plain", "") for output in captured.outputs)
+
+
 def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -310,13 +315,20 @@ def test_a_long_lived_client_signs_with_the_renewed_keys(client: Any, forwarded:
     arn, first_key = on_worker(_long_lived_call)
     assert ROLE_ARN.match(arn)
     sends = forwarded.sends
+    # Watching from before the renewal, on the worker's one thread.
+    watching = client.submit(_until_renewed, first_key, TTL, workers=[worker], pure=False)
     assert forwarded.wait_sent(sends + 1, timeout=TTL), "no renewal within the lifetime"
-    FIGURES["renewal round: GetRoleCredentials + broadcast (s)"] = forwarded.last_send_seconds
-    delay, arn, key = on_worker(_until_renewed, first_key, TTL / 2)
+    at, env_to_client, arn, key = watching.result(timeout=TTL)
     # The same client, no task restarted: signed (and accepted by STS) with the new keys.
     assert key != first_key and ROLE_ARN.match(arn)
     assert key == on_worker(_our_env)["AWS_ACCESS_KEY_ID"]
-    FIGURES["worker-side delay to pick up renewed credentials (s)"] = delay
+    assert forwarded.last_sent_at is not None and forwarded.last_send_seconds is not None
+    FIGURES["renewal: GetRoleCredentials (s)"] = forwarded.last_fetch_seconds or 0.0
+    FIGURES["renewal: broadcast until every worker set it up (s)"] = forwarded.last_send_seconds
+    FIGURES["renewal sent -> long-lived client on the worker uses it (s)"] = (
+        at - forwarded.last_sent_at
+    )
+    FIGURES["worker environment changed -> client uses it (s)"] = env_to_client
 
 
 def test_a_worker_added_later_gets_them(client: Any, cluster: Any, forwarded: Any) -> None:
@@ -363,9 +375,7 @@ def test_the_aws_cli_in_a_task_uses_them(client: Any, forwarded: Any) -> None:
         assert f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_{ROLE}_" in text, text
 
 
-def test_no_sso_secret_reaches_the_cluster(
-    client: Any, forwarded: Any, token: sj.SSOToken
-) -> None:
+def test_no_sso_secret_reaches_the_cluster(client: Any, forwarded: Any, token: sj.SSOToken) -> None:
     exported = token.export()
     sso_secrets = {exported[k] for k in ("accessToken", "refreshToken", "clientSecret")}
     assert all(sso_secrets)
@@ -373,7 +383,9 @@ def test_no_sso_secret_reaches_the_cluster(
     assert forwarded.wait_sent(forwarded.sends + 1, timeout=TTL)
     role = _on_each_worker(client, _our_env)
     role_secrets = {
-        env[name] for env in role.values() for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        env[name]
+        for env in role.values()
+        for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
     }
     stored = client.run_on_scheduler(
         lambda dask_scheduler: dask_scheduler.worker_plugins[PLUGIN_NAME]
@@ -411,33 +423,66 @@ def test_stop_leaves_the_workers_no_credentials(client: Any, session: Any) -> No
     handle.stop()  # idempotent
 
 
-def test_a_session_that_ends_lets_them_lapse_and_says_so(
-    client: Any, emu: Emulator
-) -> None:
-    own = _sign_in(emu)  # a sign-in of its own: this test ends it
-    ended: list[BaseException] = []
-    signalled = threading.Event()
+@pytest.fixture
+def ip() -> Iterator[Any]:
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
-    def on_ended(error: BaseException) -> None:
-        ended.append(error)
-        signalled.set()
-
-    handle = forward(client, own.session(ACCOUNT, ROLE), on_ended=on_ended)
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell.instance(config=config)
+    shell.run_line_magic("load_ext", "ssooidc_jupyter")
     try:
-        own.logout()  # the IAM Identity Center session ends (as from the portal's page)
-        assert signalled.wait(TTL), "the renewal never found the session ended"
-        assert handle.state is ForwardState.ENDED
-        assert isinstance(ended[0], sj.UnauthorizedException)
-        assert handle.sends == 1
-        # What the workers hold stays usable until it expires, then it lapses.
-        expiry = handle.expiration
-        assert expiry is not None
-        assert all(ROLE_ARN.match(a) for a in _on_each_worker(client, _identity).values())
-        assert _wait_until(lambda: datetime.now(timezone.utc) > expiry, TTL + 5)
-        with pytest.raises(Exception, match="expired|ExpiredToken"):
-            _on_each_worker(client, _identity)
+        yield shell
     finally:
-        handle.stop()
+        # Unloading stops forwarding too (and a sign-in still running).
+        shell.run_line_magic("unload_ext", "ssooidc_jupyter")
+        InteractiveShell.clear_instance()
+
+
+def test_ssooidc_dask_forwards_then_the_session_ends_and_they_lapse(
+    client: Any, emu: Emulator, ip: Any
+) -> None:
+    from IPython.core.error import UsageError
+    from IPython.utils.capture import capture_output
+
+    with pytest.raises(UsageError, match="No Dask client named 'client'"):
+        ip.run_line_magic("ssooidc", "dask")
+    ip.user_ns["client"] = client
+    with pytest.raises(UsageError, match="Not signed in"):
+        ip.run_line_magic("ssooidc", f"dask --start-url {emu.start_url} --region {emu.region}")
+    ip.run_line_magic(
+        "ssooidc",
+        f"login --start-url {emu.start_url} --region {emu.region} --wait "
+        f"--account {ACCOUNT} --role {ROLE}",
+    )
+    with capture_output() as shown:
+        ip.run_line_magic("ssooidc", "dask")  # the role of the login
+    assert f"Forwarding {ROLE} ({ACCOUNT}) credentials" in _text(shown)
+    signin = ip.magics_manager.registry["SSOOIDCMagics"].signin
+    handle, controller = signin.forwarder, signin.current.controller
+    assert handle is not None and handle.state is ForwardState.FORWARDING
+    assert all(ROLE_ARN.match(a) for a in _on_each_worker(client, _identity).values())
+
+    # The IAM Identity Center session ends elsewhere (the portal's sign-out, another tool).
+    ip.user_ns["ssooidc_token"].logout()
+    assert _wait_until(lambda: handle.state is ForwardState.ENDED, TTL), handle
+    assert isinstance(handle.error, sj.UnauthorizedException)
+    # The notebook says so: the sign-in's usual "signed out".
+    assert _wait_until(lambda: controller.state.value == "signed_out", 5)
+    # What the workers hold stays usable until it expires, then it lapses.
+    expiry = handle.expiration
+    assert expiry is not None
+    assert all(ROLE_ARN.match(a) for a in _on_each_worker(client, _identity).values())
+    assert _wait_until(lambda: datetime.now(timezone.utc) > expiry, TTL + 5)
+    with pytest.raises(Exception, match=r"expired|ExpiredToken"):
+        _on_each_worker(client, _identity)
+
+    with capture_output() as shown:
+        ip.run_line_magic("ssooidc", "dask --stop")
+    assert f"Removed the {ROLE} credentials" in _text(shown)
+    assert handle.state is ForwardState.STOPPED
+    assert all(env == {} for env in _on_each_worker(client, _our_env).values())
 
 
 def test_sessions_and_tokens_refuse_to_pickle_and_say_what_to_do(

@@ -112,9 +112,11 @@ class CredentialForwarder:
         self.expiration: datetime | None = None
         #: How many times credentials were sent (the first included).
         self.sends = 0
-        #: time.time() when the last sending began (after the fetch) and how long it took.
+        #: time.time() when the last sending began (after the fetch), how long it took until
+        #: every worker had set the credentials up, and how long the fetch before it took.
         self.last_sent_at: float | None = None
         self.last_send_seconds: float | None = None
+        self.last_fetch_seconds: float | None = None
         self._renew_at = 0.0  # time.monotonic() of the next renewal
         self._retired = threading.Event()  # the thread's signal to end
         self._sent = threading.Condition()
@@ -182,20 +184,23 @@ class CredentialForwarder:
     # ---- sending ----------------------------------------------------------------------------
 
     def _send(self) -> None:
+        began = time.perf_counter()
         creds = self._fetch()  # GetRoleCredentials (refreshing the SSO token if need be)
         fetched_at = datetime.now(timezone.utc)
+        fetch_seconds = time.perf_counter() - began
         plugin = _plugin(creds, self._region)
         with _send_lock:
             if self._retired.is_set():
                 return  # stopped or replaced while fetching
-            started = time.time()
+            started, began = time.time(), time.perf_counter()
             # Waits until every worker has set it up; the scheduler keeps it for later ones.
             self._client.register_plugin(plugin, name=PLUGIN_NAME)
+            self.last_send_seconds = time.perf_counter() - began
+            self.last_fetch_seconds = fetch_seconds
             previous = _current.get(self._client)
             _current[self._client] = self
             if previous is not None and previous is not self:
                 previous._retire()  # its plugin is replaced: it must not send again
-            self.last_send_seconds = time.time() - started
             self.last_sent_at = started
             self.expiration = creds.expiration
             self._renew_at = time.monotonic() + renewal_delay(creds.expiration, fetched_at)
