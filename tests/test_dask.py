@@ -485,6 +485,35 @@ def test_ssooidc_dask_forwards_then_the_session_ends_and_they_lapse(
     assert all(env == {} for env in _on_each_worker(client, _our_env).values())
 
 
+def test_the_role_picker_forwards_the_chosen_role(client: Any, emu: Emulator, ip: Any) -> None:
+    import functools
+
+    from ssooidc_jupyter.notebook._widget import LoginView
+
+    ip.user_ns["client"] = client
+    ip.run_line_magic("ssooidc", f"login --start-url {emu.start_url} --region {emu.region} --wait")
+    signin = ip.magics_manager.registry["SSOOIDCMagics"].signin
+    run = signin.current
+    # The panel as %ssooidc login shows it where widgets render (this shell has no kernel).
+    run.view = view = LoginView(
+        run.controller, on_pick=functools.partial(signin._picked, run), show_status=False
+    )
+    picker = view.picker
+    assert picker is not None and picker.forward.layout.display != "none"
+    assert _wait_until(lambda: bool(picker.account_select.options), 10)
+    picker.account_select.value = ACCOUNT
+    picker.role_select.value = "Administrator"
+    picker.forward.value = True
+    picker.use.click()
+    assert _wait_until(lambda: picker.picked == (ACCOUNT, "Administrator"), 30)
+    assert "Dask workers" in picker.bound.value
+    handle = signin.forwarder
+    assert handle is not None and handle.role_name == "Administrator"
+    arns = _on_each_worker(client, _identity).values()
+    assert all(":assumed-role/AWSReservedSSO_Administrator_" in arn for arn in arns), arns
+    view.close()
+
+
 def test_sessions_and_tokens_refuse_to_pickle_and_say_what_to_do(
     client: Any, session: Any, token: sj.SSOToken
 ) -> None:
