@@ -220,6 +220,8 @@ def _until_renewed(old_key: str, timeout: float) -> tuple[float, float, str, str
     deadline = time.monotonic() + timeout
     env_changed = None
     while time.monotonic() < deadline:
+        if "AWS_ACCESS_KEY_ID" not in os.environ:
+            raise AssertionError("the worker was left without credentials during a renewal")
         if env_changed is None and os.environ.get("AWS_ACCESS_KEY_ID") != old_key:
             env_changed = time.perf_counter()
         if credentials.get_frozen_credentials().access_key != old_key:
@@ -239,6 +241,16 @@ def _read_from_s3() -> tuple[int, int, int]:
     # dask.dataframe on the worker (the client side of read_csv reads a sample too).
     frame = dd.read_csv(f"s3://{BUCKET}/*.csv").compute(scheduler="sync")
     return len(csv), len(parquet), len(frame)
+
+
+def _read_csv_again() -> bool:
+    """Whether the S3FileSystem made for the first read was still there to read again."""
+    import pandas as pd
+    import s3fs
+
+    cached = bool(s3fs.S3FileSystem._cache)
+    assert len(pd.read_csv(f"s3://{BUCKET}/table.csv")) == 5
+    return cached
 
 
 def _aws_cli() -> str:
@@ -372,6 +384,14 @@ def test_pandas_and_dask_dataframe_read_s3_on_the_workers(
     # Every request was signed (none anonymous), by role credentials from the emulator.
     assert used and None not in used, log.keys
     assert all(key and key.startswith("ASIA") for key in used), used
+
+    # After a renewal, the S3FileSystem made before it (fsspec's cached instance, with its
+    # aiobotocore client) signs with the new keys, never the old ones.
+    assert forwarded.wait_sent(forwarded.sends + 1, timeout=TTL)
+    log.keys.clear()
+    assert all(_on_each_worker(client, _read_csv_again).values())
+    renewed = {key for _path, key in log.keys}
+    assert renewed and None not in renewed and not renewed & used, (used, renewed)
 
 
 def test_the_aws_cli_in_a_task_uses_them(client: Any, forwarded: Any) -> None:
