@@ -446,6 +446,21 @@ def test_stop_leaves_the_workers_no_credentials(client: Any, session: Any) -> No
     handle.stop()  # idempotent
 
 
+def test_forwarding_another_role_replaces_the_first(
+    client: Any, token: sj.SSOToken, session: Any
+) -> None:
+    first = forward_credentials(client, session)
+    second = forward_credentials(client, token.session(ACCOUNT, "Administrator"))
+    try:
+        assert first.state is ForwardState.STOPPED
+        first.stop()  # the replaced handle leaves the new credentials alone
+        arns = _on_each_worker(client, _identity).values()
+        assert all(":assumed-role/AWSReservedSSO_Administrator_" in arn for arn in arns), arns
+    finally:
+        second.stop()
+    assert all(env == {} for env in _on_each_worker(client, _our_env).values())
+
+
 @pytest.fixture
 def ip() -> Iterator[Any]:
     from IPython.core.interactiveshell import InteractiveShell

@@ -51,7 +51,8 @@ class ForwardState(enum.Enum):
     #: The IAM Identity Center session ended: nothing more is sent, and the workers'
     #: credentials lapse at their expiry.
     ENDED = "ended"
-    #: stop() removed them from the workers (or the client closed).
+    #: stop() removed them from the workers, another forwarder to the same client replaced
+    #: them, or the client closed.
     STOPPED = "stopped"
 
 
@@ -200,7 +201,9 @@ class CredentialForwarder:
             previous = _current.get(self._client)
             _current[self._client] = self
             if previous is not None and previous is not self:
-                previous._retire()  # its plugin is replaced: it must not send again
+                # Its plugin is replaced: it must not send again, nor remove ours.
+                previous._retire()
+                previous.state = ForwardState.STOPPED
             self.last_sent_at = started
             self.expiration = creds.expiration
             self._renew_at = time.monotonic() + renewal_delay(creds.expiration, fetched_at)
