@@ -1,7 +1,9 @@
 """The folder tree is the layer map: imports only point down, and nothing imports in a circle.
 
-Layers, bottom up: ``_exceptions`` (and ``_redact``) < ``oidc`` < ``auth`` < ``notebook`` <
-``server`` < the package ``__init__`` (the public API) < ``demo`` (an application of it).
+Layers, bottom up: ``_exceptions`` (and ``_redact``) < ``oidc`` < ``auth`` < ``dask`` <
+``notebook`` < ``server`` < the package ``__init__`` (the public API) < ``demo`` (an
+application of it). ``dask`` (credentials forwarded to Dask workers) needs role sessions
+from ``auth`` and is used by ``%ssooidc dask`` and the role picker in ``notebook``.
 ``emulator`` stands apart: it imports nothing of the client (``tests/test_emulator_layout.py``
 checks that side).
 A module may import its own layer and the layers below, never one above, and the module
@@ -27,11 +29,12 @@ RANKS = {
     "_secret": 0,
     "oidc": 1,
     "auth": 2,
-    "notebook": 3,
-    "server": 4,
-    "__init__": 5,
+    "dask": 3,
+    "notebook": 4,
+    "server": 5,
+    "__init__": 6,
     # The demo is an application of the public package (it imports ``ssooidc_jupyter``).
-    "demo": 6,
+    "demo": 7,
 }
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._context import LoginContext
 
 __all__ = [
+    "NOT_PICKLABLE",
     "Account",
     "RoleCredentials",
     "aget_role_credentials",
@@ -189,6 +190,14 @@ async def aportal_logout(client: AsyncPortalClient, access_token: Secret) -> Non
 
 # ---- boto3 sessions (the ``aws`` extra) -------------------------------------------------------
 
+#: Why a role session (or a token) cannot be sent to another process, and what to do instead.
+NOT_PICKLABLE = (
+    "{what} cannot be pickled or sent to another process: it renews its credentials with "
+    "your IAM Identity Center sign-in, whose tokens never leave this kernel. To give Dask "
+    "workers the role's credentials (renewed before they expire), use "
+    "ssooidc_jupyter.dask.forward_credentials(client, session)."
+)
+
 
 @functools.cache
 def _role_session_class() -> type[Any]:
@@ -201,12 +210,20 @@ def _role_session_class() -> type[Any]:
     class RoleSession(boto3.session.Session):  # type: ignore[misc,name-defined]
         ssooidc_account_id = ""
         ssooidc_role_name = ""
+        #: Fresh role credentials on each call (the token's ``credentials``): what
+        #: ``ssooidc_jupyter.dask.forward_credentials`` sends to Dask workers.
+        ssooidc_role_credentials: Callable[[], RoleCredentials] | None = None
 
         def __repr__(self) -> str:
             return (
                 f"Session(account_id={self.ssooidc_account_id!r}, "
                 f"role_name={self.ssooidc_role_name!r}, region_name={self.region_name!r})"
             )
+
+        def __reduce__(self) -> Any:
+            # Its refresh needs the SSO token, which must never leave this process: refuse
+            # with the way out, not pickle's "Can't pickle local object" or "_thread.lock".
+            raise TypeError(NOT_PICKLABLE.format(what="A role session"))
 
     return RoleSession
 
@@ -250,4 +267,5 @@ def refreshable_session(
         # No region configured anywhere: the IAM Identity Center region is a sane default.
         session = role_session(botocore_session=core, region_name=default_region)
     session.ssooidc_account_id, session.ssooidc_role_name = account_id, role_name
+    session.ssooidc_role_credentials = fetch_credentials
     return session

@@ -91,6 +91,12 @@ class SSOToken:
             "expired" if self.expired else f"valid until {self.expires_at:%H:%M} UTC"
         )
 
+    def __reduce__(self) -> Any:
+        # The tokens must not travel (a Dask task, a multiprocessing pool): say what to send.
+        from ._aws import NOT_PICKLABLE
+
+        raise TypeError(NOT_PICKLABLE.format(what="An SSOToken"))
+
     def export(self) -> dict[str, Any]:
         """The token in the AWS CLI / botocore cache format. This is the one way the
         secrets leave the object in bulk: handle the result as a secret."""

@@ -68,7 +68,7 @@ def _help_text(doc: str) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = ("login", "status", "accounts", "refresh", "logout", "cancel")
+COMMANDS = ("login", "status", "accounts", "refresh", "logout", "cancel", "dask")
 # Which options each command takes; any other option given is a usage error, so a typo
 # such as `%ssooidc status --wait` is not silently ignored.
 _SOURCE_OPTIONS = frozenset({"profile", "sso_session", "start_url", "region", "endpoint"})
@@ -82,7 +82,10 @@ _ALLOWED = {
     "refresh": _SOURCE_OPTIONS,
     "logout": _SOURCE_OPTIONS,
     "cancel": frozenset(),
+    # Forward the role's credentials to the Dask cluster of `client` (ssooidc_jupyter.dask).
+    "dask": _SOURCE_OPTIONS | {"account", "role", "client_var", "stop"},
 }
+_EVERY_OPTION = frozenset().union(*_ALLOWED.values())
 
 
 def _scopes(value: str) -> list[str]:
@@ -98,7 +101,8 @@ def _scopes(value: str) -> list[str]:
     choices=COMMANDS,
     metavar="COMMAND",
     help="login (default options from %%config SSOOIDC), status, accounts, refresh, "
-    "logout or cancel. Without one: this help.",
+    "logout, cancel, or dask (send the role's credentials to the Dask workers of `client`, "
+    "renewed while signed in). Without one: this help.",
 )
 @argument("-h", "--help", action="store_true", help="Show this help.")
 @argument("--profile", metavar="P", help="Sign in with the profile P of the AWS config file.")
@@ -111,6 +115,8 @@ def _scopes(value: str) -> list[str]:
 @argument("--account", metavar="ID", help="Also bind a boto3 Session for this account...")
 @argument("--role", metavar="NAME", help="... and this role (permission set).")
 @argument("--session-var", metavar="NAME", help="Variable for that Session ('session').")
+@argument("--client-var", metavar="NAME", help="dask: the Dask Client variable ('client').")
+@argument("--stop", action="store_true", help="dask: remove the credentials from the workers.")
 @argument("--force", action="store_true", help="Sign in again even with a valid token.")
 @argument("--wait", action="store_true", help="Block this cell until signed in (CI).")
 @argument("--timeout", type=float, metavar="SECONDS", help="Give up waiting for approval.")
@@ -180,7 +186,7 @@ class SSOOIDCMagics(Magics):
             return
         given = {
             name
-            for name in _ALLOWED["login"]
+            for name in _EVERY_OPTION
             if getattr(args, name) is not None and getattr(args, name) is not False
         }
         extra = sorted(given - _ALLOWED[args.command])
@@ -192,6 +198,8 @@ class SSOOIDCMagics(Magics):
                 self.signin.cancel()
             elif args.command == "login":
                 self.signin.login(self._login_options(args))
+            elif args.command == "dask":
+                self._dask(args)
             else:
                 getattr(self.signin, args.command)(self._source(args))
         except SSOOIDCError as exc:
@@ -244,6 +252,20 @@ class SSOOIDCMagics(Magics):
             endpoint=endpoint,
             explicit=bool(args.region or args.endpoint),
         )
+
+    def _dask(self, args: Any) -> None:
+        if args.stop:
+            self.signin.dask_stop()
+            return
+        if bool(args.account) != bool(args.role):
+            raise UsageError("--account and --role go together: pass both, or neither")
+        try:
+            client_var = check_variable("--client-var", args.client_var or "client")
+        except ConfigurationError as exc:
+            from ._signin import usage_error
+
+            raise usage_error(exc) from None
+        self.signin.dask(self._source(args), args.account, args.role, client_var)
 
     def _login_options(self, args: Any) -> LoginOptions:
         # Lazy, as the signin property: only a command needs _signin.

@@ -9,6 +9,7 @@ other string from a server is escaped before it reaches an ``HTML`` widget.
 from __future__ import annotations
 
 import html
+import importlib.util
 import logging
 import threading
 from collections.abc import Callable
@@ -77,7 +78,17 @@ class RolePicker(widgets.VBox):  # type: ignore[misc]
         )
         self.use.add_class("ssooidc-use-role")
         self.use.on_click(self._use_clicked)
-        self._selector = widgets.HBox([self.account_select, self.role_select, self.use])
+        # "Use this role" also forwards it to the Dask workers of `client` when ticked
+        # (ssooidc_jupyter.dask); shown only where distributed is installed.
+        self.forward = widgets.Checkbox(
+            value=False, description="Also send to the Dask workers of client", indent=False
+        )
+        self.forward.add_class("ssooidc-dask-forward")
+        if importlib.util.find_spec("distributed") is None:
+            self.forward.layout.display = "none"
+        self._selector = widgets.HBox(
+            [self.account_select, self.role_select, self.use, self.forward]
+        )
         self.note = widgets.HTML()
         self.note.add_class("ssooidc-accounts-note")
         self.bound = widgets.HTML()
@@ -86,6 +97,7 @@ class RolePicker(widgets.VBox):  # type: ignore[misc]
             self.account_select,
             self.role_select,
             self.use,
+            self.forward,
             self._selector,
             self.note,
             self.bound,
@@ -186,7 +198,8 @@ class RolePicker(widgets.VBox):  # type: ignore[misc]
             where = account_label(account) if account is not None else account_id
             message = (
                 f"Using role <b>{html.escape(role_name)}</b> in account "
-                f"<b>{html.escape(where)}</b>."
+                f"<b>{html.escape(where)}</b>"
+                + (" (and on the Dask workers)." if self.forward.value else ".")
             )
         with self._lock:
             self.bound.value = message

@@ -41,6 +41,7 @@ from ._export import EXPORT_PROFILE, KernelProfile, export_session_name
 if TYPE_CHECKING:
     from ..auth._context import LoginContext
     from ..auth._token import SSOToken
+    from ..dask._forward import CredentialForwarder
     from ._controller import LoginController
     from ._pending import PendingSession, PendingSSOToken
 
@@ -191,6 +192,8 @@ class NotebookSignIn:
         self.binder = Binder(shell.user_ns)
         self._signed_out: LoginContext | None = None
         self._lock = threading.Lock()
+        #: ``%ssooidc dask``: the credentials forwarded to a Dask cluster, renewed.
+        self.forwarder: CredentialForwarder | None = None
 
     # -- resolving ------------------------------------------------------------------------
 
@@ -401,14 +404,21 @@ class NotebookSignIn:
                 self.profile.write(controller.context, run.account, run.role)
 
     def _picked(self, run: _Run, account_id: str, role_name: str) -> None:
-        """The widget's account/role selector: bind the Session (and export it)."""
+        """The widget's account/role selector: bind the Session (and export it, and
+        forward it to Dask when its box is ticked)."""
         token = run.controller.token
         if token is None:
             return
         run.account, run.role = account_id, role_name
-        self.binder.bind(run.options.session_variable, token.session(account_id, role_name))
+        session = token.session(account_id, role_name)
+        self.binder.bind(run.options.session_variable, session)
         if run.options.export:
             self.profile.write(run.controller.context, account_id, role_name)
+        picker = getattr(run.view, "picker", None)
+        if picker is not None and picker.forward.value:
+            # From the picker's own thread (never the kernel's): the first send waits for
+            # the workers. A failure is shown by the picker under the selector.
+            self._forward(token, session, self._dask_client("client"))
 
     def _show_widget(self, run: _Run) -> None:
         if getattr(self.shell, "kernel", None) is None:
@@ -553,10 +563,71 @@ class NotebookSignIn:
         names = f" Removed {', '.join(removed)}." if removed else ""
         _show_line(f"{text}{names}{note}")
 
+    # -- Dask ------------------------------------------------------------------------------
+
+    def dask(self, source: Source, account: str | None, role: str | None, client_var: str) -> None:
+        """``%ssooidc dask``: forward the role's credentials to the Dask cluster of
+        ``client_var``, renewed in the background while the sign-in lasts."""
+        client = self._dask_client(client_var)
+        token = self._signed_in(source)
+        if account is None or role is None:
+            run = self._active()
+            account, role = (run.account, run.role) if run is not None else (None, None)
+        if not account or not role:
+            raise UsageError(
+                "Which role? Pass --account ID --role NAME, or choose one first "
+                "(%ssooidc login --account ID --role NAME, or the panel's role picker)."
+            )
+        try:
+            self._forward(token, token.session(account, role), client)
+        except SSOOIDCError as exc:
+            self._refused(token, exc)
+            raise one_line(exc) from None
+        workers = len(client.scheduler_info().get("workers", {}))
+        _show_line(
+            f"Forwarding {role} ({account}) credentials to the Dask workers of {client_var} "
+            f"({workers} now, and any that join), renewed while you are signed in. "
+            "%ssooidc dask --stop removes them."
+        )
+
+    def dask_stop(self) -> None:
+        forwarder, self.forwarder = self.forwarder, None
+        if forwarder is None:
+            _show_line("No credentials are being forwarded to Dask.")
+            return
+        forwarder.stop()
+        _show_line(f"Removed the {forwarder.role_name} credentials from the Dask workers.")
+
+    def _dask_client(self, name: str) -> Any:
+        client = self.shell.user_ns.get(name)
+        if client is None or not hasattr(client, "register_plugin"):
+            raise UsageError(
+                f"No Dask client named {name!r} in this notebook: make one first "
+                "(client = distributed.Client(...)), or name yours with --client-var."
+            )
+        return client
+
+    def _forward(self, token: SSOToken, session: Any, client: Any) -> CredentialForwarder:
+        # Lazy: only forwarding needs distributed (the dask extra).
+        from ..dask._forward import forward
+
+        def ended(error: BaseException) -> None:
+            # The renewal found the session over: the sign-in turns to "signed out" (its
+            # output and widget offer a new sign-in); the workers' credentials lapse.
+            self._refused(token, error)
+
+        forwarder = forward(client, session, on_ended=ended)
+        self.forwarder = forwarder
+        return forwarder
+
     def close(self) -> None:
-        """Unloading the extension: stop a running sign-in, undo --export."""
+        """Unloading the extension: stop a running sign-in, undo --export, stop
+        forwarding credentials to Dask."""
         self._stop_current()
         self.profile.remove()
+        if self.forwarder is not None:
+            self.forwarder.stop()
+            self.forwarder = None
 
 
 # ---- small helpers ----------------------------------------------------------------------
