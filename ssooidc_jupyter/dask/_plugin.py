@@ -28,6 +28,7 @@ import threading
 from typing import Any
 
 from .._exceptions import MissingDependencyError
+from .._secret import Secret
 
 try:
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -72,14 +73,16 @@ class CredentialsPlugin(WorkerPlugin):
         self,
         *,
         access_key_id: str,
-        secret_access_key: str,
-        session_token: str,
+        secret_access_key: Secret,
+        session_token: Secret,
         expiration: str,
         region: str | None,
         account_id: str,
         role_name: str,
     ) -> None:
-        self._env = {
+        # The keys stay Secret values (masked in any repr or traceback) until they are put
+        # in the worker's environment, the one place they must be plain.
+        self._env: dict[str, str | Secret] = {
             "AWS_ACCESS_KEY_ID": access_key_id,
             "AWS_SECRET_ACCESS_KEY": secret_access_key,
             "AWS_SESSION_TOKEN": session_token,
@@ -111,7 +114,7 @@ class CredentialsPlugin(WorkerPlugin):
             # A stale legacy token would not be read (AWS_SESSION_TOKEN wins), but it is
             # not ours to leave beside ours either.
             os.environ.pop("AWS_SECURITY_TOKEN", None)
-            os.environ.update(env)
+            os.environ.update({name: _plain(value) for name, value in env.items()})
             _holders.add(id(worker))
         if first:
             _forget_sdk_caches()
@@ -130,6 +133,10 @@ class CredentialsPlugin(WorkerPlugin):
             _lapse(worker)  # the worker is closing: nothing replaces us
         else:
             loop.call_soon(_lapse_unless_replaced, worker)
+
+
+def _plain(value: str | Secret) -> str:
+    return value.get_secret_value() if isinstance(value, Secret) else value
 
 
 def _lapse_unless_replaced(worker: Any) -> None:
