@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from .http import Api, Decision, EmulatorHTTPServer, RequestLog, consent
+from .http import Api, Decision, EmulatorHTTPServer, RequestLog, consent_as_browser
 from .model import (
     IAM_ACCESS_KEY_ID,
     IAM_CLIENT_ID,
@@ -19,8 +19,7 @@ from .model import (
     FaultPlan,
     IdentityCenter,
     Operation,
-    Settings,
-    parse_accounts,
+    make_settings,
 )
 
 if TYPE_CHECKING:
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
 
 # The accept loop checks for shutdown this often; it bounds how long stop() can take.
 _POLL_INTERVAL = 0.05
-
-
-def _number(name: str, value: object, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    # Returned unchanged: an int stays an int, so e.g. ``interval`` reads back as configured.
-    return value
 
 
 class Emulator:
@@ -69,29 +59,20 @@ class Emulator:
         user_name: str = "jupyter-user",
         tls: bool = False,
     ) -> None:
-        if not isinstance(region, str) or not region:
-            raise ValueError("region must be a non-empty string")
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+        # The port is the HTTP layer's; every other argument is a setting of the model.
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in 0..65535, got {port!r}")
-        if not isinstance(user_name, str) or not user_name or "/" in user_name:
-            raise ValueError("user_name must be a non-empty string without '/'")
-        settings = Settings(
+        settings = make_settings(
             region=region,
-            auto_approve=(
-                None
-                if auto_approve is None
-                else _number("auto_approve", auto_approve, allow_zero=True)
-            ),
-            interval=_number("interval", interval),
-            code_ttl=_number("code_ttl", code_ttl),
-            token_ttl=_number("token_ttl", token_ttl),
-            role_credentials_ttl=_number("role_credentials_ttl", role_credentials_ttl),
-            registration_ttl=_number("registration_ttl", registration_ttl),
+            auto_approve=auto_approve,
+            interval=interval,
+            code_ttl=code_ttl,
+            token_ttl=token_ttl,
+            role_credentials_ttl=role_credentials_ttl,
+            registration_ttl=registration_ttl,
+            accounts=accounts,
             page_size=page_size,
             user_name=user_name,
-            accounts=parse_accounts(accounts),
         )
         self._host = host
         self._port = port
@@ -318,7 +299,7 @@ class Emulator:
         answers with an error page (unknown client, unregistered redirect URI, ...).
         """
         decision = Decision.APPROVE if approve else Decision.DENY
-        return consent(self.url, url, decision, context=self.client_ssl_context())
+        return consent_as_browser(self.url, url, decision, context=self.client_ssl_context())
 
     def expire_registration(self, client_id: str) -> None:
         """Age a registration past its lifetime: its client gets ``invalid_client``."""

@@ -16,7 +16,7 @@ answered by a model service, and its answer or failure spelled as AWS spells it.
 from __future__ import annotations
 
 from ._api import Api
-from ._pages import Decision, consent
+from ._pages import Decision, consent_as_browser
 from ._server import EmulatorHTTPServer, RequestLog
 
-__all__ = ["Api", "Decision", "EmulatorHTTPServer", "RequestLog", "consent"]
+__all__ = ["Api", "Decision", "EmulatorHTTPServer", "RequestLog", "consent_as_browser"]

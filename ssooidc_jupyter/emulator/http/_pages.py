@@ -287,7 +287,7 @@ def _location(response: http.client.HTTPResponse) -> str:
     return location
 
 
-def consent(
+def consent_as_browser(
     base_url: str,
     url: str,
     decision: Decision,

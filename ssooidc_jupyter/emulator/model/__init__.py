@@ -34,6 +34,7 @@ from ._settings import (
     IAM_SECRET_ACCESS_KEY,
     Account,
     Settings,
+    make_settings,
     parse_accounts,
 )
 from ._store import (
@@ -69,6 +70,7 @@ __all__ = [
     "Settings",
     "TokenGrant",
     "WireEnum",
+    "make_settings",
     "parse_accounts",
 ]
 
