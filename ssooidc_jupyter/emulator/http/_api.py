@@ -94,6 +94,9 @@ def _unknown(req: Request, rid: str, _note: dict[str, Any]) -> Response:
     return _wire.aws_json_error(404, "UnknownOperationException", "Unknown operation")
 
 
+# -- sso-oidc (rest-json): RegisterClient, StartDeviceAuthorization, CreateToken(WithIAM) ----
+
+
 def _token_payload(grant: TokenGrant) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "accessToken": grant.access_token,
@@ -183,6 +186,9 @@ class OidcApi:
         return _wire.json_response(_iam_payload(self._center.grants.create_token_with_iam(params)))
 
 
+# -- the SSO portal (rest-json, bearer token in x-amz-sso_bearer_token) ----
+
+
 BEARER_HEADER = "x-amz-sso_bearer_token"
 
 
@@ -266,6 +272,9 @@ class PortalApi:
     def _logout(self, req: Request, _rid: str, note: dict[str, Any]) -> Response:
         self._center.portal.logout(self._bearer(req, note))
         return Response(status=200)
+
+
+# -- STS (query protocol): GetCallerIdentity for the credentials the emulator accepts ----
 
 
 class StsApi:

@@ -164,6 +164,9 @@ def start_page(region: str, accounts: Iterable[tuple[str, str, tuple[str, ...]]]
     return _document("AWS access portal (emulator)", body)
 
 
+# -- the handlers: what each page request does to the model ----
+
+
 # The request record's error for an /authorize request refused on a page.
 AUTHORIZE_REJECTED = "InvalidAuthorizeRequest"
 
@@ -268,6 +271,9 @@ class PagesApi:
     def _start_page(self, _req: Request, _rid: str, _note: dict[str, Any]) -> Response:
         accounts = [(a.account_id, a.account_name, a.roles) for a in self._center.settings.accounts]
         return _wire.html_response(start_page(self._center.settings.region, accounts))
+
+
+# -- the browser stand-in: what Emulator.consent does, over real HTTP ----
 
 
 _CONSENT_FIELD = re.compile(r'name="consent" value="([^"]*)"')

@@ -221,6 +221,9 @@ def _expected_signature(
     return str(signer.signature(string_to_sign, request))
 
 
+# -- the HTTP layer's side: verify against the model's identities, spell each failure ----
+
+
 # The sso-oidc codes are what the AWS auth layer of JSON services sends.
 OIDC_AUTH_ERRORS = {
     SigV4Failure.MISSING: (403, "MissingAuthenticationTokenException"),

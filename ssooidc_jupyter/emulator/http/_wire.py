@@ -237,6 +237,9 @@ def serialize(response: Response, request_id: str, *, close: bool) -> bytes:
     return head.encode("latin-1") + body
 
 
+# -- the request every handler gets, and its body parsers ----
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
