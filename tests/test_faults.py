@@ -23,7 +23,7 @@ from ssooidc_jupyter.auth._context import resolve_login
 from ssooidc_jupyter.auth._flow import forget_refresh_failures
 from ssooidc_jupyter.auth._login import complete_login
 from ssooidc_jupyter.emulator import Emulator
-from ssooidc_jupyter.emulator._faults import FAULT_KINDS
+from ssooidc_jupyter.emulator.model import FAULT_KINDS
 from ssooidc_jupyter.oidc import _retry
 from ssooidc_jupyter.oidc._protocol import OPERATIONS
 

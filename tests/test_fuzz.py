@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._models import CachedRegistration, CachedToken
 from ssooidc_jupyter.emulator import Emulator
-from ssooidc_jupyter.emulator._operations import Operation
-from ssooidc_jupyter.emulator._request import Request
-from ssooidc_jupyter.emulator._routes import route
+from ssooidc_jupyter.emulator.http._api import route
+from ssooidc_jupyter.emulator.http._wire import Request
+from ssooidc_jupyter.emulator.model import Operation
 from ssooidc_jupyter.oidc._protocol import (
     OPERATIONS,
     RESPONSE_MODELS,

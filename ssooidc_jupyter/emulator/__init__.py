@@ -9,6 +9,6 @@ package does not need botocore; only SigV4 verification (CreateTokenWithIAM, STS
 from __future__ import annotations
 
 from ._emulator import Emulator
-from ._faults import FAULT_KINDS, OPERATIONS, FaultKind
+from .model import FAULT_KINDS, OPERATIONS, FaultKind
 
 __all__ = ["FAULT_KINDS", "OPERATIONS", "Emulator", "FaultKind"]

@@ -9,36 +9,24 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from . import _browser
-from ._faults import FaultKind, FaultPlan
-from ._operations import Operation
-from ._pages import Decision
-from ._records import RequestLog
-from ._routes import Api
-from ._server import EmulatorHTTPServer
-from ._settings import (
+from .http import Api, Decision, EmulatorHTTPServer, RequestLog, consent_as_browser
+from .model import (
     IAM_ACCESS_KEY_ID,
     IAM_CLIENT_ID,
     IAM_SECRET_ACCESS_KEY,
-    Settings,
-    parse_accounts,
+    DeviceStatus,
+    FaultKind,
+    FaultPlan,
+    IdentityCenter,
+    Operation,
+    make_settings,
 )
-from ._state import EmulatorState
 
 if TYPE_CHECKING:
-    from ._tls import ThrowawayCA
+    from .http._tls import ThrowawayCA
 
 # The accept loop checks for shutdown this often; it bounds how long stop() can take.
 _POLL_INTERVAL = 0.05
-
-
-def _number(name: str, value: object, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    # Returned unchanged: an int stays an int, so e.g. ``interval`` reads back as configured.
-    return value
 
 
 class Emulator:
@@ -71,29 +59,20 @@ class Emulator:
         user_name: str = "jupyter-user",
         tls: bool = False,
     ) -> None:
-        if not isinstance(region, str) or not region:
-            raise ValueError("region must be a non-empty string")
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+        # The port is the HTTP layer's; every other argument is a setting of the model.
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in 0..65535, got {port!r}")
-        if not isinstance(user_name, str) or not user_name or "/" in user_name:
-            raise ValueError("user_name must be a non-empty string without '/'")
-        settings = Settings(
+        settings = make_settings(
             region=region,
-            auto_approve=(
-                None
-                if auto_approve is None
-                else _number("auto_approve", auto_approve, allow_zero=True)
-            ),
-            interval=_number("interval", interval),
-            code_ttl=_number("code_ttl", code_ttl),
-            token_ttl=_number("token_ttl", token_ttl),
-            role_credentials_ttl=_number("role_credentials_ttl", role_credentials_ttl),
-            registration_ttl=_number("registration_ttl", registration_ttl),
+            auto_approve=auto_approve,
+            interval=interval,
+            code_ttl=code_ttl,
+            token_ttl=token_ttl,
+            role_credentials_ttl=role_credentials_ttl,
+            registration_ttl=registration_ttl,
+            accounts=accounts,
             page_size=page_size,
             user_name=user_name,
-            accounts=parse_accounts(accounts),
         )
         self._host = host
         self._port = port
@@ -101,13 +80,13 @@ class Emulator:
         # (a test dependency) is imported only then.
         self._ca: ThrowawayCA | None = None
         if tls:
-            from ._tls import ThrowawayCA
+            from .http._tls import ThrowawayCA
 
             self._ca = ThrowawayCA(host)
-        self._state = EmulatorState(settings)
+        self._center = IdentityCenter(settings)
         self._log = RequestLog()
         self._faults = FaultPlan()
-        self._api = Api(self._state)
+        self._api = Api(self._center)
         self._lifecycle = threading.Lock()
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -204,16 +183,16 @@ class Emulator:
 
     @property
     def region(self) -> str:
-        return self._state.settings.region
+        return self._center.settings.region
 
     @property
     def user_name(self) -> str:
-        return self._state.settings.user_name
+        return self._center.settings.user_name
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
         """The configured accounts, as ``{"accountId", "accountName", "emailAddress", "roles"}``."""
-        return [account.as_dict() for account in self._state.accounts]
+        return [account.as_dict() for account in self._center.settings.accounts]
 
     @property
     def iam_credentials(self) -> tuple[str, str]:
@@ -235,22 +214,22 @@ class Emulator:
     @property
     def secrets(self) -> set[str]:
         """Every secret value the emulator has issued (a copy), for leak tests."""
-        return self._state.secrets
+        return self._center.store.secrets()
 
     @property
     def user_codes(self) -> list[str]:
         """User codes issued by StartDeviceAuthorization, oldest first."""
-        return self._state.user_codes
+        return self._center.devices.user_codes()
 
     # -- control -------------------------------------------------------------------------------
 
     def approve(self, user_code: str) -> None:
         """Approve as the user would. KeyError: never issued; ValueError: expired/used/denied."""
-        self._state.approve(user_code)
+        self._center.devices.decide(user_code, DeviceStatus.APPROVED)
 
     def deny(self, user_code: str) -> None:
         """Deny as the user would. KeyError: never issued; ValueError: expired/used/approved."""
-        self._state.deny(user_code)
+        self._center.devices.decide(user_code, DeviceStatus.DENIED)
 
     def inject(
         self,
@@ -283,7 +262,7 @@ class Emulator:
         pass a registered client id to redeem it with CreateToken instead. With a
         ``code_challenge`` (S256), the matching ``codeVerifier`` is required. Single use.
         """
-        return self._state.issue_authorization_code(
+        return self._center.codes.issue(
             client_id=IAM_CLIENT_ID if client_id is None else client_id,
             redirect_uri=redirect_uri,
             code_challenge=code_challenge,
@@ -320,13 +299,15 @@ class Emulator:
         answers with an error page (unknown client, unregistered redirect URI, ...).
         """
         decision = Decision.APPROVE if approve else Decision.DENY
-        return _browser.consent(self.url, url, decision, context=self.client_ssl_context())
+        return consent_as_browser(self.url, url, decision, context=self.client_ssl_context())
 
     def expire_registration(self, client_id: str) -> None:
-        self._state.expire_registration(client_id)
+        """Age a registration past its lifetime: its client gets ``invalid_client``."""
+        self._center.clients.expire(client_id)
 
     def expire_access_token(self, token: str) -> None:
-        self._state.expire_access_token(token)
+        """Age an access token past its lifetime: the portal answers it with 401."""
+        self._center.sessions.expire_access_token(token)
 
 
 def _url_host(host: str) -> str:

@@ -1,4 +1,5 @@
-"""Wire formats: how AWS spells successes and errors for each protocol, and raw HTTP bytes.
+"""What travels on the wire: the parsed request every handler gets, and how AWS spells
+successes and errors for each protocol, canned fault answers, and raw HTTP bytes.
 
 * sso-oidc (rest-json): the modeled error shape goes in ``x-amzn-ErrorType`` (botocore keeps
   the part before ':'), the body carries the OAuth ``error``/``error_description`` members.
@@ -11,14 +12,41 @@ from __future__ import annotations
 import http.client
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from ._errors import OAuthErrorCode
-from ._faults import FaultKind
-from ._operations import Family
+from ..model import FaultKind, OAuthError, OAuthErrorCode, Operation, WireEnum
+
+
+class Family(WireEnum):
+    """The wire protocol of an operation: it decides how errors and faults are spelled."""
+
+    OIDC = "oidc"
+    PORTAL = "portal"
+    STS = "sts"
+    PAGE = "page"
+
+
+_FAMILIES = {
+    Operation.REGISTER_CLIENT: Family.OIDC,
+    Operation.START_DEVICE_AUTHORIZATION: Family.OIDC,
+    Operation.CREATE_TOKEN: Family.OIDC,
+    Operation.CREATE_TOKEN_WITH_IAM: Family.OIDC,
+    Operation.GET_ROLE_CREDENTIALS: Family.PORTAL,
+    Operation.LIST_ACCOUNTS: Family.PORTAL,
+    Operation.LIST_ACCOUNT_ROLES: Family.PORTAL,
+    Operation.LOGOUT: Family.PORTAL,
+    Operation.GET_CALLER_IDENTITY: Family.STS,
+}
+
+
+def family(operation: Operation) -> Family:
+    return _FAMILIES.get(operation, Family.PAGE)
+
 
 OIDC_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.ssooidc/"
 PORTAL_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/"
@@ -207,3 +235,58 @@ def serialize(response: Response, request_id: str, *, close: bool) -> bytes:
     if response.truncate_at is not None:
         body = body[: response.truncate_at]
     return head.encode("latin-1") + body
+
+
+# -- the request every handler gets, and its body parsers ----
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]] = field(repr=False)  # may carry a state or a challenge
+    headers: dict[str, str] = field(repr=False)  # lower-case names; repeats joined with ","
+    body: bytes = field(repr=False)
+    url: str = field(repr=False)  # as the client addressed it: what SigV4 signed
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+# (request, request id, note) -> response; ``note`` collects non-secret facts for the record.
+Handler = Callable[[Request, str, dict[str, Any]], Response]
+
+
+class Site:
+    """Where the emulator is reachable: known only once the server has bound its port."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+
+
+def form(body: bytes) -> dict[str, list[str]]:
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return {}
+
+
+def form_value(body: bytes, name: str) -> str:
+    return (form(body).get(name) or [""])[0]
+
+
+def json_body(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError(OAuthErrorCode.INVALID_REQUEST, "Request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise OAuthError(OAuthErrorCode.INVALID_REQUEST, "Request body must be a JSON object")
+    return parsed
+
+
+def note_str(note: dict[str, Any], key: str, params: dict[str, Any], member: str) -> None:
+    value = params.get(member)
+    if isinstance(value, str):
+        note[key] = value

@@ -1,4 +1,5 @@
-"""Configuration: the validated constructor settings, the accounts, the fixed IAM identity."""
+"""Configuration: the constructor's settings (checked here), the accounts, the fixed IAM
+identity, and the scopes every service uses."""
 
 from __future__ import annotations
 
@@ -90,3 +91,48 @@ def parse_accounts(accounts: Iterable[Mapping[str, Any]] | None) -> tuple[Accoun
     source = DEFAULT_ACCOUNTS if accounts is None else tuple(accounts)
     seen: set[str] = set()
     return tuple(_account(entry, seen) for entry in source)
+
+
+def _number(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    # Returned unchanged: an int stays an int, so e.g. ``interval`` reads back as configured.
+    return value
+
+
+def make_settings(
+    *,
+    region: str,
+    auto_approve: float | None,
+    interval: float,
+    code_ttl: float,
+    token_ttl: float,
+    role_credentials_ttl: float,
+    registration_ttl: float,
+    accounts: Iterable[Mapping[str, Any]] | None,
+    page_size: int,
+    user_name: str,
+) -> Settings:
+    """The ``Emulator`` constructor's arguments, checked (ValueError on the first bad one)."""
+    if not isinstance(region, str) or not region:
+        raise ValueError("region must be a non-empty string")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+    if not isinstance(user_name, str) or not user_name or "/" in user_name:
+        raise ValueError("user_name must be a non-empty string without '/'")
+    return Settings(
+        region=region,
+        auto_approve=(
+            None if auto_approve is None else _number("auto_approve", auto_approve, allow_zero=True)
+        ),
+        interval=_number("interval", interval),
+        code_ttl=_number("code_ttl", code_ttl),
+        token_ttl=_number("token_ttl", token_ttl),
+        role_credentials_ttl=_number("role_credentials_ttl", role_credentials_ttl),
+        registration_ttl=_number("registration_ttl", registration_ttl),
+        page_size=page_size,
+        user_name=user_name,
+        accounts=parse_accounts(accounts),
+    )

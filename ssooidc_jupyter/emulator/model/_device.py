@@ -7,13 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _tokens
-from ._clients import Clients
-from ._errors import OAuthError, OAuthErrorCode
-from ._params import ceil_seconds, required
-from ._sessions import Sessions, TokenGrant
+from . import _values
+from ._clients import Clients, Sessions, TokenGrant
 from ._settings import DEFAULT_SCOPES
-from ._store import Device, DeviceStatus, GrantType, Registration, Store
+from ._store import (
+    Device,
+    DeviceStatus,
+    GrantType,
+    OAuthError,
+    OAuthErrorCode,
+    Registration,
+    Store,
+)
+from ._values import ceil_seconds, required
 
 # RFC 8628 section 3.5: each slow_down adds 5 seconds to the polling interval.
 SLOW_DOWN_STEP = 5.0
@@ -55,12 +61,12 @@ class DeviceFlow:
         with store.lock:
             reg = self._clients.authenticate(client_id, client_secret)
             self._clients.check_grant_allowed(reg, GrantType.DEVICE_CODE)
-            code = _tokens.user_code()
+            code = _values.user_code()
             while code in store.user_codes:  # astronomically rare, but codes must be unique
-                code = _tokens.user_code()
+                code = _values.user_code()
             now = store.clock()
             device = Device(
-                device_code=store.secret(_tokens.opaque("emu-device-", 48)),
+                device_code=store.secret(_values.opaque("emu-device-", 48)),
                 user_code=code,
                 client_id=client_id,
                 scopes=reg.scopes,
@@ -78,6 +84,11 @@ class DeviceFlow:
             interval=store.settings.interval,
         )
 
+    def user_codes(self) -> list[str]:
+        """Every user code issued, oldest first."""
+        with self._s.lock:
+            return list(self._s.user_code_order)
+
     # -- the person's decision (verification page and the approve/deny test hooks) ---------
 
     def _status(self, device: Device, now: float) -> DeviceStatus:
@@ -91,7 +102,7 @@ class DeviceFlow:
         return device.status
 
     def _by_user_code(self, user_code: str) -> Device:
-        normalized = _tokens.normalize_user_code(user_code) if isinstance(user_code, str) else None
+        normalized = _values.normalize_user_code(user_code) if isinstance(user_code, str) else None
         device_code = self._s.user_codes.get(normalized) if normalized else None
         if device_code is None:
             raise KeyError(f"unknown user code {user_code!r}")

@@ -11,15 +11,21 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from . import _tokens
+from . import _values
 from ._authcode import AuthCodes
-from ._clients import Clients
+from ._clients import Clients, Sessions, TokenGrant
 from ._device import DeviceFlow
-from ._errors import OAuthError, OAuthErrorCode
-from ._params import optional, required, string_list
-from ._sessions import Sessions, TokenGrant
 from ._settings import DEFAULT_IAM_SCOPES, DEFAULT_SCOPES, IAM_CLIENT_ID
-from ._store import IAM_GRANTS, PUBLIC_CLIENT_GRANTS, GrantType, Store, TokenType
+from ._store import (
+    IAM_GRANTS,
+    PUBLIC_CLIENT_GRANTS,
+    GrantType,
+    OAuthError,
+    OAuthErrorCode,
+    Store,
+    TokenType,
+)
+from ._values import optional, required, string_list
 
 
 def _grant_type(params: Mapping[str, Any], allowed: frozenset[GrantType]) -> GrantType:
@@ -39,9 +45,9 @@ def _jwt_subject(assertion: str) -> str | None:
     if len(parts) != 3:
         return None
     try:
-        _tokens.b64url_decode(parts[2])
-        json.loads(_tokens.b64url_decode(parts[0]))
-        payload = json.loads(_tokens.b64url_decode(parts[1]))
+        _values.b64url_decode(parts[2])
+        json.loads(_values.b64url_decode(parts[0]))
+        payload = json.loads(_values.b64url_decode(parts[1]))
     except ValueError:  # covers binascii.Error, UnicodeDecodeError and JSON errors
         return None
     subject = payload.get("sub") if isinstance(payload, dict) else None

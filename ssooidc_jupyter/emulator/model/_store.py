@@ -1,4 +1,5 @@
-"""Everything the emulator knows: the records, and the single lock that guards them.
+"""Everything the emulator knows: the records, the single lock that guards them, and the
+words the services speak (the wire enums and the errors they raise).
 
 Requests arrive on many server threads while the test thread calls ``approve``/``deny``/
 ``expire_*``; every operation is tiny, so one lock over all records is both correct and
@@ -6,16 +7,75 @@ cheap. It is re-entrant because a service may call another while holding it (Cre
 polls a device code and mints tokens in one atomic step).
 
 Secret fields are excluded from every ``repr``: records end up in tracebacks and debuggers.
+The errors say *what* failed; the HTTP layer decides their wire shape and status.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._enum import WireEnum
 from ._settings import ACCOUNT_ACCESS_SCOPE, IAM_SECRET_ACCESS_KEY, Settings
+
+
+class WireEnum(str, enum.Enum):
+    """A ``str`` enum whose ``str()`` and ``format()`` are its value, on every Python.
+
+    The members compare equal to their wire strings (so callers may keep passing plain
+    strings), and formatting one into a message or a URL never yields ``Class.MEMBER``:
+    Python 3.12 changed ``format()`` of mixed-in enums to follow ``Enum.__str__``.
+    """
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+
+class OAuthErrorCode(WireEnum):
+    """The OAuth ``error`` codes sso-oidc answers with (each has a modeled exception)."""
+
+    AUTHORIZATION_PENDING = "authorization_pending"
+    SLOW_DOWN = "slow_down"
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - an error code
+    ACCESS_DENIED = "access_denied"
+    INVALID_CLIENT = "invalid_client"
+    INVALID_GRANT = "invalid_grant"
+    INVALID_REQUEST = "invalid_request"
+    INVALID_SCOPE = "invalid_scope"
+    UNAUTHORIZED_CLIENT = "unauthorized_client"
+    UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+    INVALID_CLIENT_METADATA = "invalid_client_metadata"
+    INVALID_REDIRECT_URI = "invalid_redirect_uri"
+    INVALID_REQUEST_REGION = "invalid_request_region"
+    SERVER_ERROR = "server_error"
+    # Only ever sent to a redirect URI by /authorize (RFC 6749 section 4.1.2.1), never as an
+    # API error: sso-oidc has no modeled exception for it.
+    UNSUPPORTED_RESPONSE_TYPE = "unsupported_response_type"
+
+
+class OAuthError(Exception):
+    """An sso-oidc failure named by its OAuth error code (``invalid_grant``, ...)."""
+
+    def __init__(self, error: OAuthErrorCode, description: str | None = None) -> None:
+        super().__init__(error.value)
+        self.error = error
+        self.description = description
+
+
+class PortalErrorKind(WireEnum):
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    INVALID_REQUEST = "invalid_request"
+
+
+class PortalError(Exception):
+    """A portal (``sso``) failure; the kind picks the modeled exception."""
+
+    def __init__(self, kind: PortalErrorKind, message: str) -> None:
+        super().__init__(kind.value)
+        self.kind = kind
+        self.message = message
 
 
 class GrantType(WireEnum):

@@ -1,7 +1,10 @@
-"""Fault injection: a thread-safe queue of scripted failures per operation.
+"""What a request can be, and what can go wrong with it on purpose: the operation names
+and the scripted faults, as data.
 
-Kept apart from the state so a fault never changes what the emulator *knows*: a request that
-gets a fault is answered (or dropped) without touching registrations, codes or tokens.
+The names are AWS's operation names where there is one (what a request record and a fault
+are keyed by); the pages get names of their own. Faults are kept apart from the store so a
+fault never changes what the emulator *knows*: a request that gets a fault is answered (or
+dropped) by the HTTP layer without touching registrations, codes or tokens.
 """
 
 from __future__ import annotations
@@ -10,10 +13,28 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from ._enum import WireEnum
-from ._operations import OPERATIONS, Operation
+from ._store import WireEnum
 
-__all__ = ["DEFAULT_TIMEOUT_DELAY", "FAULT_KINDS", "OPERATIONS", "Fault", "FaultKind", "FaultPlan"]
+
+class Operation(WireEnum):
+    REGISTER_CLIENT = "RegisterClient"
+    START_DEVICE_AUTHORIZATION = "StartDeviceAuthorization"
+    CREATE_TOKEN = "CreateToken"  # noqa: S105 - an operation name
+    CREATE_TOKEN_WITH_IAM = "CreateTokenWithIAM"  # noqa: S105 - an operation name
+    GET_ROLE_CREDENTIALS = "GetRoleCredentials"
+    LIST_ACCOUNTS = "ListAccounts"
+    LIST_ACCOUNT_ROLES = "ListAccountRoles"
+    LOGOUT = "Logout"
+    GET_CALLER_IDENTITY = "GetCallerIdentity"
+    VERIFICATION_PAGE = "VerificationPage"
+    VERIFICATION_SUBMIT = "VerificationSubmit"
+    START_PAGE = "StartPage"
+    AUTHORIZE = "Authorize"  # GET /authorize: the browser leg of the authorization code grant
+    AUTHORIZE_SUBMIT = "AuthorizeSubmit"  # POST /authorize: the consent form's answer
+    UNKNOWN = "Unknown"
+
+
+OPERATIONS: frozenset[str] = frozenset(op.value for op in Operation)
 
 
 class FaultKind(WireEnum):

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from . import _redirects, _tokens
+from . import _values
 from ._clients import Clients
-from ._errors import OAuthError, OAuthErrorCode
-from ._params import optional, required
-from ._store import AuthCode, Consent, GrantType, Registration, Store
+from ._store import AuthCode, Consent, GrantType, OAuthError, OAuthErrorCode, Registration, Store
+from ._values import optional, required
 
 _BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
 
@@ -93,7 +92,7 @@ class AuthCodes:
             raise AuthorizeRejected(
                 "The application is not registered, or its registration has expired."
             ) from None
-        if not redirect_uri or not _redirects.matches_any(reg.redirect_uris, redirect_uri):
+        if not redirect_uri or not _values.matches_any(reg.redirect_uris, redirect_uri):
             raise AuthorizeRejected("The redirect_uri is not registered for this application.")
         return reg, redirect_uri
 
@@ -142,7 +141,7 @@ class AuthCodes:
             return Redirect(location, reg.client_id, exc.error)
         with self._s.lock:
             consent = Consent(
-                consent_id=_tokens.opaque("emu-consent-", 24),
+                consent_id=_values.opaque("emu-consent-", 24),
                 client_id=reg.client_id,
                 client_name=reg.client_name,
                 redirect_uri=redirect_uri,
@@ -187,7 +186,7 @@ class AuthCodes:
         self, client_id: str, redirect_uri: str, code_challenge: str | None, scopes: Sequence[str]
     ) -> str:
         with self._s.lock:
-            code = self._s.secret(_tokens.opaque("emu-code-", 32))
+            code = self._s.secret(_values.opaque("emu-code-", 32))
             self._s.auth_codes[code] = AuthCode(
                 client_id=client_id,
                 redirect_uri=redirect_uri,
@@ -196,6 +195,21 @@ class AuthCodes:
                 expires_at=self._s.clock() + self._s.settings.code_ttl,
             )
             return code
+
+    def issue(
+        self,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str | None,
+        scopes: Sequence[str] = (),
+    ) -> str:
+        """A code as if a browser sign-in had happened (``Emulator.issue_authorization_code``)."""
+        if not isinstance(redirect_uri, str) or not redirect_uri:
+            raise ValueError("redirect_uri must be a non-empty string")
+        if code_challenge is not None and not valid_challenge(code_challenge):
+            raise ValueError("code_challenge must be an S256 challenge (43-128 characters)")
+        return self.mint(client_id, redirect_uri, code_challenge, scopes)
 
     def redeem(self, client_id: str, params: Mapping[str, Any]) -> AuthCode:
         """Check ``code``, ``redirectUri`` and ``codeVerifier``; the code is burnt either way."""
@@ -222,7 +236,7 @@ class AuthCodes:
             )
         if record.code_challenge is not None and (
             verifier is None
-            or not hmac.compare_digest(_tokens.pkce_s256(verifier), record.code_challenge)
+            or not hmac.compare_digest(_values.pkce_s256(verifier), record.code_challenge)
         ):
             raise OAuthError(OAuthErrorCode.INVALID_GRANT, "PKCE code verifier does not match")
         return record

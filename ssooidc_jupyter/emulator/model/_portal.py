@@ -1,16 +1,80 @@
-"""The SSO portal (``sso``): accounts, roles, role credentials and logout, by bearer token."""
+"""The SSO portal (``sso``): accounts, roles, role credentials and logout, by bearer token;
+and the SigV4 signing identities (the fixed IAM user, the role credentials it issued) that
+the HTTP layer verifies signatures against and GetCallerIdentity describes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from . import _tokens
-from ._errors import PortalError, PortalErrorKind
-from ._identities import Identities, RoleCredentials
-from ._sessions import Sessions
-from ._settings import Account
-from ._store import Session, Store
+from . import _values
+from ._clients import Sessions
+from ._settings import IAM_ACCESS_KEY_ID, IAM_ACCOUNT_ID, IAM_SECRET_ACCESS_KEY, Account
+from ._store import PortalError, PortalErrorKind, Session, SigningIdentity, Store
+
+
+@dataclass(frozen=True)
+class RoleCredentials:
+    """What GetRoleCredentials answers."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration_ms: int
+
+
+def role_id(account_id: str, role_name: str) -> str:
+    return _values.stable_key("AROA", account_id, role_name)
+
+
+def role_arn(account_id: str, role_name: str, user_name: str) -> str:
+    suffix = _values.stable_hex(account_id, role_name)
+    return f"arn:aws:sts::{account_id}:assumed-role/AWSReservedSSO_{role_name}_{suffix}/{user_name}"
+
+
+class Identities:
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    def issue_role(self, account_id: str, role_name: str, user_name: str) -> RoleCredentials:
+        """Mint temporary credentials for a role, as GetRoleCredentials hands them out."""
+        store = self._s
+        with store.lock:
+            expires_at = store.clock() + store.settings.role_credentials_ttl
+            session_token = store.secret(_values.session_token())
+            identity = SigningIdentity(
+                access_key_id=_values.access_key_id("ASIA"),
+                secret_access_key=store.secret(_values.secret_access_key()),
+                session_token=session_token,
+                expires_at=expires_at,
+                account_id=account_id,
+                arn=role_arn(account_id, role_name, user_name),
+                user_id=f"{role_id(account_id, role_name)}:{user_name}",
+            )
+            store.roles[identity.access_key_id] = identity
+        return RoleCredentials(
+            access_key_id=identity.access_key_id,
+            secret_access_key=identity.secret_access_key,
+            session_token=session_token,
+            expiration_ms=int(expires_at * 1000),
+        )
+
+    def signing_identity(self, access_key_id: str) -> SigningIdentity | None:
+        if access_key_id == IAM_ACCESS_KEY_ID:
+            user_name = self._s.settings.user_name
+            return SigningIdentity(
+                access_key_id=IAM_ACCESS_KEY_ID,
+                secret_access_key=IAM_SECRET_ACCESS_KEY,
+                session_token=None,
+                expires_at=None,
+                account_id=IAM_ACCOUNT_ID,
+                arn=f"arn:aws:iam::{IAM_ACCOUNT_ID}:user/{user_name}",
+                user_id=_values.stable_key("AIDA", IAM_ACCOUNT_ID, user_name),
+            )
+        with self._s.lock:
+            return self._s.roles.get(access_key_id)
+
 
 _Item = TypeVar("_Item")
 
@@ -55,14 +119,14 @@ class Portal:
             # The token is opaque to clients but bound to what it paginates, so a token from
             # ListAccounts cannot be replayed against ListAccountRoles.
             try:
-                kind, _, offset = _tokens.b64url_decode(next_token).decode().rpartition(":")
+                kind, _, offset = _values.b64url_decode(next_token).decode().rpartition(":")
                 start = int(offset)
             except ValueError:
                 kind, start = "", -1
             if kind != scope or not 0 <= start <= len(items):
                 raise PortalError(PortalErrorKind.INVALID_REQUEST, "Invalid nextToken")
         end = start + size
-        token = _tokens.b64url(f"{scope}:{end}".encode()) if end < len(items) else None
+        token = _values.b64url(f"{scope}:{end}".encode()) if end < len(items) else None
         return list(items[start:end]), token
 
     def list_accounts(

@@ -1,4 +1,5 @@
-"""The HTTP transport: a threaded stdlib server speaking keep-alive HTTP/1.1.
+"""The HTTP transport: a threaded stdlib server speaking keep-alive HTTP/1.1, fault
+delivery, and the request log behind ``Emulator.requests``.
 
 Latency matters more than throughput here (tests poll and retry a lot), so:
 
@@ -11,6 +12,10 @@ Latency matters more than throughput here (tests poll and retry a lot), so:
 With a server-side SSL context (``Emulator(tls=True)``) every accepted socket is wrapped in
 TLS; the handshake runs in the connection's own handler thread, so a slow or silent client
 cannot hold up the accept loop.
+
+A request record is opened when a request arrives (so the log is in arrival order even when
+handlers finish out of order) and completed before the response is written (so a client
+that has its answer always sees the finished record). Records hold no secret values.
 """
 
 from __future__ import annotations
@@ -28,13 +33,34 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..model import Fault, FaultKind, FaultPlan, OAuthErrorCode, Operation
 from . import _wire
-from ._errors import OAuthErrorCode
-from ._faults import Fault, FaultKind, FaultPlan
-from ._operations import Family, Operation, family
-from ._records import RequestLog
-from ._request import Request
-from ._routes import Api, route
+from ._api import Api, route
+from ._wire import Family, Request, family
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+
+    def open(self, **fields: Any) -> int:
+        with self._lock:
+            self._records.append(dict(fields))
+            return len(self._records) - 1
+
+    def update(self, index: int, **fields: Any) -> None:
+        with self._lock:
+            self._records[index].update(fields)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(record) for record in self._records]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
 
 logger = logging.getLogger(__name__)
 

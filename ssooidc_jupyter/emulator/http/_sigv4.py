@@ -1,4 +1,5 @@
-"""SigV4 verification, delegated to botocore's own signer.
+"""SigV4 verification, delegated to botocore's own signer, and the per-protocol spelling of
+each failure.
 
 The emulator never implements the SigV4 algorithm itself: it rebuilds the request the client
 signed and lets ``botocore.auth.SigV4Auth`` compute what the signature should be, so whatever
@@ -14,7 +15,8 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ._enum import WireEnum
+from ..model import IdentityCenter, WireEnum
+from ._wire import Request
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_CLOCK_SKEW = 15 * 60  # seconds, as AWS allows
@@ -50,14 +52,6 @@ class Credential:
 class Verified:
     access_key_id: str
     region: str
-
-
-def botocore_available() -> bool:
-    try:
-        import botocore.auth  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _parse_authorization(value: str) -> tuple[list[str], list[str], str]:
@@ -225,3 +219,46 @@ def _expected_signature(
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)
     return str(signer.signature(string_to_sign, request))
+
+
+# -- the HTTP layer's side: verify against the model's identities, spell each failure ----
+
+
+# The sso-oidc codes are what the AWS auth layer of JSON services sends.
+OIDC_AUTH_ERRORS = {
+    SigV4Failure.MISSING: (403, "MissingAuthenticationTokenException"),
+    SigV4Failure.INCOMPLETE: (403, "IncompleteSignatureException"),
+    SigV4Failure.UNKNOWN_KEY: (403, "UnrecognizedClientException"),
+    SigV4Failure.MISMATCH: (403, "InvalidSignatureException"),
+    SigV4Failure.EXPIRED: (403, "ExpiredTokenException"),
+    SigV4Failure.UNAVAILABLE: (403, "SignatureVerificationUnavailableException"),
+}
+# The STS ones are the classic query error codes.
+STS_AUTH_ERRORS = {
+    SigV4Failure.MISSING: (403, "MissingAuthenticationToken"),
+    SigV4Failure.INCOMPLETE: (400, "IncompleteSignature"),
+    SigV4Failure.UNKNOWN_KEY: (403, "InvalidClientTokenId"),
+    SigV4Failure.MISMATCH: (403, "SignatureDoesNotMatch"),
+    SigV4Failure.EXPIRED: (400, "ExpiredToken"),
+    SigV4Failure.UNAVAILABLE: (403, "SignatureVerificationUnavailable"),
+}
+
+
+def verify_request(center: IdentityCenter, req: Request, service: str, now: float) -> Verified:
+    """Raises ``SignatureError`` unless the request is signed by an identity we issued."""
+
+    def lookup(access_key_id: str) -> Credential | None:
+        identity = center.identities.signing_identity(access_key_id)
+        if identity is None:
+            return None
+        return Credential(identity.secret_access_key, identity.session_token, identity.expires_at)
+
+    return verify(
+        method=req.method,
+        url=req.url,
+        headers=req.headers,
+        body=req.body,
+        service=service,
+        lookup=lookup,
+        now=now,
+    )
