@@ -455,7 +455,9 @@ def test_the_code_leaves_the_widget_state_when_the_sign_in_ends(emu: Emulator, e
     controller = LoginController(resolve_login(emu.start_url, emu.region, force=True))
     view = LoginView(controller, on_pick=lambda a, r: None, hide="ssooidc-run-0123456789ab")
     controller.start()
-    wait_for(lambda: view.state == "pending", "pending")
+    # The state is set from the sign-in's thread before its observer has drawn the
+    # children: wait for the box itself.
+    wait_for(lambda: find(view, "ssooidc-prompt-box") is not None, "the prompt box")
     code = controller.prompt.user_code  # type: ignore[union-attr]
     prompt = find(view, "ssooidc-prompt-box").value
     assert f">{code}</div>" in prompt and f'href="{emu.url}/device?user_code={code}"' in prompt
