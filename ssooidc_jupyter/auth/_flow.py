@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEVICE_GRANT",
     "MANDATORY_REFRESH",
+    "PROCESS_REFRESH_FAILURES",
     "REFRESH_RETRY_DELAY",
     "Call",
     "DevicePrompt",
@@ -57,6 +58,7 @@ __all__ = [
     "Lock",
     "LoginRequest",
     "Notice",
+    "RefreshFailures",
     "SaveRegistration",
     "SaveToken",
     "ShowPrompt",
@@ -235,12 +237,13 @@ class LoginRequest:
 # ---- the flows ----------------------------------------------------------------------------
 
 
-class _RefreshFailures:
+class RefreshFailures:
     """When the last refresh of each sign-in failed, for the one-attempt-a-minute rule.
 
-    Process-wide on purpose: botocore keeps this on its long-lived token provider; here every
-    access runs a new flow, so the memory must outlive the flow. No I/O: the clock is the
-    flow's injected one."""
+    Owned by the caller and passed to each flow (``failures=``): botocore keeps this on its
+    long-lived token provider; here every access runs a new flow, so the memory must outlive
+    the flow. Callers that pass none share :data:`PROCESS_REFRESH_FAILURES`, the memory of
+    this process's sign-ins. No I/O: the clock is the flow's injected one."""
 
     def __init__(self) -> None:
         self._last: dict[tuple[str | None, str], datetime] = {}
@@ -263,21 +266,29 @@ class _RefreshFailures:
         self._last.clear()
 
 
-_failures = _RefreshFailures()
+#: The memory of the callers that own none of their own (``login()``, ``SSOToken``).
+PROCESS_REFRESH_FAILURES = RefreshFailures()
+_failures = PROCESS_REFRESH_FAILURES  # the name the tests of the refresh windows use
 
 
 def forget_refresh_failures() -> None:
-    """Drop the memory of failed refreshes (tests; a user who fixed the network)."""
-    _failures.clear()
+    """Drop the process's memory of failed refreshes (tests; a user who fixed the network)."""
+    PROCESS_REFRESH_FAILURES.clear()
 
 
-def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
+def login_flow(
+    request: LoginRequest,
+    now: Callable[[], datetime],
+    failures: RefreshFailures | None = None,
+) -> Flow:
     """Return a usable token: the cached one, a refreshed one, or one from a device login.
+    ``failures``: the caller's memory of failed refreshes (one attempt a minute).
 
     A valid cached token costs one cache read and nothing else. Anything more happens under
     the cross-process lock, after reading the cache again: another kernel may have signed in
     (or refreshed) while this one waited for the lock.
     """
+    failures = PROCESS_REFRESH_FAILURES if failures is None else failures
     if request.force:
         yield Lock()
     else:
@@ -286,7 +297,7 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
         if state is TokenState.ADVISORY and _refreshable(cached, now()):
-            if _failures.recent(request, now()):
+            if failures.recent(request, now()):
                 return cached  # type: ignore[no-any-return]
             # Advisory: refresh only if nobody else is. A held lock means another process
             # is refreshing (or signing in); our token has more than ten minutes left.
@@ -300,7 +311,7 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
         refreshable = state is not TokenState.MISSING and _refreshable(cached, now())
-        if refreshable and state is not TokenState.EXPIRED and _failures.recent(request, now()):
+        if refreshable and state is not TokenState.EXPIRED and failures.recent(request, now()):
             # botocore's rule: one attempt a minute. The token still works meanwhile (an
             # expired one does not: that is tried at once).
             return cached  # type: ignore[no-any-return]
@@ -312,7 +323,7 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
                     raise
                 yield Notice(f"{ended} Signing in again.")
             except SSOOIDCError as failure:
-                _failures.failed(request, now())
+                failures.failed(request, now())
                 if state is TokenState.ADVISORY:
                     # botocore's rule: outside the mandatory window a failed refresh is not
                     # fatal, the current token still has more than 10 minutes.
@@ -320,7 +331,7 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
                     return cached  # type: ignore[no-any-return]
                 raise
             else:
-                _failures.succeeded(request)
+                failures.succeeded(request)
                 return refreshed
     if not request.interactive:
         raise LoginError(
@@ -374,7 +385,10 @@ def refresh_now_flow(held: CachedToken, now: Callable[[], datetime]) -> Flow:
 
 
 def current_token_flow(
-    request: LoginRequest, held: CachedToken, now: Callable[[], datetime]
+    request: LoginRequest,
+    held: CachedToken,
+    now: Callable[[], datetime],
+    failures: RefreshFailures | None = None,
 ) -> Flow:
     """:meth:`SSOToken.current_access_token`: a valid token without ever prompting.
 
@@ -391,7 +405,7 @@ def current_token_flow(
             return newer  # type: ignore[no-any-return]
         return held
     silent = replace(request, interactive=False, force=False)
-    return (yield from login_flow(silent, now))
+    return (yield from login_flow(silent, now, failures))
 
 
 def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
