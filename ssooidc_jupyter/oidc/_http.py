@@ -305,4 +305,3 @@ class ServiceClientBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
-
