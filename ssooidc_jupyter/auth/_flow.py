@@ -279,7 +279,7 @@ def forget_refresh_failures() -> None:
 def login_flow(
     request: LoginRequest,
     now: Callable[[], datetime],
-    failures: RefreshFailures | None = None,
+    failures: RefreshFailures = PROCESS_REFRESH_FAILURES,
 ) -> Flow:
     """Return a usable token: the cached one, a refreshed one, or one from a device login.
     ``failures``: the caller's memory of failed refreshes (one attempt a minute).
@@ -288,7 +288,6 @@ def login_flow(
     the cross-process lock, after reading the cache again: another kernel may have signed in
     (or refreshed) while this one waited for the lock.
     """
-    failures = PROCESS_REFRESH_FAILURES if failures is None else failures
     if request.force:
         yield Lock()
     else:
@@ -316,29 +315,44 @@ def login_flow(
             # expired one does not: that is tried at once).
             return cached  # type: ignore[no-any-return]
         if refreshable:
-            try:
-                refreshed = yield from refresh_flow(cached, now)
-            except SessionEndedError as ended:
-                if not request.interactive:
-                    raise
-                yield Notice(f"{ended} Signing in again.")
-            except SSOOIDCError as failure:
-                failures.failed(request, now())
-                if state is TokenState.ADVISORY:
-                    # botocore's rule: outside the mandatory window a failed refresh is not
-                    # fatal, the current token still has more than 10 minutes.
-                    logger.info("advisory refresh failed (%s); keeping the current token", failure)
-                    return cached  # type: ignore[no-any-return]
-                raise
-            else:
-                failures.succeeded(request)
-                return refreshed
+            token = yield from _remembered_refresh(request, cached, state, now, failures)
+            if token is not None:
+                return token
     if not request.interactive:
         raise LoginError(
             f"Not signed in to {request.start_url}, or the sign-in expired: run the login "
             "again (for example %ssooidc login, or ssooidc_jupyter.login())."
         )
     return (yield from device_flow(request, now))
+
+
+def _remembered_refresh(
+    request: LoginRequest,
+    cached: CachedToken,
+    state: TokenState,
+    now: Callable[[], datetime],
+    failures: RefreshFailures,
+) -> Generator[Step, Any, CachedToken | None]:
+    """:func:`login_flow`'s refresh, its outcome kept in ``failures``: the new token; the
+    cached one when an advisory refresh failed; None when the session ended and the user
+    signs in again."""
+    try:
+        refreshed = yield from refresh_flow(cached, now)
+    except SessionEndedError as ended:
+        if not request.interactive:
+            raise
+        yield Notice(f"{ended} Signing in again.")
+        return None
+    except SSOOIDCError as failure:
+        failures.failed(request, now())
+        if state is TokenState.ADVISORY:
+            # botocore's rule: outside the mandatory window a failed refresh is not
+            # fatal, the current token still has more than 10 minutes.
+            logger.info("advisory refresh failed (%s); keeping the current token", failure)
+            return cached
+        raise
+    failures.succeeded(request)
+    return refreshed
 
 
 def refresh_flow(token: CachedToken, now: Callable[[], datetime]) -> Flow:
@@ -388,7 +402,7 @@ def current_token_flow(
     request: LoginRequest,
     held: CachedToken,
     now: Callable[[], datetime],
-    failures: RefreshFailures | None = None,
+    failures: RefreshFailures = PROCESS_REFRESH_FAILURES,
 ) -> Flow:
     """:meth:`SSOToken.current_access_token`: a valid token without ever prompting.
 

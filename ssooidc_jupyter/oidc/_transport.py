@@ -201,16 +201,17 @@ def drive(
     ``sleep`` raises (a cancellation) ends the flow there."""
     wait = time.sleep if sleep is None else sleep
     outcome: Any = None
-    while True:
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            return done.value
-        if isinstance(step, Sleep):
-            wait(step.seconds)
-            outcome = None
-        else:
-            outcome = send(step)
+    with contextlib.closing(flow):  # ended by a cancelled sleep too: closed here, at once
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value
+            if isinstance(step, Sleep):
+                wait(step.seconds)
+                outcome = None
+            else:
+                outcome = send(step)
 
 
 async def adrive(
@@ -226,16 +227,17 @@ async def adrive(
 
     wait = asyncio.sleep if sleep is None else sleep
     outcome: Any = None
-    while True:
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            return done.value
-        if isinstance(step, Sleep):
-            await wait(step.seconds)
-            outcome = None
-        else:
-            outcome = await send(step)
+    with contextlib.closing(flow):  # a cancelled task too: the flow is closed at once
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value
+            if isinstance(step, Sleep):
+                await wait(step.seconds)
+                outcome = None
+            else:
+                outcome = await send(step)
 
 
 class Closing:
