@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exceptions import LoginCancelledError, SSOOIDCError
-from ..oidc._protocol import OPERATIONS, wrap_secret_response
+from ..oidc._wire import wrap_secret_response
 from ._cache import CacheLockTimeout, CacheWarning, TokenCache
 from ._flow import (
     Call,
@@ -142,6 +142,39 @@ def default_notice(message: str) -> None:
     logging.getLogger("ssooidc_jupyter.login").warning("%s", message)
 
 
+def _backoff(cancel: threading.Event | None) -> Callable[[float], None] | None:
+    """The client's sleep between retries: ``cancel.wait``, so that Cancel interrupts a
+    back-off in progress (None: the client's own ``time.sleep``)."""
+    if cancel is None:
+        return None
+
+    def sleep(seconds: float) -> None:
+        if cancel.wait(seconds):
+            raise LoginCancelledError("Sign-in cancelled.")
+
+    return sleep
+
+
+def _call(client: Any, step: Call, sleep: Callable[[float], None] | None) -> Any:
+    """The answer to a :class:`Call` step, or the :class:`SSOOIDCError` the call failed
+    with (the flow decides); a cancelled back-off ends the sign-in."""
+    try:
+        # Wrapped as received: the flow never holds a plain token.
+        return wrap_secret_response(client.invoke(step.operation, dict(step.params), sleep=sleep))
+    except LoginCancelledError:
+        raise
+    except SSOOIDCError as error:
+        return error
+
+
+async def _acall(client: Any, step: Call) -> Any:
+    """:func:`_call` on the event loop: cancelling the task interrupts a back-off."""
+    try:
+        return wrap_secret_response(await client.invoke(step.operation, dict(step.params)))
+    except SSOOIDCError as error:
+        return error
+
+
 @contextlib.contextmanager
 def _sync_lock(slot: CacheSlot, cancel: threading.Event | None, wait: bool) -> Iterator[None]:
     if slot.cache is None or slot.read_only:
@@ -177,12 +210,7 @@ def run_sync(
                 if handled:
                     continue
                 if isinstance(step, Call):
-                    method = getattr(client, OPERATIONS[step.operation].python_name)
-                    try:
-                        # Wrapped as received: the flow never holds a plain token.
-                        outcome = wrap_secret_response(method(**step.params))
-                    except SSOOIDCError as error:
-                        outcome = error
+                    outcome = _call(client, step, _backoff(cancel))
                 elif isinstance(step, Wait):
                     if cancel is None:
                         time.sleep(step.seconds)
@@ -242,11 +270,7 @@ async def run_async(
                 if handled:
                     continue
                 if isinstance(step, Call):
-                    method = getattr(client, OPERATIONS[step.operation].python_name)
-                    try:
-                        outcome = wrap_secret_response(await method(**step.params))
-                    except SSOOIDCError as error:
-                        outcome = error
+                    outcome = await _acall(client, step)
                 elif isinstance(step, Wait):
                     await _sleep(step.seconds)
                 elif isinstance(step, ShowPrompt):

@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEVICE_GRANT",
     "MANDATORY_REFRESH",
+    "PROCESS_REFRESH_FAILURES",
     "REFRESH_RETRY_DELAY",
     "Call",
     "DevicePrompt",
@@ -57,6 +58,7 @@ __all__ = [
     "Lock",
     "LoginRequest",
     "Notice",
+    "RefreshFailures",
     "SaveRegistration",
     "SaveToken",
     "ShowPrompt",
@@ -235,12 +237,13 @@ class LoginRequest:
 # ---- the flows ----------------------------------------------------------------------------
 
 
-class _RefreshFailures:
+class RefreshFailures:
     """When the last refresh of each sign-in failed, for the one-attempt-a-minute rule.
 
-    Process-wide on purpose: botocore keeps this on its long-lived token provider; here every
-    access runs a new flow, so the memory must outlive the flow. No I/O: the clock is the
-    flow's injected one."""
+    Owned by the caller and passed to each flow (``failures=``): botocore keeps this on its
+    long-lived token provider; here every access runs a new flow, so the memory must outlive
+    the flow. Callers that pass none share :data:`PROCESS_REFRESH_FAILURES`, the memory of
+    this process's sign-ins. No I/O: the clock is the flow's injected one."""
 
     def __init__(self) -> None:
         self._last: dict[tuple[str | None, str], datetime] = {}
@@ -263,16 +266,23 @@ class _RefreshFailures:
         self._last.clear()
 
 
-_failures = _RefreshFailures()
+#: The memory of the callers that own none of their own (``login()``, ``SSOToken``).
+PROCESS_REFRESH_FAILURES = RefreshFailures()
+_failures = PROCESS_REFRESH_FAILURES  # the name the tests of the refresh windows use
 
 
 def forget_refresh_failures() -> None:
-    """Drop the memory of failed refreshes (tests; a user who fixed the network)."""
-    _failures.clear()
+    """Drop the process's memory of failed refreshes (tests; a user who fixed the network)."""
+    PROCESS_REFRESH_FAILURES.clear()
 
 
-def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
+def login_flow(
+    request: LoginRequest,
+    now: Callable[[], datetime],
+    failures: RefreshFailures = PROCESS_REFRESH_FAILURES,
+) -> Flow:
     """Return a usable token: the cached one, a refreshed one, or one from a device login.
+    ``failures``: the caller's memory of failed refreshes (one attempt a minute).
 
     A valid cached token costs one cache read and nothing else. Anything more happens under
     the cross-process lock, after reading the cache again: another kernel may have signed in
@@ -286,7 +296,7 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
         if state is TokenState.ADVISORY and _refreshable(cached, now()):
-            if _failures.recent(request, now()):
+            if failures.recent(request, now()):
                 return cached  # type: ignore[no-any-return]
             # Advisory: refresh only if nobody else is. A held lock means another process
             # is refreshing (or signing in); our token has more than ten minutes left.
@@ -300,34 +310,49 @@ def login_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
         if state is TokenState.FRESH:
             return cached  # type: ignore[no-any-return]
         refreshable = state is not TokenState.MISSING and _refreshable(cached, now())
-        if refreshable and state is not TokenState.EXPIRED and _failures.recent(request, now()):
+        if refreshable and state is not TokenState.EXPIRED and failures.recent(request, now()):
             # botocore's rule: one attempt a minute. The token still works meanwhile (an
             # expired one does not: that is tried at once).
             return cached  # type: ignore[no-any-return]
         if refreshable:
-            try:
-                refreshed = yield from refresh_flow(cached, now)
-            except SessionEndedError as ended:
-                if not request.interactive:
-                    raise
-                yield Notice(f"{ended} Signing in again.")
-            except SSOOIDCError as failure:
-                _failures.failed(request, now())
-                if state is TokenState.ADVISORY:
-                    # botocore's rule: outside the mandatory window a failed refresh is not
-                    # fatal, the current token still has more than 10 minutes.
-                    logger.info("advisory refresh failed (%s); keeping the current token", failure)
-                    return cached  # type: ignore[no-any-return]
-                raise
-            else:
-                _failures.succeeded(request)
-                return refreshed
+            token = yield from _remembered_refresh(request, cached, state, now, failures)
+            if token is not None:
+                return token
     if not request.interactive:
         raise LoginError(
             f"Not signed in to {request.start_url}, or the sign-in expired: run the login "
             "again (for example %ssooidc login, or ssooidc_jupyter.login())."
         )
     return (yield from device_flow(request, now))
+
+
+def _remembered_refresh(
+    request: LoginRequest,
+    cached: CachedToken,
+    state: TokenState,
+    now: Callable[[], datetime],
+    failures: RefreshFailures,
+) -> Generator[Step, Any, CachedToken | None]:
+    """:func:`login_flow`'s refresh, its outcome kept in ``failures``: the new token; the
+    cached one when an advisory refresh failed; None when the session ended and the user
+    signs in again."""
+    try:
+        refreshed = yield from refresh_flow(cached, now)
+    except SessionEndedError as ended:
+        if not request.interactive:
+            raise
+        yield Notice(f"{ended} Signing in again.")
+        return None
+    except SSOOIDCError as failure:
+        failures.failed(request, now())
+        if state is TokenState.ADVISORY:
+            # botocore's rule: outside the mandatory window a failed refresh is not
+            # fatal, the current token still has more than 10 minutes.
+            logger.info("advisory refresh failed (%s); keeping the current token", failure)
+            return cached
+        raise
+    failures.succeeded(request)
+    return refreshed
 
 
 def refresh_flow(token: CachedToken, now: Callable[[], datetime]) -> Flow:
@@ -374,7 +399,10 @@ def refresh_now_flow(held: CachedToken, now: Callable[[], datetime]) -> Flow:
 
 
 def current_token_flow(
-    request: LoginRequest, held: CachedToken, now: Callable[[], datetime]
+    request: LoginRequest,
+    held: CachedToken,
+    now: Callable[[], datetime],
+    failures: RefreshFailures = PROCESS_REFRESH_FAILURES,
 ) -> Flow:
     """:meth:`SSOToken.current_access_token`: a valid token without ever prompting.
 
@@ -391,7 +419,7 @@ def current_token_flow(
             return newer  # type: ignore[no-any-return]
         return held
     silent = replace(request, interactive=False, force=False)
-    return (yield from login_flow(silent, now))
+    return (yield from login_flow(silent, now, failures))
 
 
 def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:

@@ -1,41 +1,22 @@
 """``SSOOIDCClient`` and ``AsyncSSOOIDCClient``: the sso-oidc API on httpx.
 
-As in httpx, everything that does no I/O lives in :class:`_BaseClient`; the two clients
-differ only in how they send and how they sleep. A call is a small generator
-(:meth:`_BaseClient._call_flow`) that yields "send this" or "wait this long" and is sent the
-outcome, so the retry rules exist once and the sync and async drivers mirror each other.
+As in httpx, everything that does no I/O lives in :class:`_BaseClient`: a call is a small
+generator (:meth:`_BaseClient._call_flow`) that yields "send this" or "wait this long" and
+is sent the outcome, so the retry rules exist once. The two clients differ only in their
+transport (:mod:`._transport`, shared with the portal clients), which carries the steps out.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .. import _exceptions
-from .._exceptions import (
-    ConfigurationError,
-    InvalidResponseError,
-    SSOOIDCError,
-)
+from .._exceptions import ConfigurationError, SSOOIDCError
 from .._redact import register_secret
-from .._secret import Secret
 from ._config import build_config
-from ._http import (
-    MAX_RESPONSE_BYTES,
-    ResponseTooLarge,
-    ServiceClientBase,
-    adrive,
-    aread_capped,
-    drive,
-    read_capped,
-    transport_error,
-)
+from ._http import MAX_RESPONSE_BYTES, ServiceClientBase
 from ._protocol import (
     OPERATIONS,
     SECRET_MEMBERS,
@@ -50,8 +31,19 @@ from ._protocol import (
     parse_success,
     wrap_secret_members,
 )
-from ._retry import Answer, Sleep, retrying
+from ._retry import Answer, retrying
 from ._signing import load_credentials, sign
+from ._transport import (
+    AsyncClosing,
+    AsyncSleepHook,
+    AsyncTransport,
+    Closing,
+    Flow,
+    Outcome,
+    Send,
+    SleepHook,
+    Transport,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -66,20 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_RESPONSE_BYTES", "AsyncSSOOIDCClient", "SSOOIDCClient", "ssooidc"]
 
 logger = logging.getLogger("ssooidc_jupyter.client")
-
-
-@dataclass(frozen=True)
-class _Send:
-    url: str
-    headers: dict[str, str]  # signed requests: X-Amz-Security-Token of the signer
-    body: Secret  # the JSON carries the client secret, codes and tokens: masked in reprs
-
-    def __repr__(self) -> str:
-        return f"_Send(POST {self.url})"
-
-
-_Step: TypeAlias = "_Send | Sleep"
-_Outcome: TypeAlias = "Answer | SSOOIDCError | None"
 
 
 class _BaseClient(ServiceClientBase):
@@ -104,9 +82,11 @@ class _BaseClient(ServiceClientBase):
             )
         return self._config.region
 
-    def _call_flow(
-        self, operation: Operation, params: Mapping[str, Any]
-    ) -> Generator[_Step, _Outcome, Response]:
+    def _operation(self, name: str, params: Mapping[str, Any]) -> Operation:
+        wrap_secret_members(params)  # first: no frame of this call shows a plain secret
+        return OPERATIONS[name]
+
+    def _call_flow(self, operation: Operation, params: Mapping[str, Any]) -> Flow:
         body = build_body(operation, params)
         # Registered before anything is sent or logged: from here on no log line (ours,
         # httpx's, httpcore's) can carry them.
@@ -116,7 +96,7 @@ class _BaseClient(ServiceClientBase):
         if self._config.close_connection:
             base_headers["Connection"] = "close"
 
-        def attempt(number: int) -> Generator[_Step, _Outcome, Response | SSOOIDCError]:
+        def attempt(number: int) -> Generator[Send, Outcome, Response | SSOOIDCError]:
             headers = dict(base_headers)
             if operation.signed:
                 # Signed anew each attempt: the signature carries the time.
@@ -128,24 +108,11 @@ class _BaseClient(ServiceClientBase):
                     headers,
                 )
             logger.debug("%s: POST %s (attempt %d)", operation.name, url, number)
-            outcome = yield _Send(url, headers, body)
+            outcome = yield Send(operation.name, "POST", url, headers, body=body)
             if not isinstance(outcome, Answer):
                 assert outcome is not None
                 return outcome
-            if not 200 <= outcome.status < 300:
-                return parse_error(
-                    operation, outcome.status, outcome.headers, outcome.body, host=self._host
-                )
-            answer = parse_success(
-                operation,
-                outcome.status,
-                outcome.headers,
-                outcome.body,
-                host=self._host,
-                attempts=number,
-            )
-            register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
-            return answer
+            return self._parse(operation, outcome, number)
 
         response: Response = yield from retrying(
             operation.name,
@@ -155,21 +122,24 @@ class _BaseClient(ServiceClientBase):
         )
         return response
 
-    def _too_large(self, operation: Operation, status: int) -> InvalidResponseError:
-        return InvalidResponseError(
-            f"{operation.name}: the answer from {self._host} (HTTP {status}) is larger than "
-            f"{MAX_RESPONSE_BYTES // 1024} KiB, far more than any IAM Identity Center answer; "
-            "it was not read further. Something other than the service may be answering: "
-            "check the endpoint and region.",
-            operation=operation.name,
-            status_code=status,
+    def _parse(self, operation: Operation, outcome: Answer, number: int) -> Response | SSOOIDCError:
+        if not 200 <= outcome.status < 300:
+            return parse_error(
+                operation, outcome.status, outcome.headers, outcome.body, host=self._host
+            )
+        answer = parse_success(
+            operation,
+            outcome.status,
+            outcome.headers,
+            outcome.body,
+            host=self._host,
+            attempts=number,
         )
+        register_secret(*(answer[k] for k in SECRET_MEMBERS.intersection(answer)))
+        return answer
 
-    def _transport_error(self, operation: Operation, exc: httpx.HTTPError) -> SSOOIDCError:
-        return transport_error(operation.name, self._host, self._config.timeout, exc, self._config)
 
-
-class SSOOIDCClient(_BaseClient):
+class SSOOIDCClient(_BaseClient, Closing):
     """Blocking sso-oidc client. Operations take the API's member names as keywords and
     return the response members as a dict, like boto3's ``sso-oidc`` client.
 
@@ -185,71 +155,41 @@ class SSOOIDCClient(_BaseClient):
         region: str | None = None,
     ) -> None:
         super().__init__(config, credentials, endpoint, region)
-        self._http = httpx.Client(**self._http_options())
+        self._transport = Transport(self._config, self._host)
 
-    def _call(self, name: str, params: Mapping[str, Any]) -> Any:
-        wrap_secret_members(params)  # first: no frame of this call shows a plain secret
-        operation = OPERATIONS[name]
-        if operation.signed and self._signing_credentials is None:
-            self._signing_credentials = load_credentials(self._config, name)
-        return drive(self._call_flow(operation, params), functools.partial(self._send, operation))
-
-    def _send(self, operation: Operation, step: _Send) -> _Outcome:
-        """POST and read at most MAX_RESPONSE_BYTES, streaming (never buffering more)."""
-        try:
-            return self._exchange(operation, step)
-        except httpx.HTTPError as exc:
-            return self._transport_error(operation, exc)
-
-    def _exchange(self, operation: Operation, step: _Send) -> _Outcome:
-        # The body is unwrapped inside the call: no local of this frame holds it.
-        request = self._http.build_request(
-            "POST", step.url, content=step.body.get_secret_value().encode(), headers=step.headers
-        )
-        reply = self._http.send(request, stream=True)
-        try:
-            return Answer(reply.status_code, reply.headers, read_capped(reply))
-        except ResponseTooLarge:
-            return self._too_large(operation, reply.status_code)
-        finally:
-            reply.close()
+    def invoke(
+        self, operation: str, params: dict[str, Any], *, sleep: SleepHook | None = None
+    ) -> Any:
+        """Run the operation of that API name (``"CreateToken"``) with ``params`` (boto3's
+        member names; secret members are wrapped in place). ``sleep`` waits between retries
+        (default ``time.sleep``): the sign-in driver passes one that a Cancel interrupts."""
+        op = self._operation(operation, params)
+        if op.signed and self._signing_credentials is None:
+            self._signing_credentials = load_credentials(self._config, operation)
+        return self._transport.run(self._call_flow(op, params), sleep)
 
     def register_client(self, **params: Unpack[RegisterClientRequest]) -> RegisterClientResponse:
         """Register a public client (RegisterClient)."""
-        return self._call("RegisterClient", params)  # type: ignore[no-any-return]
+        return self.invoke("RegisterClient", params)  # type: ignore[no-any-return,arg-type]
 
     def start_device_authorization(
         self, **params: Unpack[StartDeviceAuthorizationRequest]
     ) -> StartDeviceAuthorizationResponse:
         """Start a device authorization: user code, verification URI (StartDeviceAuthorization)."""
-        return self._call("StartDeviceAuthorization", params)  # type: ignore[no-any-return]
+        return self.invoke("StartDeviceAuthorization", params)  # type: ignore[no-any-return,arg-type]
 
     def create_token(self, **params: Unpack[CreateTokenRequest]) -> CreateTokenResponse:
         """Exchange a grant for tokens (CreateToken)."""
-        return self._call("CreateToken", params)  # type: ignore[no-any-return]
+        return self.invoke("CreateToken", params)  # type: ignore[no-any-return,arg-type]
 
     def create_token_with_iam(
         self, **params: Unpack[CreateTokenWithIAMRequest]
     ) -> CreateTokenWithIAMResponse:
         """Exchange a grant for tokens as an IAM principal, SigV4-signed (CreateTokenWithIAM)."""
-        return self._call("CreateTokenWithIAM", params)  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> SSOOIDCClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return self.invoke("CreateTokenWithIAM", params)  # type: ignore[no-any-return,arg-type]
 
 
-class AsyncSSOOIDCClient(_BaseClient):
+class AsyncSSOOIDCClient(_BaseClient, AsyncClosing):
     """The same client for asyncio: ``await client.create_token(...)``."""
 
     def __init__(
@@ -260,79 +200,46 @@ class AsyncSSOOIDCClient(_BaseClient):
         region: str | None = None,
     ) -> None:
         super().__init__(config, credentials, endpoint, region)
-        self._http = httpx.AsyncClient(**self._http_options())
+        self._transport = AsyncTransport(self._config, self._host)
 
-    async def _call(self, name: str, params: Mapping[str, Any]) -> Any:
+    async def invoke(
+        self, operation: str, params: dict[str, Any], *, sleep: AsyncSleepHook | None = None
+    ) -> Any:
+        """:meth:`SSOOIDCClient.invoke` on the event loop (default ``asyncio.sleep``:
+        cancelling the task interrupts a back-off at once)."""
         # Lazy: asyncio costs ~25 ms to import and only this client uses it; a coroutine
         # runs on a loop, so here it is already loaded and the import is free.
         import asyncio
 
-        wrap_secret_members(params)  # first: no frame of this call shows a plain secret
-        operation = OPERATIONS[name]
-        if operation.signed and self._signing_credentials is None:
+        op = self._operation(operation, params)
+        if op.signed and self._signing_credentials is None:
             # The credential chain may read files or call a metadata service: not on the loop.
             self._signing_credentials = await asyncio.to_thread(
-                load_credentials, self._config, name
+                load_credentials, self._config, operation
             )
-        return await adrive(
-            self._call_flow(operation, params), functools.partial(self._send, operation)
-        )
-
-    async def _send(self, operation: Operation, step: _Send) -> _Outcome:
-        """:meth:`SSOOIDCClient._send` on the event loop."""
-        try:
-            return await self._exchange(operation, step)
-        except httpx.HTTPError as exc:
-            return self._transport_error(operation, exc)
-
-    async def _exchange(self, operation: Operation, step: _Send) -> _Outcome:
-        # The body is unwrapped inside the call: no local of this frame holds it.
-        request = self._http.build_request(
-            "POST", step.url, content=step.body.get_secret_value().encode(), headers=step.headers
-        )
-        reply = await self._http.send(request, stream=True)
-        try:
-            return Answer(reply.status_code, reply.headers, await aread_capped(reply))
-        except ResponseTooLarge:
-            return self._too_large(operation, reply.status_code)
-        finally:
-            await reply.aclose()
+        return await self._transport.run(self._call_flow(op, params), sleep)
 
     async def register_client(
         self, **params: Unpack[RegisterClientRequest]
     ) -> RegisterClientResponse:
         """Register a public client (RegisterClient)."""
-        return await self._call("RegisterClient", params)  # type: ignore[no-any-return]
+        return await self.invoke("RegisterClient", params)  # type: ignore[no-any-return,arg-type]
 
     async def start_device_authorization(
         self, **params: Unpack[StartDeviceAuthorizationRequest]
     ) -> StartDeviceAuthorizationResponse:
         """Start a device authorization: user code, verification URI (StartDeviceAuthorization)."""
-        return await self._call("StartDeviceAuthorization", params)  # type: ignore[no-any-return]
+        return await self.invoke("StartDeviceAuthorization", params)  # type: ignore[no-any-return,arg-type]
 
     async def create_token(self, **params: Unpack[CreateTokenRequest]) -> CreateTokenResponse:
         """Exchange a grant for tokens (CreateToken)."""
-        return await self._call("CreateToken", params)  # type: ignore[no-any-return]
+        return await self.invoke("CreateToken", params)  # type: ignore[no-any-return,arg-type]
 
     async def create_token_with_iam(
         self, **params: Unpack[CreateTokenWithIAMRequest]
     ) -> CreateTokenWithIAMResponse:
         """Exchange a grant for tokens as an IAM principal, SigV4-signed (CreateTokenWithIAM)."""
-        return await self._call("CreateTokenWithIAM", params)  # type: ignore[no-any-return]
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncSSOOIDCClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        return await self.invoke("CreateTokenWithIAM", params)  # type: ignore[no-any-return,arg-type]
 
 
 def ssooidc(

@@ -228,6 +228,63 @@ def _credentials(value: Mapping[str, Any]) -> tuple[StaticCredentials | None, st
     return static, profile, bool(value.get("anonymous", False))
 
 
+def _profile_and_verify(
+    options: Mapping[str, Any],
+) -> tuple[ProfileSettings | None, bool | str | None]:
+    profile_settings = options.get("profile_settings")
+    if profile_settings is not None and not isinstance(profile_settings, ProfileSettings):
+        raise ConfigurationError(
+            f"profile_settings must be a ProfileSettings, not {type(profile_settings).__name__}"
+        )
+    verify = options.get("verify")
+    if verify is not None and not isinstance(verify, bool | str):
+        raise ConfigurationError(
+            f"verify must be True, False or a CA bundle path, not {type(verify).__name__}"
+        )
+    if isinstance(verify, str) and not verify.strip():
+        raise ConfigurationError("verify is an empty string; give the path of a CA bundle file")
+    return profile_settings, verify
+
+
+def _endpoint_and_region(
+    options: Mapping[str, Any],
+    endpoint: str | None,
+    region: str | None,
+    service: Service,
+    profile_settings: ProfileSettings | None,
+) -> tuple[str | None, str | None]:
+    """The argument, else the ``config`` key, else the environment (and the profile)."""
+    chosen_endpoint = endpoint if endpoint is not None else options.get("endpoint")
+    if chosen_endpoint is not None:
+        endpoint_url: str | None = validate_endpoint(chosen_endpoint)
+    else:
+        configured = configured_endpoint(service, profile_settings)
+        endpoint_url = configured[0] if configured else None
+
+    chosen_region = region if region is not None else options.get("region")
+    if chosen_region is None:
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if os.environ.get(name):
+                chosen_region = os.environ[name]
+                break
+    resolved_region = validate_region(chosen_region) if chosen_region is not None else None
+    return endpoint_url, resolved_region
+
+
+def _limits(options: Mapping[str, Any]) -> tuple[float, int, float]:
+    """The timeout, the attempts and the retry back-off, each refused alone."""
+    timeout = options.get("timeout", 60)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    max_attempts = options.get("max_attempts", 3)
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise ConfigurationError(f"max_attempts must be an integer >= 1, not {max_attempts!r}")
+    backoff = options.get("retry_backoff", 1.0)
+    if isinstance(backoff, bool) or not isinstance(backoff, int | float) or backoff < 0:
+        raise ConfigurationError(f"retry_backoff must be a number >= 0, not {backoff!r}")
+    return float(timeout), max_attempts, float(backoff)
+
+
 def build_config(
     config: Mapping[str, Any] | None = None,
     credentials: Mapping[str, Any] | None = None,
@@ -244,43 +301,11 @@ def build_config(
     cred_options = credentials if credentials is not None else options.get("credentials")
     static, profile, anonymous = _credentials(_mapping("credentials", cred_options))
 
-    profile_settings = options.get("profile_settings")
-    if profile_settings is not None and not isinstance(profile_settings, ProfileSettings):
-        raise ConfigurationError(
-            f"profile_settings must be a ProfileSettings, not {type(profile_settings).__name__}"
-        )
-    verify = options.get("verify")
-    if verify is not None and not isinstance(verify, bool | str):
-        raise ConfigurationError(
-            f"verify must be True, False or a CA bundle path, not {type(verify).__name__}"
-        )
-    if isinstance(verify, str) and not verify.strip():
-        raise ConfigurationError("verify is an empty string; give the path of a CA bundle file")
-
-    chosen_endpoint = endpoint if endpoint is not None else options.get("endpoint")
-    if chosen_endpoint is not None:
-        endpoint_url: str | None = validate_endpoint(chosen_endpoint)
-    else:
-        configured = configured_endpoint(service, profile_settings)
-        endpoint_url = configured[0] if configured else None
-
-    chosen_region = region if region is not None else options.get("region")
-    if chosen_region is None:
-        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-            if os.environ.get(name):
-                chosen_region = os.environ[name]
-                break
-    resolved_region = validate_region(chosen_region) if chosen_region is not None else None
-
-    timeout = options.get("timeout", 60)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    max_attempts = options.get("max_attempts", 3)
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        raise ConfigurationError(f"max_attempts must be an integer >= 1, not {max_attempts!r}")
-    backoff = options.get("retry_backoff", 1.0)
-    if isinstance(backoff, bool) or not isinstance(backoff, int | float) or backoff < 0:
-        raise ConfigurationError(f"retry_backoff must be a number >= 0, not {backoff!r}")
+    profile_settings, verify = _profile_and_verify(options)
+    endpoint_url, resolved_region = _endpoint_and_region(
+        options, endpoint, region, service, profile_settings
+    )
+    timeout, max_attempts, backoff = _limits(options)
 
     fips = options.get("use_fips_endpoint")
     dualstack = options.get("use_dualstack_endpoint")
@@ -290,14 +315,14 @@ def build_config(
         credentials=static,
         profile=profile,
         anonymous=anonymous,
-        timeout=float(timeout),
+        timeout=timeout,
         close_connection=bool(options.get("close_connection", False)),
         use_fips_endpoint=bool(fips) if fips is not None else _env_flag("AWS_USE_FIPS_ENDPOINT"),
         use_dualstack_endpoint=(
             bool(dualstack) if dualstack is not None else _env_flag("AWS_USE_DUALSTACK_ENDPOINT")
         ),
         max_attempts=max_attempts,
-        retry_backoff=float(backoff),
+        retry_backoff=backoff,
         service=service,
         verify=verify,
         profile_settings=profile_settings,

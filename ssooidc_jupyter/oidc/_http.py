@@ -1,8 +1,8 @@
 """What the sso-oidc and portal clients share about HTTP: options, reading, transport errors.
 
-Extracted from ``_client.py`` so that both clients build their httpx clients, cap what they
-read and explain a failed connection the same way. No requests are sent from here: the
-helpers take an httpx response (or exception) the client got.
+Both clients build their httpx clients, cap what they read and explain a failed connection
+the same way. No requests are sent from here (that is :mod:`._transport`): the helpers take
+the configuration, or the httpx exception the transport got.
 
 Which certificate authorities are trusted (:func:`ca_setting`), in botocore's order
 (``Session.create_client``: ``verify``, else the ``ca_bundle`` config variable, which is
@@ -20,8 +20,7 @@ import functools
 import os
 import platform
 import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -39,22 +38,16 @@ from .._exceptions import (
     TransportError,
 )
 from ._config import ClientConfig
-from ._retry import Sleep
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
     "USER_AGENT",
     "CASetting",
     "CertificateVerifyError",
-    "ResponseTooLarge",
     "ServiceClientBase",
-    "adrive",
-    "aread_capped",
     "ca_setting",
-    "drive",
     "exceptions_namespace",
     "http_options",
-    "read_capped",
     "ssl_context",
     "too_large_error",
     "transport_error",
@@ -193,49 +186,6 @@ def http_options(config: ClientConfig) -> dict[str, Any]:
     }
 
 
-class ResponseTooLarge(Exception):
-    """Internal: the body went past :data:`MAX_RESPONSE_BYTES` (turned into
-    :func:`too_large_error` by the client, which knows the operation)."""
-
-
-def _declared_too_large(reply: httpx.Response, limit: int) -> bool:
-    declared = reply.headers.get("content-length", "")
-    return declared.isdigit() and int(declared) > limit
-
-
-def read_capped(reply: httpx.Response, limit: int = MAX_RESPONSE_BYTES) -> bytes:
-    """The body of a streamed ``reply``, or :class:`ResponseTooLarge` past ``limit`` bytes
-    (decided from Content-Length when there is one, else while reading)."""
-    if _declared_too_large(reply, limit):
-        raise ResponseTooLarge
-    return _collect(reply.iter_bytes(), limit)
-
-
-async def aread_capped(reply: httpx.Response, limit: int = MAX_RESPONSE_BYTES) -> bytes:
-    """:func:`read_capped` for an ``httpx.AsyncClient`` stream."""
-    if _declared_too_large(reply, limit):
-        raise ResponseTooLarge
-    return await _acollect(reply.aiter_bytes(), limit)
-
-
-def _collect(chunks: Iterable[bytes], limit: int) -> bytes:
-    body = bytearray()
-    for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise ResponseTooLarge
-    return bytes(body)
-
-
-async def _acollect(chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise ResponseTooLarge
-    return bytes(body)
-
-
 def too_large_error(operation: str, host: str, status: int) -> InvalidResponseError:
     return InvalidResponseError(
         f"{operation} got HTTP {status} from {host} with a body larger than "
@@ -321,41 +271,6 @@ def transport_error(
     )
 
 
-def drive(flow: Generator[Any, Any, Any], send: Callable[[Any], Any]) -> Any:
-    """Run a client's flow in this thread: ``send`` each request step, sleep each
-    :class:`~._retry.Sleep`; return what the flow returns. The sync driver of both clients."""
-    outcome: Any = None
-    while True:
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            return done.value
-        if isinstance(step, Sleep):
-            time.sleep(step.seconds)
-            outcome = None
-        else:
-            outcome = send(step)
-
-
-async def adrive(flow: Generator[Any, Any, Any], send: Callable[[Any], Awaitable[Any]]) -> Any:
-    """:func:`drive` on the running event loop: the async driver of both clients."""
-    # Lazy: only the async clients wait on a loop; the sync path stays free of asyncio (and
-    # the ssl it imports). On a running loop the import is free.
-    import asyncio
-
-    outcome: Any = None
-    while True:
-        try:
-            step = flow.send(outcome)
-        except StopIteration as done:
-            return done.value
-        if isinstance(step, Sleep):
-            await asyncio.sleep(step.seconds)
-            outcome = None
-        else:
-            outcome = await send(step)
-
-
 def exceptions_namespace(modeled: Mapping[str, type[Exception]]) -> SimpleNamespace:
     """``client.exceptions`` as in boto3: the service's modeled errors, and the bases."""
     names: dict[str, type[Exception]] = dict(modeled)
@@ -390,6 +305,3 @@ class ServiceClientBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} endpoint={self._endpoint!r} region={self._config.region!r}>"
-
-    def _http_options(self) -> dict[str, Any]:
-        return http_options(self._config)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import (
@@ -22,6 +22,7 @@ from .._exceptions import (
     SSOOIDCError,
     TransportError,
 )
+from ._wire import Answer
 
 __all__ = ["MAX_BACKOFF", "Answer", "Sleep", "backoff_delay", "retrying", "should_retry"]
 
@@ -82,15 +83,6 @@ class Sleep:
     """A step of a client's flow: wait ``seconds`` before the next attempt."""
 
     seconds: float
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What an HTTP exchange gave back (sent into a client's flow)."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes = field(repr=False)  # may hold tokens or a role's keys
 
 
 Attempt = Callable[[int], Generator[Any, Any, Any]]
