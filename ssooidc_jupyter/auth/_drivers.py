@@ -194,7 +194,7 @@ class _Others:
         if self.seen is None:
             return error
         return CacheLockTimeout(
-            f"Gave up after {self.lock_timeout(step):g} s: {self.seen.message()}. "
+            f"Timed out waiting for another process's sign-in: {self.seen.message()}. "
             f"{self.seen.how_to_cancel()}"
         )
 

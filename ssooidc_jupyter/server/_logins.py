@@ -174,11 +174,15 @@ class LoginRegistry:
         try:
             if login.box is not None:
                 token = await complete_pkce_login_async(
-                    login.context, box=login.box, on_prompt=login.show, on_notice=self._notice
+                    login.context,
+                    box=login.box,
+                    on_prompt=login.show,
+                    on_notice=self._notice,
+                    origin="status bar",
                 )
             else:
                 token = await complete_login_async(
-                    login.context, on_prompt=login.show, on_notice=self._notice
+                    login.context, on_prompt=login.show, on_notice=self._notice, origin="status bar"
                 )
         except asyncio.CancelledError:
             login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
