@@ -384,3 +384,36 @@ def test_the_magic_shows_it_and_cancel_cancels_the_other(holder: Holder, emu: Em
     finally:
         shell.run_line_magic("unload_ext", "ssooidc_jupyter")
         InteractiveShell.clear_instance()
+
+
+def test_a_kernel_shows_it_within_a_second(tmp_path: Path, emu: Emulator) -> None:
+    """A real kernel: ``%ssooidc login`` while a script's sign-in is pending shows that one
+    at once (its cell's first output), ``%ssooidc cancel`` ends it, and the kernel's own
+    prompt replaces the notice."""
+    from test_kernel import Kernel, kernel_env
+
+    home = Path(os.environ["HOME"])
+    config = Path(os.environ["AWS_CONFIG_FILE"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f"[sso-session dev]\nsso_start_url = {emu.start_url}\nsso_region = {emu.region}\n"
+    )
+    kernel = Kernel.start(kernel_env(home, AWS_ENDPOINT_URL=emu.url), tmp_path)
+    other = Holder(emu)
+    try:
+        assert kernel.execute("%load_ext ssooidc_jupyter").reply["status"] == "ok"
+        login = kernel.execute("%ssooidc login --sso-session dev")
+        assert login.reply["status"] == "ok", login.texts
+        first = login.texts[0]
+        assert first.startswith("A sign-in to dev is waiting for approval, started from a script")
+        assert f"approve code {other.code} at" in first and "%ssooidc cancel" in first
+        assert login.elapsed <= 1.0 + 0.5, login.elapsed  # the notice, plus the cell's start
+        cancel = kernel.execute("%ssooidc cancel")
+        assert any("Cancelled the sign-in to dev" in text for text in cancel.texts)
+        assert other.end().strip().endswith("Sign-in cancelled from another process.")
+        own = kernel.wait_for_update(login.display_id, "confirm the code")
+        assert other.code not in own
+        kernel.execute("%ssooidc cancel")
+    finally:
+        other.stop()
+        kernel.shutdown()
