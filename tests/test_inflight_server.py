@@ -192,3 +192,42 @@ async def test_a_script_sees_the_status_bars_pkce_sign_in_and_cancels_it(
         if waiter.returncode is None:
             waiter.kill()
         await waiter.wait()
+
+
+@served
+async def test_a_status_bar_sign_in_waiting_for_a_script_answers_at_once(
+    aws_home: Path, jp_fetch: Fetch, emu: Emulator
+) -> None:
+    """POST /login while a script holds the sign-in: answered at once with what it waits
+    for (not after the 30 s prompt wait); DELETE of the script's then lets it take over."""
+    holder = await script("wait")
+    try:
+        code_shown = await line(holder, "PROMPT")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        code, started = await call(jp_fetch, "POST", "login", body={"session_name": "dev"})
+        took = loop.time() - began
+        assert code == 202 and started["state"] == "pending", started
+        assert took < 2.0, took
+        assert started["user_code"] is None
+        assert started["waiting"]["origin"] == "script"
+        assert started["waiting"]["user_code"] == code_shown
+        assert started["message"].startswith(
+            "A sign-in to dev is waiting for approval, started from a script at "
+        )
+        code, _ = await call(jp_fetch, "DELETE", "pending", KEY)
+        assert code == 204
+        deadline = loop.time() + 10
+        while True:
+            code, data = await call(jp_fetch, "GET", "login", started["id"])
+            if data["user_code"] or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert data["state"] == "pending" and data["user_code"] not in (None, code_shown)
+        assert data["waiting"] is None and data["message"] is None
+        code, data = await call(jp_fetch, "DELETE", "login", started["id"])
+        assert data["state"] == "cancelled"
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+        await holder.wait()

@@ -26,7 +26,7 @@ from tornado import web
 from .._exceptions import ConfigurationError, SSOOIDCError
 from ..auth._cache import TokenCache
 from ..auth._context import LoginContext
-from ..auth._inflight import request_cancel
+from ..auth._inflight import read_pending, request_cancel
 from ..auth._token import SSOToken
 from ._logins import LoginRegistry, LoginState, TooManySignIns
 from ._options import CALLBACK_PATH, ServerOptions, read_options, terminals_see_environment
@@ -169,10 +169,14 @@ class PendingHandler(_SSOOIDCHandler):
     @authorized
     async def delete(self, key: str) -> None:
         # Off the loop: small files, but the lock directory may be on a slow disk.
-        found = await asyncio.to_thread(request_cancel, TokenCache(), key)
-        self.logins.cancel_for(key)  # this server's own: at once, not at its next check
-        if not found:
+        cache = TokenCache()
+        pending = await asyncio.to_thread(read_pending, cache, key)
+        if pending is None or not await asyncio.to_thread(request_cancel, cache, key):
             raise web.HTTPError(404, "No sign-in is waiting for approval there.")
+        if pending.here:
+            # This server's own: at once. (A sign-in of ours that only waits for the lock
+            # is not the one pending: it takes over.)
+            self.logins.cancel_for(key)
         self.set_status(204)
         self.finish()
 
