@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .auth._aws import Account, RoleCredentials
     from .auth._flow import DevicePrompt
     from .auth._iam import IAMToken, iam_token, iam_token_async
-    from .auth._login import login, login_async, session
+    from .auth._login import cancel_pending, login, login_async, session
     from .auth._token import SSOToken
     from .notebook._widget import LoginView, LoginWidget
     from .oidc._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
@@ -64,6 +64,7 @@ _LAZY = {
     "ssooidc": ".oidc._client",
     "login": ".auth._login",
     "login_async": ".auth._login",
+    "cancel_pending": ".auth._login",
     "session": ".auth._login",
     "SSOToken": ".auth._token",
     "Secret": "._secret",
@@ -122,6 +123,7 @@ __all__ = [
     "UnauthorizedException",
     "UnsupportedGrantTypeException",
     "__version__",
+    "cancel_pending",
     "iam_token",
     "iam_token_async",
     "load_ipython_extension",

@@ -166,6 +166,7 @@ async def test_status_lists_sso_sessions_and_legacy_start_urls(api: Api, emu: Em
         "profiles": ["dev-admin"],
         "login": {"session_name": "dev"},
         "error": None,
+        "pending": None,
     }
     assert by_name["legacy"]["kind"] == "profile"
     assert by_name["legacy"]["login"] == {"profile": "legacy"}

@@ -34,7 +34,7 @@ import stat
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -434,18 +434,27 @@ class TokenCache:
 
     @contextlib.contextmanager
     def lock(
-        self, key: str, timeout: float | None = None, *, cancel: threading.Event | None = None
+        self,
+        key: str,
+        timeout: float | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        waiting: Callable[[], None] | None = None,
     ) -> Iterator[None]:
         """Hold the cross-process lock ``<key>.lock`` for the ``with`` block.
 
         ``timeout=None`` waits forever; otherwise :class:`CacheLockTimeout` after *timeout*
         seconds; a set ``cancel`` event stops the wait with :class:`LoginCancelledError`.
-        Blocks the calling thread: in a coroutine use :meth:`alock`.
+        ``waiting`` is called before each retry while another process holds the lock (to
+        show the sign-in it is waiting for). Blocks the calling thread: in a coroutine use
+        :meth:`alock`.
         """
         attempts = self._attempts(key, timeout)
         try:
             while True:
                 delay = next(attempts)
+                if waiting is not None:
+                    waiting()
                 if cancel is None:
                     time.sleep(delay)
                 elif cancel.wait(delay):
@@ -458,7 +467,13 @@ class TokenCache:
             flock.release()
 
     @contextlib.asynccontextmanager
-    async def alock(self, key: str, timeout: float | None = None) -> AsyncIterator[None]:
+    async def alock(
+        self,
+        key: str,
+        timeout: float | None = None,
+        *,
+        waiting: Callable[[], None] | None = None,
+    ) -> AsyncIterator[None]:
         """:meth:`lock` for coroutines: waits with ``asyncio.sleep``, never blocking the
         event loop. Cancel the task to stop waiting."""
         # Lazy: only the async driver waits on a lock, and the sync path stays asyncio-free.
@@ -467,7 +482,10 @@ class TokenCache:
         attempts = self._attempts(key, timeout)
         try:
             while True:
-                await asyncio.sleep(next(attempts))
+                delay = next(attempts)
+                if waiting is not None:
+                    waiting()
+                await asyncio.sleep(delay)
         except StopIteration as held:
             flock: filelock.BaseFileLock = held.value
         try:

@@ -142,9 +142,13 @@ class Lock:
 
     ``wait=False``: only if it is free now. Outcome: False when it was not taken (held by
     another process); anything else (True, or None from a driver that always waits) means
-    held."""
+    held.
+
+    ``timeout``: how long to wait at most (None: the driver's own limit); the rest of the
+    request's ``timeout``, so ``login(timeout=)`` bounds the wait for the lock too."""
 
     wait: bool = True
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -288,8 +292,10 @@ def login_flow(
     the cross-process lock, after reading the cache again: another kernel may have signed in
     (or refreshed) while this one waited for the lock.
     """
+    # request.timeout bounds the whole call, the wait for another sign-in's lock included.
+    started = now()
     if request.force:
-        yield Lock()
+        yield Lock(timeout=_left(request, started, now))
     else:
         cached = yield LoadToken()
         state = classify(cached, now(), request.start_url)
@@ -303,7 +309,7 @@ def login_flow(
             if (yield Lock(wait=False)) is False:
                 return cached  # type: ignore[no-any-return]
         else:
-            yield Lock()
+            yield Lock(timeout=_left(request, started, now))
     cached = yield LoadToken()
     state = classify(cached, now(), request.start_url)
     if not request.force:
@@ -323,7 +329,14 @@ def login_flow(
             f"Not signed in to {request.start_url}, or the sign-in expired: run the login "
             "again (for example %ssooidc login, or ssooidc_jupyter.login())."
         )
-    return (yield from device_flow(request, now))
+    return (yield from device_flow(request, now, started))
+
+
+def _left(request: LoginRequest, started: datetime, now: Callable[[], datetime]) -> float | None:
+    """What is left of the request's timeout (None: no timeout)."""
+    if request.timeout is None:
+        return None
+    return max(0.0, request.timeout - (now() - started).total_seconds())
 
 
 def _remembered_refresh(
@@ -422,8 +435,11 @@ def current_token_flow(
     return (yield from login_flow(silent, now, failures))
 
 
-def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
-    """RFC 8628: register (or reuse a registration), start, prompt once, poll, save."""
+def device_flow(
+    request: LoginRequest, now: Callable[[], datetime], since: datetime | None = None
+) -> Flow:
+    """RFC 8628: register (or reuse a registration), start, prompt once, poll, save.
+    ``since``: when the call began (its timeout counts from then)."""
     registration = yield LoadRegistration()
     if registration is not None and not (
         registration.usable(now()) and set(request.scopes) <= set(registration.scopes or [])
@@ -462,7 +478,7 @@ def device_flow(request: LoginRequest, now: Callable[[], datetime]) -> Flow:
     interval = float(started.get("interval") or DEFAULT_INTERVAL)
     deadline = begun + timedelta(seconds=expires_in)
     if request.timeout is not None:
-        deadline = min(deadline, begun + timedelta(seconds=request.timeout))
+        deadline = min(deadline, (since or begun) + timedelta(seconds=request.timeout))
     prompt = DevicePrompt(
         user_code=started["userCode"],
         verification_uri=started["verificationUri"],

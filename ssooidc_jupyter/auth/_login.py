@@ -26,6 +26,7 @@ from ._drivers import (
     run_sync,
 )
 from ._flow import login_flow
+from ._inflight import label_for, request_cancel
 from ._token import SSOToken
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LoginArguments",
     "LoginContext",
+    "cancel_pending",
     "complete_login",
     "complete_login_async",
     "login",
@@ -125,13 +127,19 @@ def complete_login(
     on_prompt: PromptHandler | None = None,
     on_notice: NoticeHandler | None = None,
     cancel: threading.Event | None = None,
+    origin: str | None = None,
 ) -> SSOToken:
-    """Run the sign-in of a resolved ``context`` in this thread."""
+    """Run the sign-in of a resolved ``context`` in this thread.
+
+    ``origin`` (``"status bar"``, ``"kernel"``, ``"script"``; None: found out) is where the
+    sign-in was started, as other processes waiting for it are told."""
     if context.flow == "pkce":
         # Lazy: only a PKCE sign-in needs the module (and its listener).
         from ._pkce import complete_pkce_login
 
-        return complete_pkce_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
+        return complete_pkce_login(
+            context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel, origin=origin
+        )
     client = LazyClient(context)
     try:
         cached = run_sync(
@@ -141,6 +149,7 @@ def complete_login(
             on_prompt=default_prompt if on_prompt is None else on_prompt,
             on_notice=default_notice if on_notice is None else on_notice,
             cancel=cancel,
+            label=label_for(context.flow, context.request, origin),
         )
     finally:
         client.close()
@@ -152,13 +161,16 @@ async def complete_login_async(
     *,
     on_prompt: PromptHandler | None = None,
     on_notice: NoticeHandler | None = None,
+    origin: str | None = None,
 ) -> SSOToken:
     """:func:`complete_login` on the running event loop."""
     if context.flow == "pkce":
         # Lazy, as in complete_login.
         from ._pkce import complete_pkce_login_async
 
-        return await complete_pkce_login_async(context, on_prompt=on_prompt, on_notice=on_notice)
+        return await complete_pkce_login_async(
+            context, on_prompt=on_prompt, on_notice=on_notice, origin=origin
+        )
     client = LazyClient(context, asynchronous=True)
     try:
         cached = await run_async(
@@ -167,6 +179,7 @@ async def complete_login_async(
             context.slot,
             on_prompt=default_prompt if on_prompt is None else on_prompt,
             on_notice=default_notice if on_notice is None else on_notice,
+            label=label_for(context.flow, context.request, origin),
         )
     finally:
         await client.aclose()
@@ -208,3 +221,31 @@ def session(
             or settings.profile_region
         )
     return token.session(settings.account_id, settings.role_name, region_name=region_name)
+
+
+def cancel_pending(
+    start_url: str | None = None,
+    *,
+    session_name: str | None = None,
+    profile: str | None = None,
+    cache: str | Path | None = None,
+) -> bool:
+    """Cancel the sign-in to ``session_name`` (or ``start_url``, or ``profile``'s) that is
+    waiting for approval in another process -- a kernel, a script or JupyterLab's status
+    bar. Returns True when one was waiting (it ends within half a second, and whoever
+    waits for it takes over), False when none was. ``cache``: another cache directory."""
+    # Lazy: only this call needs them; the key is the token cache key, as botocore's.
+    from ..oidc._values import validate_start_url
+    from ._cache import TokenCache
+    from ._models import token_cache_key
+
+    if profile is not None:
+        context = resolve_login(profile=profile, cache=cache or True)
+        slot = context.slot
+        if slot.cache is None:
+            return False
+        return request_cancel(slot.cache, slot.token_key)
+    if session_name is None and start_url is None:
+        raise ConfigurationError("Name the sign-in to cancel: session_name=, start_url, profile=.")
+    url = "" if start_url is None else validate_start_url(start_url)
+    return request_cancel(TokenCache(cache), token_cache_key(session_name, url))

@@ -37,7 +37,14 @@ from .._exceptions import (
 from .._secret import Secret, as_secret
 from ..oidc._values import validate_redirect_uri
 from ._context import LazyClient, LoginContext
-from ._drivers import NoticeHandler, PromptHandler, default_prompt, run_async, run_sync
+from ._drivers import (
+    NoticeHandler,
+    PromptHandler,
+    default_notice,
+    default_prompt,
+    run_async,
+    run_sync,
+)
 from ._flow import (
     Call,
     DevicePrompt,
@@ -48,6 +55,7 @@ from ._flow import (
     _token_from_reply,
     login_flow,
 )
+from ._inflight import label_for
 from ._loopback import BrowserOpener, LoopbackReceiver, _open_in_background, open_browser
 from ._token import SSOToken
 
@@ -171,6 +179,7 @@ def pkce_flow(
 ) -> Flow:
     """Return a usable token: the cached or refreshed one (as :func:`login_flow`), else one
     from the authorization-code flow with PKCE through ``redirect_uri`` and ``box``."""
+    started = now()  # the request's timeout bounds the whole call, lock wait included
     try:
         # The cache, the lock and the refresh exactly as the device flow has them; a needed
         # sign-in is reported as LoginError by the non-interactive flow, with the lock held.
@@ -208,7 +217,11 @@ def pkce_flow(
         state=box.state,
         challenge=challenge,
     )
-    deadline = now() + timedelta(seconds=request.timeout or _DEFAULT_WAIT)
+    deadline = (
+        started + timedelta(seconds=request.timeout)
+        if request.timeout
+        else now() + timedelta(seconds=_DEFAULT_WAIT)
+    )
     # The user opens the authorization page; no code to compare (the redirect carries it).
     yield ShowPrompt(
         DevicePrompt(
@@ -274,10 +287,6 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _ignore_notice(message: str) -> None:
-    pass
-
-
 def complete_pkce_login(
     context: LoginContext,
     *,
@@ -286,6 +295,7 @@ def complete_pkce_login(
     on_notice: NoticeHandler | None = None,
     cancel: threading.Event | None = None,
     open_browser: BrowserOpener | None = open_browser,
+    origin: str | None = None,
 ) -> SSOToken:
     """The PKCE sign-in of ``context`` in this thread. Without ``box``, a loopback listener
     receives the redirect (at ``context.redirect_uri``, or a free port of 127.0.0.1), the
@@ -307,8 +317,9 @@ def complete_pkce_login(
             client,
             context.slot,
             on_prompt=shown,
-            on_notice=on_notice or _ignore_notice,
+            on_notice=on_notice or default_notice,
             cancel=cancel,
+            label=label_for(context.flow, context.request, origin),
         )
     finally:
         client.close()
@@ -324,6 +335,7 @@ async def complete_pkce_login_async(
     on_prompt: PromptHandler | None = None,
     on_notice: NoticeHandler | None = None,
     open_browser: BrowserOpener | None = open_browser,
+    origin: str | None = None,
 ) -> SSOToken:
     """:func:`complete_pkce_login` on the running event loop (the listener, when there is
     one, runs in its own thread; the flow only looks into the box between waits)."""
@@ -343,7 +355,8 @@ async def complete_pkce_login_async(
             client,
             context.slot,
             on_prompt=shown,
-            on_notice=on_notice or _ignore_notice,
+            on_notice=on_notice or default_notice,
+            label=label_for(context.flow, context.request, origin),
         )
     finally:
         await client.aclose()

@@ -35,6 +35,7 @@ from .._exceptions import (
 )
 from ..auth._context import LoginContext
 from ..auth._flow import DevicePrompt
+from ..auth._inflight import PendingSignIn, WaitingNotice, request_cancel
 from ..auth._login import complete_login
 from ..auth._token import SSOToken
 
@@ -75,6 +76,8 @@ class LoginController:
         self.token: SSOToken | None = None
         self.error: BaseException | None = None
         self.notices: list[str] = []
+        #: Another process's sign-in this one waits for (it holds the lock), while it does.
+        self.waiting: PendingSignIn | None = None
         #: True when the token came from the cache (or a silent refresh): no prompt shown.
         self.reused = False
         #: After an interactive sign-in: "Name (id)" of each account the session reaches,
@@ -129,6 +132,7 @@ class LoginController:
             self.prompt, self.token, self.error, self.reused = None, None, None, False
             self.accounts = None
             self.notices = []
+            self.waiting = None
             self._set(LoginState.STARTING)
             self._thread = threading.Thread(target=self._run, name="ssooidc-login", daemon=True)
             self._thread.start()
@@ -160,13 +164,28 @@ class LoginController:
         return True
 
     def _on_prompt(self, prompt: DevicePrompt) -> None:
-        self.prompt = prompt
+        self.prompt, self.waiting = prompt, None
         self._set(LoginState.PENDING)
         self._settled.set()
 
     def _on_notice(self, message: str) -> None:
+        if isinstance(message, WaitingNotice):
+            # Another process holds the sign-in: show what it waits for (the first output
+            # of the cell, so settled), and offer to cancel it (cancel_other).
+            self.waiting = message.pending
+            self._set(self.state)
+            self._settled.set()
+            return
         self.notices.append(message)
         logger.warning("%s", message)
+
+    def cancel_other(self) -> bool:
+        """Cancel the other process's sign-in this one waits for; this one then takes over
+        at once. False when it waits for none (or it ended meanwhile)."""
+        pending, cache = self.waiting, self.context.slot.cache
+        if pending is None or cache is None:
+            return False
+        return request_cancel(cache, pending.key)
 
     def _run(self) -> None:
         state = LoginState.FAILED
@@ -191,7 +210,7 @@ class LoginController:
             self.error, state = exc, LoginState.FAILED
         finally:
             # The code is of no use any more: no view may show it again.
-            self.prompt = None
+            self.prompt, self.waiting = None, None
             self._done.set()
             self._set(state)
             self._settled.set()
@@ -245,12 +264,16 @@ class LoginController:
                 return "Waiting for approval in the browser."
             return f"Waiting for approval of code {self.prompt.user_code}."
         if self.state in (LoginState.STARTING, LoginState.IDLE):
+            if self.waiting is not None:
+                return f"{self.waiting.message()}."
             return f"Starting sign-in to {url} ..."
         reason = str(self.error) if self.error is not None else self.state.value
         return {
             LoginState.DENIED: f"Sign-in denied: {reason}",
             LoginState.EXPIRED: f"Sign-in expired: {reason}",
-            LoginState.CANCELLED: "Sign-in cancelled.",
+            LoginState.CANCELLED: (
+                str(self.error) if self.error is not None else "Sign-in cancelled."
+            ),
             LoginState.SIGNED_OUT: (
                 f"Signed out of {url}: the service no longer accepts the token (a logout "
                 "elsewhere, or the session was ended). Sign in again: %ssooidc login, or "

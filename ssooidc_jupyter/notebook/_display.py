@@ -23,6 +23,7 @@ from ..oidc._values import safe_link
 
 if TYPE_CHECKING:
     from ..auth._flow import DevicePrompt
+    from ..auth._inflight import PendingSignIn
     from ._controller import LoginController
 
 __all__ = ["StatusView", "Table", "hide_css", "line_bundle", "status_bundle"]
@@ -138,6 +139,9 @@ def status_bundle(controller: LoginController, mark: str = "") -> dict[str, str]
             "text/plain": prompt_text(controller.prompt),
             "text/html": prompt_html(controller.prompt, mark=mark),
         }
+    waiting = controller.waiting
+    if waiting is not None and not controller.state.finished:
+        return waiting_bundle(waiting, mark)
     line = controller.status_line()
     colour = state_colour(controller.state)
     return {
@@ -145,6 +149,30 @@ def status_bundle(controller: LoginController, mark: str = "") -> dict[str, str]
         "text/html": (
             f'<div class="ssooidc-status ssooidc-{controller.state.value}{_classes(mark)}" '
             f'style="font-family: sans-serif; color: {colour};">{html.escape(line)}</div>'
+        ),
+    }
+
+
+def waiting_bundle(pending: PendingSignIn, mark: str = "") -> dict[str, str]:
+    """Another process's sign-in this one waits for (issue 20): what to do there, and how
+    to cancel it (the widget beside it has a button for that)."""
+    text = f"{pending.message()}.\n{pending.how_to_cancel()}"
+    sentence = html.escape(pending.message())
+    uri = pending.verification_uri
+    link = safe_link(uri) if uri else None
+    if uri and link is not None:
+        # The link the holder shows, made clickable where it appears in the sentence.
+        anchor = (
+            f'<a class="ssooidc-link" href="{html.escape(link, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer" style="{LINK_STYLE}">{html.escape(uri)}</a>'
+        )
+        sentence = sentence.replace(html.escape(uri), anchor, 1)
+    return {
+        "text/plain": text,
+        "text/html": (
+            f'<div class="ssooidc-waiting{_classes(mark)}" style="font-family: sans-serif; '
+            f'color: {WARN_COLOUR};">{sentence}.<div style="opacity: 0.75;">'
+            f"{html.escape(pending.how_to_cancel())}</div></div>"
         ),
     }
 

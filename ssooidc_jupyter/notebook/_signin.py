@@ -334,8 +334,10 @@ class NotebookSignIn:
         if prompted:
             # This cell shows the end itself (a terminal would print every update, and
             # jupyter console none): nothing follows the prompt meanwhile. No widget
-            # either: a busy kernel handles no click until the cell ends.
-            status.detach()
+            # either: a busy kernel handles no click until the cell ends. While it waits
+            # for another process's sign-in, the output follows: its own prompt comes next.
+            if controller.waiting is None:
+                status.detach()
             try:
                 controller.wait()
             except SSOOIDCError as exc:
@@ -449,6 +451,20 @@ class NotebookSignIn:
         run = self.current
         if run is None or run.controller.state.finished:
             _show_line("No sign-in is running.")
+            return
+        waiting = run.controller.waiting
+        if waiting is not None:
+            from ..auth._inflight import ORIGINS
+
+            # This kernel waits for another process's sign-in: cancel that one (issue 20);
+            # this kernel's own then takes over at once, with a prompt of its own.
+            if run.controller.cancel_other():
+                _show_line(
+                    f"Cancelled the sign-in to {waiting.name} started from "
+                    f"{ORIGINS[waiting.origin]}; this kernel's sign-in takes over."
+                )
+            else:
+                _show_line("The other sign-in has ended; this kernel's sign-in takes over.")
             return
         run.controller.cancel()
         # An HTTP poll already in flight finishes first; wait for it so that, when this

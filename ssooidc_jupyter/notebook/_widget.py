@@ -32,7 +32,7 @@ from ..auth._context import resolve_login
 from ._binder import Binder
 from ._controller import LoginController, LoginState
 from ._countdown import Countdown
-from ._display import hide_css, prompt_html, state_colour
+from ._display import hide_css, prompt_html, state_colour, waiting_bundle
 from ._rolepicker import PickHandler, RolePicker, note_html
 
 if TYPE_CHECKING:
@@ -177,6 +177,16 @@ class LoginView(_Composite):
         )
         self._retry.add_class("ssooidc-retry")
         self._retry.on_click(self._retry_clicked)
+        # Issue 20: another process's sign-in holds this one up; this ends that one.
+        self._cancel_other = widgets.Button(
+            description="Cancel the other sign-in",
+            icon="times",
+            button_style="warning",
+            tooltip="End the sign-in waiting in the other process; this one then takes over",
+            layout=widgets.Layout(width="auto"),
+        )
+        self._cancel_other.add_class("ssooidc-cancel-other")
+        self._cancel_other.on_click(self._cancel_other_clicked)
         self._pending_row = widgets.HBox([self._copy, self.countdown, self._cancel])
         self.picker = (
             RolePicker(on_pick, on_refused=controller.signed_out) if on_pick is not None else None
@@ -188,6 +198,7 @@ class LoginView(_Composite):
             self.countdown,
             self._cancel,
             self._retry,
+            self._cancel_other,
             self._pending_row,
             *((self.picker,) if self.picker is not None else ()),
         )
@@ -274,12 +285,26 @@ class LoginView(_Composite):
             shown += (self._retry,)
         elif state is LoginState.STARTING:
             self._cancel.disabled, self._cancel.description = False, "Cancel"
+            if controller.waiting is not None:
+                # The status line shows the other sign-in (the status is always shown then:
+                # the plain output it hides said the same).
+                self._cancel_other.disabled = False
+                self._cancel_other.description = "Cancel the other sign-in"
+                hide = hide_css(self._hide) if self._hide else ""
+                self._status.value = hide + waiting_bundle(controller.waiting)["text/html"]
+                shown = (self._status, self._cancel_other)
             shown += (self._cancel,)
         self.children = shown
 
     def _cancel_clicked(self, _button: Any) -> None:
         self._cancel.disabled, self._cancel.description = True, "Cancelling..."
         self._controller.cancel()
+
+    def _cancel_other_clicked(self, _button: Any) -> None:
+        self._cancel_other.disabled = True
+        self._cancel_other.description = "Cancelling the other sign-in..."
+        if not self._controller.cancel_other():
+            self._cancel_other.description = "The other sign-in has ended"
 
     def _retry_clicked(self, _button: Any) -> None:
         self._retry.disabled = True

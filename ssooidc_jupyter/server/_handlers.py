@@ -24,7 +24,9 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .._exceptions import ConfigurationError, SSOOIDCError
+from ..auth._cache import TokenCache
 from ..auth._context import LoginContext
+from ..auth._inflight import read_pending, request_cancel
 from ..auth._token import SSOToken
 from ._logins import LoginRegistry, LoginState, TooManySignIns
 from ._options import CALLBACK_PATH, ServerOptions, read_options, terminals_see_environment
@@ -158,6 +160,27 @@ class LoginItemHandler(_SSOOIDCHandler):
         self.reply(login.to_json())
 
 
+class PendingHandler(_SSOOIDCHandler):
+    """``DELETE /ssooidc/api/pending/<key>``: cancel the sign-in in progress for ``key``
+    (the token cache key) in any process -- a kernel, a script, this server (issue 20).
+    204 when one was pending (it ends within half a second), 404 when none was."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, key: str) -> None:
+        # Off the loop: small files, but the lock directory may be on a slow disk.
+        cache = TokenCache()
+        pending = await asyncio.to_thread(read_pending, cache, key)
+        if pending is None or not await asyncio.to_thread(request_cancel, cache, key):
+            raise web.HTTPError(404, "No sign-in is waiting for approval there.")
+        if pending.here:
+            # This server's own: at once. (A sign-in of ours that only waits for the lock
+            # is not the one pending: it takes over.)
+            self.logins.cancel_for(key)
+        self.set_status(204)
+        self.finish()
+
+
 class LogoutHandler(_SSOOIDCHandler):
     @web.authenticated
     @authorized
@@ -276,6 +299,7 @@ def setup_handlers(serverapp: Any) -> None:
             (url_path_join(base, "login"), LoginHandler),
             (url_path_join(base, "login", "(?P<login_id>[0-9a-f]{32})"), LoginItemHandler),
             (url_path_join(base, "logout"), LogoutHandler),
+            (url_path_join(base, "pending", "(?P<key>[0-9a-f]{40})"), PendingHandler),
             (url_path_join(web_app.settings["base_url"], *CALLBACK_PATH), CallbackHandler),
         ],
     )

@@ -27,6 +27,7 @@ from .._exceptions import (
 )
 from ..auth._context import LoginContext
 from ..auth._flow import DevicePrompt
+from ..auth._inflight import WaitingNotice
 from ..auth._login import complete_login_async
 from ..auth._models import format_timestamp
 from ..auth._pkce import CallbackBox, complete_pkce_login_async
@@ -79,6 +80,8 @@ class ServerLogin:
     box: CallbackBox | None = field(default=None, repr=False)
     # Set once the prompt is known or the sign-in ended: the POST can answer then.
     ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # Another process's sign-in this one waits for (the status route's "pending" shape).
+    waiting: dict[str, Any] | None = None
     # time.monotonic() when it ended (finished ones are forgotten by age and by number).
     finished_at: float | None = field(default=None, repr=False)
 
@@ -87,12 +90,23 @@ class ServerLogin:
         return self.context.slot.token_key
 
     def show(self, prompt: DevicePrompt) -> None:
-        self.prompt = prompt
+        self.prompt, self.waiting = prompt, None
+        self.message = None
         self.ready.set()
+
+    def notice(self, message: str) -> None:
+        """Another process holds this sign-in's lock (issue 20): answer the POST at once with
+        what it waits for, rather than after the prompt wait."""
+        if isinstance(message, WaitingNotice):
+            self.waiting = message.pending.summary()
+            self.message = message.pending.message()
+            self.ready.set()
+            return
+        logger.info("%s", message)
 
     def finish(self, state: LoginState, message: str | None = None) -> None:
         self.state = state
-        self.message = message
+        self.message, self.waiting = message, None
         if self.finished_at is None:
             self.finished_at = time.monotonic()
         self.ready.set()
@@ -113,6 +127,7 @@ class ServerLogin:
             "expires_at": format_timestamp(prompt.expires_at) if prompt else None,
             "interval": prompt.interval if prompt else None,
             "message": self.message,
+            "waiting": self.waiting,
             "signed_in_until": (
                 format_timestamp(self.token_expires_at) if self.token_expires_at else None
             ),
@@ -174,11 +189,15 @@ class LoginRegistry:
         try:
             if login.box is not None:
                 token = await complete_pkce_login_async(
-                    login.context, box=login.box, on_prompt=login.show, on_notice=self._notice
+                    login.context,
+                    box=login.box,
+                    on_prompt=login.show,
+                    on_notice=login.notice,
+                    origin="status bar",
                 )
             else:
                 token = await complete_login_async(
-                    login.context, on_prompt=login.show, on_notice=self._notice
+                    login.context, on_prompt=login.show, on_notice=login.notice, origin="status bar"
                 )
         except asyncio.CancelledError:
             login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
@@ -193,10 +212,6 @@ class LoginRegistry:
             if login.name is None:
                 self.known[login.token_key] = login.context
             login.finish(LoginState.SIGNED_IN)
-
-    @staticmethod
-    def _notice(message: str) -> None:
-        logger.info("%s", message)
 
     def by_state(self, state: object) -> ServerLogin | None:
         """The pending PKCE sign-in whose ``state`` this is (compared in constant time)."""

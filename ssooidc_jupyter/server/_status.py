@@ -30,6 +30,7 @@ from ..auth._awsconfig import config_file_path, load_aws_config
 from ..auth._cache import TokenCache
 from ..auth._context import ADMIN_ENV, AdminDefaults, LoginContext, admin_defaults
 from ..auth._flow import TokenState, classify
+from ..auth._inflight import read_pending
 from ..auth._models import format_timestamp, token_cache_key
 from ..oidc._values import validate_region, validate_start_url
 
@@ -88,9 +89,14 @@ class _Choice:
             "profiles": self.profiles,
             "login": self.login,
             "error": self.error,
+            "pending": None,
         }
         if self.key is None or self.url is None:
             return entry
+        # Issue 20: a sign-in in progress for this entry, in any process (here: this
+        # server's own); what the user must do, never a device code or verifier.
+        pending = read_pending(cache, self.key)
+        entry["pending"] = pending.summary() if pending is not None else None
         token = cache.load_token(self.key)
         state = classify(token, now, self.url)
         entry["state"] = STATE_NAMES[state]
