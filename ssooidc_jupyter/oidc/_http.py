@@ -7,6 +7,7 @@ helpers take an httpx response (or exception) the client got.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -112,10 +113,14 @@ def _collect(chunks: Iterable[bytes], limit: int) -> bytes:
 
 async def _acollect(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise ResponseTooLarge
+    # Stopping early (too large) closes httpx's stream generator now, on this loop, rather
+    # than leaving it to the garbage collector (whose aclose() may find the loop gone: Python
+    # 3.13 warns that it was never awaited). httpx types it as a mere AsyncIterator.
+    async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > limit:
+                raise ResponseTooLarge
     return bytes(body)
 
 
