@@ -53,8 +53,10 @@ pytest: $(STAMP) $(LABEXTENSION)
 ## with the lowest versions pyproject.toml allows (plus the extension in the oldest JupyterLab).
 ## Each session's output is shown whole when it ends; any failure fails the target. A Python
 ## missing on the machine is skipped, except with CI set (then it fails).
-NOX_SESSIONS := quick-3.10 quick-3.11 quick-3.12 quick-3.13 lowest
-VERSIONS_JOBS ?= 5
+## The Python of .venv already ran every test (make pytest): its quick session is left out.
+MAIN_PYTHON := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+NOX_SESSIONS := $(filter-out quick-$(MAIN_PYTHON),quick-3.10 quick-3.11 quick-3.12 quick-3.13) lowest
+VERSIONS_JOBS ?= 4
 
 versions: $(STAMP) $(LABEXTENSION)
 	$(MAKE) --no-print-directory -j$(VERSIONS_JOBS) --output-sync=target $(NOX_SESSIONS:%=nox-%)
