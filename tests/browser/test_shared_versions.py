@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 from _harness import REPO, UI_TIMEOUT
@@ -34,7 +33,7 @@ def test_the_build_accepts_every_jupyterlab_4() -> None:
     """What the built extension asks of the shared scope is what package.json requires (the
     ranges the source needs), whatever JupyterLab built it."""
     source = json.loads((REPO / "package.json").read_text(encoding="utf-8"))
-    built = json.loads(Path(BUILT).read_text(encoding="utf-8"))
+    built = json.loads(BUILT.read_text(encoding="utf-8"))
     shared = source["jupyterlab"]["sharedPackages"]
     assert set(shared) == set(source["dependencies"])
     for name, wanted in source["dependencies"].items():
@@ -71,7 +70,9 @@ def test_the_extension_loads_without_a_version_warning(bench, any_server) -> Non
     item = page.locator(".ssooidc-status.ssooidc-statusbar")
     expect(item).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
     expect(item).to_be_visible()
-    assert any(OURS in seen and "/remoteEntry." in seen for seen in loaded), loaded
+    # The build of this tree was loaded (not a copy an install left in the environment).
+    entry = json.loads(BUILT.read_text(encoding="utf-8"))["jupyterlab"]["_build"]["load"]
+    assert any(seen.endswith(f"/extensions/ssooidc-jupyter/{entry}") for seen in loaded), loaded
     ours = [text for where, text in console if OURS in where]
     unsatisfied = [text for text in ours if "Unsatisfied version" in text]
     assert not unsatisfied, f"with {_versions()}:\n" + "\n".join(unsatisfied)
