@@ -35,9 +35,11 @@ $(LABEXTENSION): $(STAMP) $(NODE_STAMP) $(wildcard src/*.ts style/*) package.jso
 
 labextension: $(LABEXTENSION)
 
-## lint-ts: ESLint and Prettier on the TypeScript and CSS.
+## lint-ts: ESLint and Prettier on the TypeScript and CSS, and tsc against the oldest
+## JupyterLab packages package.json accepts (4.0.0: .ci/tsc-oldest.sh).
 lint-ts: $(NODE_STAMP)
 	$(NPM) run lint:check
+	bash .ci/tsc-oldest.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
