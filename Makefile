@@ -12,20 +12,21 @@ LABEXTENSION := ssooidc_jupyter/labextension/package.json
 # in a prefix of its own so that `npm ci` (which empties node_modules/) leaves it alone.
 HUB_PROXY := .hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: demo test lint lint-ts labextension hub-proxy typecheck pytest bench clean
+.PHONY: demo test lint lint-ts labextension hub-proxy typecheck pytest versions bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,aws]'
+	$(PY) -m pip install --quiet -e '.[test,integration,aws,versions]'
 	touch $(STAMP)
 
 ## demo: the emulator and a device login against it, on the built-in defaults.
 demo: $(STAMP)
 	$(PY) -m ssooidc_jupyter.demo
 
-## test: every test (lint, types, unit, integration, notebooks, browser).
-test: $(STAMP) lint lint-ts typecheck pytest
+## test: every test (lint, types, unit, integration, notebooks, browser), then the quick tests
+## on every CPython and on the floors of pyproject.toml.
+test: $(STAMP) lint lint-ts typecheck pytest versions
 
 # The frontend's npm dependencies, from package-lock.json (Node from the machine).
 $(NODE_STAMP): package.json package-lock.json
@@ -43,9 +44,11 @@ $(HUB_PROXY):
 
 hub-proxy: $(HUB_PROXY)
 
-## lint-ts: ESLint and Prettier on the TypeScript and CSS.
+## lint-ts: ESLint and Prettier on the TypeScript and CSS, and tsc against the oldest
+## JupyterLab packages package.json accepts (4.0.0: .ci/tsc-oldest.sh).
 lint-ts: $(NODE_STAMP)
 	$(NPM) run lint:check
+	bash .ci/tsc-oldest.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -57,10 +60,25 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(LABEXTENSION) $(HUB_PROXY)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## versions: noxfile.py's sessions, in parallel: the quick tests on CPython 3.10 to 3.13 and
+## with the lowest versions pyproject.toml allows (plus the extension in the oldest JupyterLab).
+## Each session's output is shown whole when it ends; any failure fails the target. A Python
+## missing on the machine is skipped, except with CI set (then it fails).
+## The Python of .venv already ran every test (make pytest): its quick session is left out.
+MAIN_PYTHON := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+NOX_SESSIONS := $(filter-out quick-$(MAIN_PYTHON),quick-3.10 quick-3.11 quick-3.12 quick-3.13) lowest
+VERSIONS_JOBS ?= 4
+
+versions: $(STAMP) $(LABEXTENSION)
+	$(MAKE) --no-print-directory -j$(VERSIONS_JOBS) --output-sync=target $(NOX_SESSIONS:%=nox-%)
+
+nox-%: $(STAMP)
+	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/nox --no-color -s $*
+
 ## bench: the figures of docs/performance.md, ours beside botocore (BENCH_ARGS="--quick --json out.json").
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules .hub-proxy lib tsconfig.tsbuildinfo \
+	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache node_modules .hub-proxy lib tsconfig.tsbuildinfo \
 		ssooidc_jupyter/labextension

@@ -58,6 +58,9 @@ class Driver:
             self.client.close()
         else:
             self.loop.run_until_complete(self.client.aclose())
+            # As asyncio.run does: httpx's inner stream generators, left by a read that stops
+            # early, are closed on this loop before it goes (Python 3.13 warns otherwise).
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
 
 

@@ -170,6 +170,9 @@ class JupyterServer:
             JUPYTERLAB_SETTINGS_DIR=str(self.settings_dir),
             JUPYTERLAB_WORKSPACES_DIR=str(self.base / "workspaces"),
             JUPYTER_PLATFORM_DIRS="1",
+            # The user dirs above before the environment's: the labextension of this tree
+            # (install_extension), not a copy an (editable) install left in share/.
+            JUPYTER_PREFER_ENV_PATH="0",
             IPYTHONDIR=str(self.home / ".ipython"),
             # Kernels inherit all of this: every AWS call goes to the emulator, never to AWS.
             AWS_ENDPOINT_URL=self.emulator_url,
