@@ -315,7 +315,9 @@ def _run_lab(
     _demo_aws_config(home / ".aws" / "config", emu)
     _server_token_config(home / ".jupyter", token)
     _say(f"IAM Identity Center emulator: {emu.url}  (start URL {emu.start_url})")
-    if not _port_is_free(port):
+    if port == 0:
+        port = _any_free_port()
+    elif not _port_is_free(port):
         # Chosen here, not by jupyter's port_retries: the URL printed must be the one that
         # works, and the server's own choice would only be in its log.
         wanted, port = port, _any_free_port()
@@ -385,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port",
         type=int,
         default=8888,
-        help="JupyterLab's port (8888); when busy, a free one (the URL printed says which)",
+        help="JupyterLab's port (8888; 0: any); when busy, a free one (the URL printed says which)",
     )
     parser.add_argument(
         "--emulator-port", type=int, default=0, help="the emulator's port (default: any free)"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..oidc._values import safe_link
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..auth._flow import DevicePrompt
     from ._controller import LoginController
 
-__all__ = ["StatusView", "Table", "hide_css", "line_bundle", "status_bundle"]
+__all__ = ["StatusView", "Table", "hide_css", "line_bundle", "local_time", "status_bundle"]
 
 
 # JupyterLab's theme colours (readable in light and dark themes), with fallbacks for
@@ -57,8 +57,11 @@ def clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _time_left(prompt: DevicePrompt, now: datetime | None = None) -> str:
-    return clock(prompt.seconds_left(now or datetime.now(timezone.utc)))
+def local_time(when: datetime, *, seconds: bool = False) -> str:
+    """``07:56 CET``: ``when`` in the kernel's local time zone, with its abbreviation -- the
+    clock the user reads, as the status bar shows it in the browser's."""
+    local = when.astimezone()
+    return f"{local:%H:%M:%S %Z}" if seconds else f"{local:%H:%M %Z}"
 
 
 def prompt_text(prompt: DevicePrompt) -> str:
@@ -68,11 +71,12 @@ def prompt_text(prompt: DevicePrompt) -> str:
         if prompt.user_code
         else ("and approve there (the page comes back to this sign-in by itself)\n")
     )
+    # When, not how long: a time left printed once would be stale a second later.
     return (
         "To sign in to AWS IAM Identity Center, open\n"
         f"    {prompt.verification_uri_complete}\n"
         f"{confirm}"
-        f"(expires at {prompt.expires_at:%H:%M:%S} UTC, {_time_left(prompt)} left)"
+        f"(it expires at {local_time(prompt.expires_at)})"
     )
 
 
@@ -109,9 +113,11 @@ def prompt_html(prompt: DevicePrompt, *, expiry: bool = True, mark: str = "") ->
         )
     else:  # PKCE: no code, the browser comes back to this sign-in by itself
         ask = f"{anchor} and approve there.</div>"
+    # When, not how long: this output is not updated every second (the widget's countdown
+    # is), so a time left here would be stale beside it.
     until = (
         f'<div class="ssooidc-expiry" style="opacity: 0.75;">Expires at '
-        f"{prompt.expires_at:%H:%M:%S} UTC ({_time_left(prompt)} left).</div>"
+        f"{html.escape(local_time(prompt.expires_at))}.</div>"
         if expiry
         else ""
     )
