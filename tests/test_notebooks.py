@@ -64,16 +64,12 @@ regex: \d{4}-\d{2}-\d{2}
 replace: YYYY-MM-DD
 
 [times]
-regex: \b\d{2}:\d{2}(:\d{2})? UTC
-replace: HH:MM UTC
+regex: \b\d{2}:\d{2}(:\d{2})? ([A-Z]{2,5}|[+-]\d{2,4})\b
+replace: HH:MM TZ
 
 [time left]
-regex: \d+:\d{2} left
-replace: M:SS left
-
-[hours and minutes left]
-regex: in \d+ h \d+ min
-replace: in H h M min
+regex: \bin (\d+ h \d+ min|\d+ h|\d+ min)\b
+replace: in TIME
 
 [role ARN suffix]
 regex: AWSReservedSSO_(\w+?)_[0-9a-f]{16}
