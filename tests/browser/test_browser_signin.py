@@ -200,6 +200,13 @@ def test_account_and_role_selector_binds_a_session(bench, lab, emu):
         re.compile(rf"ARN arn:aws:sts::{target['accountId']}:assumed-role/AWSReservedSSO_{role}_")
     )
 
+    # The quickstart's own cells, run after the pick, use it too (issue 20).
+    for text in ("ssooidc_token.accounts()", "ssooidc_token.session("):
+        ui.run_cell_with(text)
+    identity = ui.run_cell_with("get_caller_identity")
+    expect(identity).to_contain_text(f"Account: {target['accountId']}", timeout=UI_TIMEOUT)
+    expect(identity).to_contain_text(f"AWSReservedSSO_{role}_")
+
 
 # ---- 6. nothing secret in the page or the file --------------------------------------------------
 
