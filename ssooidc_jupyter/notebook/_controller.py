@@ -237,7 +237,7 @@ class LoginController:
         """One line for the user, never a secret."""
         url = self.context.request.start_url
         if self.state is LoginState.SIGNED_IN and self.token is not None:
-            from ._display import local_time
+            from ._localtime import local_time
 
             # The sso-session's name where there is one (as the status bar), and the
             # user's clock.

@@ -16,10 +16,10 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..oidc._values import safe_link
+from ._localtime import local_time
 
 if TYPE_CHECKING:
     from ..auth._flow import DevicePrompt
@@ -55,13 +55,6 @@ def clock(seconds: float) -> str:
     """``m:ss``, rounded up: "0:00" only once the time is really over (as the widget)."""
     whole = max(0, math.ceil(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
-
-
-def local_time(when: datetime, *, seconds: bool = False) -> str:
-    """``07:56 CET``: ``when`` in the kernel's local time zone, with its abbreviation -- the
-    clock the user reads, as the status bar shows it in the browser's."""
-    local = when.astimezone()
-    return f"{local:%H:%M:%S %Z}" if seconds else f"{local:%H:%M %Z}"
 
 
 def prompt_text(prompt: DevicePrompt) -> str:
