@@ -26,10 +26,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,aws]'
 	touch $(STAMP)
 
+# A venv that `make test` installed from this pyproject.toml has the demo's packages already.
 $(DEMO_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[demo]'
+	@if [ $(STAMP) -nt pyproject.toml ]; then \
+		echo "$(VENV) has the test extra, which holds the demo's packages"; \
+	else \
+		set -ex; \
+		$(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install --quiet --upgrade pip; \
+		$(PY) -m pip install --quiet -e '.[demo]'; \
+	fi
 	touch $(DEMO_STAMP)
 
 ## demo: the emulator and JupyterLab with the quickstart notebook (PORT=8888, DEMO_VERBOSE=1).
