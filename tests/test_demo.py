@@ -51,10 +51,13 @@ def _ignore_sigint() -> None:
 class Demo:
     """``python -m ssooidc_jupyter.demo`` in JupyterLab mode, read line by line."""
 
-    def __init__(self, port: int, *, ignore_sigint: bool = False) -> None:
+    def __init__(
+        self, port: int, *, ignore_sigint: bool = False, env: dict[str, str] | None = None
+    ) -> None:
         self.port = port
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ssooidc_jupyter.demo", "--no-browser", "--port", str(port)],
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -147,6 +150,19 @@ def test_the_url_is_printed_once_jupyterlab_answers_and_its_log_stays_out_of_the
         demo.close()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_demo_verbose_shows_the_server_log() -> None:
+    demo = Demo(_free_port(), env={**os.environ, "DEMO_VERBOSE": "1"})
+    try:
+        demo.started()
+        text = "".join(demo.lines)
+        assert "ServerApp]" in text, text  # JupyterLab's own log lines, here
+        assert "Server log: shown here" in text
+        demo.process.send_signal(signal.SIGINT)
+        assert demo.process.wait(timeout=60) == 0
+    finally:
+        demo.close()
 
 
 def test_a_busy_port_gives_a_url_that_works() -> None:
