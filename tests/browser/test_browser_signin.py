@@ -78,6 +78,9 @@ def test_sign_in_approve(bench, any_server, emu, screenshot_dir):
     expect(view).to_be_visible(timeout=UI_TIMEOUT)  # the widget renders next to the prompt
     expect(view.locator(".ssooidc-cancel")).to_be_visible()
     expect(view.locator(".ssooidc-countdown")).to_contain_text("Code expires in")
+    # The expiry once: the live countdown, not also the plain output's time (issue 20).
+    expect(cell.locator(".ssooidc-expiry")).to_be_hidden()
+    expect(cell.locator("text=/xpires/ >> visible=true")).to_have_count(1)
     expect(view.locator("button.ssooidc-copy")).to_be_visible()
     lab = any_server.flavour == "lab"
     if lab:
