@@ -4,6 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make demo` installs only what the demo runs (the `demo` extra), under a stamp of its own:
+# a later `make test` still installs the test extra.
+DEMO_STAMP := $(VENV)/.installed-demo
+# JupyterLab's port for `make demo PORT=9999` (a free one instead when busy);
+# `make demo DEMO_VERBOSE=1` shows the server's log instead of writing it to a file.
+PORT ?= 8888
 
 NPM ?= npm
 NODE_STAMP := node_modules/.package-lock.json
@@ -20,9 +26,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,integration,aws,versions]'
 	touch $(STAMP)
 
-## demo: the emulator and a device login against it, on the built-in defaults.
-demo: $(STAMP)
-	$(PY) -m ssooidc_jupyter.demo
+# A venv that `make test` installed from this pyproject.toml has the demo's packages already.
+$(DEMO_STAMP): pyproject.toml
+	@if [ $(STAMP) -nt pyproject.toml ]; then \
+		echo "$(VENV) has the test extra, which holds the demo's packages"; \
+	else \
+		set -ex; \
+		$(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install --quiet --upgrade pip; \
+		$(PY) -m pip install --quiet -e '.[demo]'; \
+	fi
+	touch $(DEMO_STAMP)
+
+## demo: the emulator and JupyterLab with the quickstart notebook (PORT=8888, DEMO_VERBOSE=1).
+demo: $(DEMO_STAMP)
+	$(PY) -m ssooidc_jupyter.demo --port $(PORT)
 
 ## test: every test (lint, types, unit, integration, notebooks, browser), then the quick tests
 ## on every CPython and on the floors of pyproject.toml.

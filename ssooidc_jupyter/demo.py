@@ -4,19 +4,22 @@ Starts a local IAM Identity Center emulator and a JupyterLab on 127.0.0.1 that o
 ``notebooks/quickstart.ipynb``. Run its cells: the sign-in cell shows a code and a link; the
 link opens the emulator's verification page, where you click **Approve** -- as you would on
 AWS. Nothing touches your real ``~/.aws``: the demo runs with a temporary HOME that is
-removed at the end, on Ctrl-C and on SIGTERM alike, with JupyterLab and its kernels.
-``--terminal`` runs a scripted sign-in in the terminal instead.
+removed at the end, on Ctrl-C, SIGTERM and SIGHUP alike, with JupyterLab and its kernels.
+The URL is printed once JupyterLab answers; its log goes to a file of the temporary directory
+(``--verbose``: to the terminal). ``--terminal`` runs a scripted sign-in in the terminal instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -113,20 +116,49 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop JupyterLab and every kernel it started: SIGTERM (a clean shutdown), then SIGKILL
-    for whatever is left after a grace period."""
-    doomed = _descendants(server.pid)
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    for pid in doomed:
+def _groups(pids: Sequence[int]) -> set[int]:
+    """The process groups of ``pids``, never our own (killing it would kill us)."""
+    ours = os.getpgrp()
+    groups: set[int] = set()
+    for pid in pids:
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+            groups.add(os.getpgid(pid))
+    groups.discard(ours)
+    return groups
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop JupyterLab and every kernel and terminal it started: SIGTERM to the server's
+    process group (a clean shutdown of its kernels), then SIGKILL to every process group
+    below it (jupyter_client starts each kernel in a session of its own) and to every
+    process left after a grace period.
+
+    Signals are ignored meanwhile: a second Ctrl-C must not cut the clean-up short and
+    leave servers or kernels behind."""
+    previous = {
+        signum: signal.signal(signum, signal.SIG_IGN)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        doomed = [server.pid, *_descendants(server.pid)]
+        groups = _groups(doomed)
+        if server.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(server.pid, signal.SIGTERM)  # the server leads its own group
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        for group in groups:
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+        for pid in doomed[1:]:  # the server is reaped: its pid is no longer ours
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _quiet_lab_settings(home: Path) -> None:
@@ -172,33 +204,93 @@ def _server_token_config(config_dir: Path, token: str) -> None:
         json.dump({"IdentityProvider": {"token": token}}, handle)
 
 
-def jupyterlab_demo(port: int, emulator_port: int, open_browser: bool) -> int:
+def jupyterlab_demo(
+    port: int, emulator_port: int, open_browser: bool, *, verbose: bool = False
+) -> int:
     from ssooidc_jupyter.emulator import Emulator
 
     quickstart = NOTEBOOKS / "quickstart.ipynb"
     if not quickstart.exists():
         _say(f"The quickstart notebook is not at {quickstart}: run the demo from a checkout.")
         return 2
-    # SIGTERM (a `kill`, a closed terminal, a CI runner) must clean up like Ctrl-C does:
-    # turn it into KeyboardInterrupt so every `finally` and `with` below runs.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C must stop the demo however it was started: a process started with SIGINT
+    # ignored (nohup, a script's background job `cmd &`) inherits SIG_IGN and keeps it
+    # unless told otherwise. SIGTERM (a `kill`, a CI runner) and SIGHUP (a closed terminal)
+    # clean up the same way: KeyboardInterrupt, so every `finally` and `with` below runs.
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _interrupt),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, _interrupt),
+    }
     try:
         with (
             tempfile.TemporaryDirectory(prefix="ssooidc-demo-") as tmp,
             Emulator(port=emulator_port) as emu,
         ):
-            return _run_lab(Path(tmp), emu, quickstart, port, open_browser)
+            return _run_lab(Path(tmp), emu, quickstart, port, open_browser, verbose)
     except KeyboardInterrupt:
+        _say("Stopped: JupyterLab, its kernels and the emulator are gone.")
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: bool) -> int:
+def _port_is_free(port: int) -> bool:
+    """Whether JupyterLab could listen on 127.0.0.1:``port``. SO_REUSEADDR as tornado sets
+    it, so that a port held only by old connections in TIME_WAIT counts as free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serving(port: int, token: str) -> bool:
+    """Whether our JupyterLab answers on ``port`` (its own API, with its token: not some
+    other program that took the port). http.client: no proxy from the environment."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/api/status", headers={"Authorization": f"token {token}"})
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def _wait_serving(server: subprocess.Popen[bytes], port: int, token: str) -> bool:
+    """Until the server answers (True) or exits (False). Polls: the server says nothing
+    else we could wait on once its log goes to a file."""
+    while server.poll() is None:
+        if _serving(port, token):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _run_lab(
+    tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: bool, verbose: bool
+) -> int:
     home = tmp / "home"
     work = tmp / "work"
     home.mkdir()
@@ -222,6 +314,14 @@ def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: boo
         env.pop(name, None)  # the quiet settings and the demo profile must be the ones used
     _demo_aws_config(home / ".aws" / "config", emu)
     _server_token_config(home / ".jupyter", token)
+    _say(f"IAM Identity Center emulator: {emu.url}  (start URL {emu.start_url})")
+    if port == 0:
+        port = _any_free_port()
+    elif not _port_is_free(port):
+        # Chosen here, not by jupyter's port_retries: the URL printed must be the one that
+        # works, and the server's own choice would only be in its log.
+        wanted, port = port, _any_free_port()
+        _say(f"Port {wanted} is busy: JupyterLab takes port {port} instead.")
     page = "/lab/tree/quickstart.ipynb"
     command = [
         sys.executable, "-m", "jupyter", "lab",
@@ -235,13 +335,40 @@ def _run_lab(tmp: Path, emu: Any, quickstart: Path, port: int, open_browser: boo
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and CI machines often run as root
-    _say(f"IAM Identity Center emulator: {emu.url}  (start URL {emu.start_url})")
-    _say("Starting JupyterLab with the quickstart notebook (Ctrl-C stops everything) ...")
-    _say(f"Open: http://127.0.0.1:{port}{page}?token={token}")
-    _say(f"Temporary HOME (removed at the end): {home}")
-    _say("Run the cells; click the link in the sign-in output and press Approve there.")
-    server = subprocess.Popen(command, cwd=work, env=env)  # noqa: S603
+    log = tmp / "jupyterlab.log"
+    _say("Starting JupyterLab with the quickstart notebook ...")
+    with open(log, "wb") as log_file:
+        # Its own session: the terminal's Ctrl-C reaches the demo only (no "Shutdown this
+        # Jupyter server (y/[n])?" question), and _stop ends the server's whole group.
+        server = subprocess.Popen(  # noqa: S603
+            command,
+            cwd=work,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=None if verbose else log_file,
+            stderr=None if verbose else subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
+        if not _wait_serving(server, port, token):
+            _say(f"JupyterLab stopped before it served (exit code {server.returncode}).")
+            if not verbose:
+                _say(f"The end of its log ({log}):")
+                _say(_tail(log))
+            return server.returncode or 1
+        rule = "-" * 72
+        _say()
+        _say(rule)
+        _say("JupyterLab is ready.")
+        _say(f"Open: http://127.0.0.1:{port}{page}?token={token}")
+        _say("Run the cells; click the link in the sign-in output and press Approve there.")
+        if verbose:
+            _say("Server log: shown here (--verbose).")
+        else:
+            _say(f"Server log: {log}  (--verbose or DEMO_VERBOSE=1 shows it here)")
+        _say(f"Temporary HOME (removed at the end): {home}")
+        _say("Ctrl-C stops JupyterLab, its kernels and the emulator.")
+        _say(rule)
         return server.wait()
     finally:
         _stop(server)
@@ -256,17 +383,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=3.0,
         help="with --terminal: seconds before the emulator approves the code (default 3)",
     )
-    parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port (8888)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8888,
+        help="JupyterLab's port (8888; 0: any); when busy, a free one (the URL printed says which)",
+    )
     parser.add_argument(
         "--emulator-port", type=int, default=0, help="the emulator's port (default: any free)"
     )
     parser.add_argument(
         "--no-browser", action="store_true", help="do not open a browser (print the URL)"
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=os.environ.get("DEMO_VERBOSE", "").strip() not in ("", "0", "false", "no"),
+        help="show JupyterLab's log here, not in a file (also DEMO_VERBOSE=1)",
+    )
     args = parser.parse_args(argv)
     if args.terminal:
         return terminal_demo(args.approve_after)
-    return jupyterlab_demo(args.port, args.emulator_port, not args.no_browser)
+    return jupyterlab_demo(args.port, args.emulator_port, not args.no_browser, verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -213,7 +213,7 @@ def test_jupyter_console_shows_the_code_and_signs_in(tmp_path: Path, emu: Emulat
         assert "Starting sign-in" not in term.text()
         term.save("console-prompt", "jupyter console: %ssooidc login --wait")
         emu.approve(code)
-        term.wait(r"Signed in to \S+ until \d\d:\d\d UTC\. It reaches 2 accounts:")
+        term.wait(r"Signed in to \S+ until \d\d:\d\d \S+\. It reaches 2 accounts:")
         term.wait(re.escape("In [3]:"))
         term.save("console-signed-in", "jupyter console: approved in the browser")
 
@@ -246,7 +246,7 @@ def test_terminal_ipython_shows_the_code_and_signs_in(tmp_path: Path, emu: Emula
         code = read_prompt(term, emu, after="In [2]:")
         term.save("ipython-prompt", "terminal IPython: %ssooidc login --wait")
         emu.approve(code)
-        term.wait(r"Signed in to \S+ until \d\d:\d\d UTC\. It reaches 2 accounts:")
+        term.wait(r"Signed in to \S+ until \d\d:\d\d \S+\. It reaches 2 accounts:")
         term.wait(re.escape("In [3]:"))
         text = term.text()
         # Printed once each: a terminal cannot take back a line, so nothing is repeated.

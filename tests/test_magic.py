@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,13 @@ def assert_no_secret(emu: Emulator, text: str) -> None:
     assert emu.secrets, "the emulator issued nothing: the test proves nothing"
     for secret in emu.secrets:
         assert secret not in text
+
+
+def emu_prompt_expiry(text: str) -> str:
+    """The "07:56 UTC" of a prompt's "(it expires at 07:56 UTC)"."""
+    found = re.search(r"\(it expires at (\d\d:\d\d \S+)\)", text)
+    assert found, text
+    return found.group(1)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -320,8 +329,12 @@ def test_login_wait_shows_the_prompt_then_a_status_line(
     assert "confirm the code" in shown[0]
     prompt = cap.outputs[0].data
     code = emu.user_codes[-1]
-    assert code in prompt["text/plain"] and "left)" in prompt["text/plain"]
+    assert code in prompt["text/plain"]
     html = prompt["text/html"]
+    # The expiry once, as a time of the user's clock: no "10:00 left" that goes stale.
+    expires = emu_prompt_expiry(prompt["text/plain"])
+    assert f"Expires at {expires}." in html and html.count("xpires") == 1
+    assert "left" not in prompt["text/plain"] and "left" not in html
     assert f">{code}</div>" in html and "monospace" in html
     assert 'target="_blank"' in html and f"user_code={code}" in html
     assert shown[-1].startswith(f"Signed in to {emu.start_url} until ")
@@ -359,7 +372,7 @@ def test_cached_token_needs_no_prompt_and_force_signs_in_again(
         ip.run_line_magic("ssooidc", f"login {where(emu)}")
     assert ops(emu, "StartDeviceAuthorization") == 1
     assert texts(cap) == [
-        f"Already signed in to {emu.start_url} until {first.expires_at:%H:%M} UTC."
+        f"Already signed in to {emu.start_url} until {first.expires_at.astimezone():%H:%M %Z}."
     ]
     again = ip.user_ns["ssooidc_token"]
     assert type(again) is SSOToken and again.access_token == first.access_token
@@ -568,7 +581,8 @@ def test_sign_in_through_the_aws_config_file(
     )
     with capture_output() as cap:
         ip.run_line_magic("ssooidc", f"login {option} --wait")
-    assert texts(cap)[-1].startswith(f"Signed in to {emu.start_url}")
+    # The sso-session's name, as the status bar says it.
+    assert texts(cap)[-1].startswith("Signed in to corp until ")
     assert TokenCache().load_token(token_cache_key("corp", emu.start_url)) is not None
     with capture_output() as cap:
         ip.run_line_magic("ssooidc", "status")
@@ -584,6 +598,62 @@ def test_help_starts_with_the_usage_line(ip: InteractiveShell) -> None:
     text = texts(cap)[0]
     assert text.startswith("%ssooidc [-h]"), text[:80]
     assert "::" not in text.splitlines()[0]
+
+
+def test_help_shows_each_option_as_the_usage_line_does(ip: InteractiveShell) -> None:
+    with capture_output() as cap:
+        ip.run_line_magic("ssooidc", "--help")
+    usage, _, options = texts(cap)[0].partition("options:")
+    for shown in ("--scopes A,B", "--flow {device,pkce}"):
+        assert f"[{shown}]" in usage
+        assert f"  {shown}  " in options, options
+    assert "<" not in options
+
+
+def test_a_missing_region_names_the_option_of_the_magic(
+    ip: InteractiveShell, clean_aws_env: Path
+) -> None:
+    url = "https://d-1234567890.awsapps.com/start"
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("ssooidc", f"login --start-url {url}")
+    assert f"No region for {url}: pass --region REGION" in str(caught.value)
+    assert "region=" not in str(caught.value)
+    # From Python, the argument's name.
+    with pytest.raises(sj.ConfigurationError, match="pass region="):
+        sj.login(url)
+
+
+@pytest.fixture
+def kolkata() -> Iterator[None]:
+    """The kernel's local time zone: India (UTC+05:30 all year, so never a whole hour)."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+def test_times_are_the_users_local_time_and_minutes_say_no_zero_hours(
+    ip: InteractiveShell, emu: Emulator, kolkata: None
+) -> None:
+    with capture_output() as cap:
+        ip.run_line_magic("ssooidc", f"login {where(emu)} --wait")
+        ip.run_line_magic("ssooidc", "status")
+    token = ip.user_ns["ssooidc_token"]
+    local = token.expires_at.astimezone()
+    assert local.utcoffset() == timedelta(hours=5, minutes=30)
+    assert texts(cap)[-2].startswith(f"Signed in to {emu.start_url} until {local:%H:%M} IST.")
+    status = texts(cap)[-1]
+    assert f"{local:%Y-%m-%d %H:%M} IST (in " in status, status
+    # The emulator's tokens live an hour: "in 59 min", never "in 0 h 59 min".
+    assert re.search(r"\(in (59|60) min\)|\(in 1 h\)", status), status
+    assert " 0 h" not in status
 
 
 def test_a_failed_wait_is_one_line_without_traceback(ip: InteractiveShell) -> None:

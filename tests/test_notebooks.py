@@ -64,16 +64,12 @@ regex: \d{4}-\d{2}-\d{2}
 replace: YYYY-MM-DD
 
 [times]
-regex: \b\d{2}:\d{2}(:\d{2})? UTC
-replace: HH:MM UTC
+regex: \b\d{2}:\d{2}(:\d{2})? ([A-Z]{2,5}|[+-]\d{2,4})\b
+replace: HH:MM TZ
 
 [time left]
-regex: \d+:\d{2} left
-replace: M:SS left
-
-[hours and minutes left]
-regex: in \d+ h \d+ min
-replace: in H h M min
+regex: \bin (\d+ h \d+ min|\d+ h|\d+ min)\b
+replace: in TIME
 
 [role ARN suffix]
 regex: AWSReservedSSO_(\w+?)_[0-9a-f]{16}
@@ -221,6 +217,111 @@ def test_committed_notebooks_have_no_outputs(notebook: Path) -> None:
             assert cell.outputs == [], f"a cell of {notebook.name} has outputs: clear them"
             assert cell.execution_count is None
     assert "widgets" not in nb.metadata, f"{notebook.name} carries saved widget state"
+
+
+# ---- the quickstart uses the role picked in the widget ----------------------------------------
+
+
+class _Frontend:
+    """The part of a notebook frontend the role picker talks to: the widget models a kernel
+    opens and updates (comm messages on iopub), and the updates and clicks a browser sends
+    back (comm messages on the shell channel), as JupyterLab's widget manager does."""
+
+    def __init__(self, kc: Any) -> None:
+        self.kc = kc
+        self.models: dict[str, dict[str, Any]] = {}
+
+    def pump(self, done: Any, timeout: float = 60) -> None:
+        """Apply iopub messages to the models until ``done()``."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("the widgets never got there")
+            try:
+                message = self.kc.get_iopub_msg(timeout=min(left, 1.0))
+            except Empty:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "comm_open":
+                self.models[content["comm_id"]] = dict(content["data"].get("state", {}))
+            elif kind == "comm_msg" and content["data"].get("method") in ("update", "echo_update"):
+                self.models.setdefault(content["comm_id"], {}).update(content["data"]["state"])
+
+    def find(self, css_class: str) -> str | None:
+        for comm_id, state in self.models.items():
+            if css_class in state.get("_dom_classes", ()):
+                return comm_id
+        return None
+
+    def state(self, css_class: str) -> dict[str, Any]:
+        comm_id = self.find(css_class)
+        return self.models[comm_id] if comm_id else {}
+
+    def send(self, css_class: str, data: dict[str, Any]) -> None:
+        comm_id = self.find(css_class)
+        assert comm_id, f"no widget .{css_class}"
+        self.kc.shell_channel.send(
+            self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        )
+
+    def select(self, css_class: str, label: str) -> None:
+        labels = list(self.state(css_class)["_options_labels"])
+        self.send(
+            css_class,
+            {"method": "update", "state": {"index": labels.index(label)}, "buffer_paths": []},
+        )
+
+
+@pytest.mark.slow
+def test_the_quickstart_uses_the_role_picked_in_the_widget(tmp_path: Path) -> None:
+    """After "Use this role" (the last account, its last role), the quickstart's next
+    cells -- unchanged -- get STS's answer for that account and role, not the first ones."""
+    from jupyter_client import KernelManager
+
+    cells = code_sources(QUICKSTART)
+    login = next(i for i, source in enumerate(cells) if source.startswith("%ssooidc login"))
+    with emulator() as emu:
+        target = emu.accounts[-1]
+        role = target["roles"][-1]
+        assert (target["accountId"], role) != (
+            emu.accounts[0]["accountId"],
+            emu.accounts[0]["roles"][0],
+        )
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel(env=notebook_env(tmp_path / "home", emu, QUICKSTART), cwd=str(NOTEBOOKS))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            ui = _Frontend(kc)
+            for source in cells[: login + 1]:
+                kc.execute(source, allow_stdin=False)
+            accounts = "ssooidc-account-select"
+            ui.pump(lambda: len(ui.state(accounts).get("_options_labels", ())) == 2)
+            ui.select(accounts, f"{target['accountName']} ({target['accountId']})")
+            roles = "ssooidc-role-select"
+            ui.pump(lambda: list(ui.state(roles).get("_options_labels", ())) == target["roles"])
+            ui.select(roles, role)
+            ui.pump(lambda: ui.state(roles).get("index") == target["roles"].index(role))
+            ui.send("ssooidc-use-role", {"method": "custom", "content": {"event": "click"}})
+            ui.pump(lambda: "Using role" in ui.state("ssooidc-bound").get("value", ""))
+            assert f"<b>{role}</b>" in ui.state("ssooidc-bound")["value"]
+
+            # The cells after the sign-in, down to "Who am I?", as a person runs them.
+            identity = next(i for i, c in enumerate(cells) if "get_caller_identity" in c)
+            shown = ""
+            for source in cells[login + 1 : identity + 1]:
+                for output in _run_cell(kc, source):
+                    shown += output.get("text", "") + str(output.get("data", {}))
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    assert f"account_id='{target['accountId']}', role_name='{role}'" in shown, shown
+    assert f"Account: {target['accountId']}" in shown, shown
+    assert f"assumed-role/AWSReservedSSO_{role}_" in shown, shown
 
 
 # ---- recording the references --------------------------------------------------------------

@@ -256,9 +256,14 @@ class LoginController:
         """One line for the user, never a secret."""
         url = self.context.request.start_url
         if self.state is LoginState.SIGNED_IN and self.token is not None:
-            until = f"{self.token.expires_at:%H:%M} UTC"
+            from ._localtime import local_time
+
+            # The sso-session's name where there is one (as the status bar), and the
+            # user's clock.
+            where = self.context.request.session_name or url
+            until = local_time(self.token.expires_at)
             prefix = "Already signed in" if self.reused else "Signed in"
-            return f"{prefix} to {url} until {until}.{_reach(self.accounts)}"
+            return f"{prefix} to {where} until {until}.{_reach(self.accounts)}"
         if self.state is LoginState.PENDING and self.prompt is not None:
             if not self.prompt.user_code:  # PKCE: approval in the browser, no code
                 return "Waiting for approval in the browser."

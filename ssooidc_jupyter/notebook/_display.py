@@ -16,17 +16,17 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..oidc._values import safe_link
+from ._localtime import local_time
 
 if TYPE_CHECKING:
     from ..auth._flow import DevicePrompt
     from ..auth._inflight import PendingSignIn
     from ._controller import LoginController
 
-__all__ = ["StatusView", "Table", "hide_css", "line_bundle", "status_bundle"]
+__all__ = ["StatusView", "Table", "hide_css", "line_bundle", "local_time", "status_bundle"]
 
 
 # JupyterLab's theme colours (readable in light and dark themes), with fallbacks for
@@ -58,10 +58,6 @@ def clock(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _time_left(prompt: DevicePrompt, now: datetime | None = None) -> str:
-    return clock(prompt.seconds_left(now or datetime.now(timezone.utc)))
-
-
 def prompt_text(prompt: DevicePrompt) -> str:
     # A PKCE sign-in has no code to confirm: the browser comes back to us by itself.
     confirm = (
@@ -69,11 +65,12 @@ def prompt_text(prompt: DevicePrompt) -> str:
         if prompt.user_code
         else ("and approve there (the page comes back to this sign-in by itself)\n")
     )
+    # When, not how long: a time left printed once would be stale a second later.
     return (
         "To sign in to AWS IAM Identity Center, open\n"
         f"    {prompt.verification_uri_complete}\n"
         f"{confirm}"
-        f"(expires at {prompt.expires_at:%H:%M:%S} UTC, {_time_left(prompt)} left)"
+        f"(it expires at {local_time(prompt.expires_at)})"
     )
 
 
@@ -110,9 +107,11 @@ def prompt_html(prompt: DevicePrompt, *, expiry: bool = True, mark: str = "") ->
         )
     else:  # PKCE: no code, the browser comes back to this sign-in by itself
         ask = f"{anchor} and approve there.</div>"
+    # When, not how long: this output is not updated every second (the widget's countdown
+    # is), so a time left here would be stale beside it.
     until = (
         f'<div class="ssooidc-expiry" style="opacity: 0.75;">Expires at '
-        f"{prompt.expires_at:%H:%M:%S} UTC ({_time_left(prompt)} left).</div>"
+        f"{html.escape(local_time(prompt.expires_at))}.</div>"
         if expiry
         else ""
     )

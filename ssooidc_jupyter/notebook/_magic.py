@@ -11,6 +11,7 @@ lands in the cell that asked for it.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
 from collections.abc import Callable
@@ -39,12 +40,25 @@ _untyped: Any = _ma
 display: Callable[..., Any] = _display
 
 
+class _HelpFormatter(_ma.MagicHelpFormatter):
+    """IPython's help formatter without the ``<...>`` it wraps around a metavar that is not
+    a plain name (``--scopes <A,B>``): the options list shows each option as the usage line
+    above it does (``--scopes A,B``, ``--flow {device,pkce}``)."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        return argparse.HelpFormatter._format_action_invocation(self, action)
+
+
 def magic_arguments(name: str | None = None) -> Callable[[_F], _F]:
     return cast("Callable[[_F], _F]", _untyped.magic_arguments(name))
 
 
 def argument(*args: Any, **kwargs: Any) -> Callable[[_F], _F]:
     return cast("Callable[[_F], _F]", _untyped.argument(*args, **kwargs))
+
+
+def parser_options(**kwargs: Any) -> Callable[[_F], _F]:
+    return cast("Callable[[_F], _F]", _untyped.kwds(**kwargs))
 
 
 def line_magic(func: _F) -> _F:
@@ -132,6 +146,7 @@ def _scopes(value: str) -> list[str]:
     help="Make default boto3 clients and !aws commands in this kernel use the chosen "
     "account and role (a kernel-private AWS_CONFIG_FILE and AWS_PROFILE).",
 )
+@parser_options(formatter_class=_HelpFormatter)
 def _usage(line: str = "") -> None:
     """Sign in to AWS IAM Identity Center from this notebook.
 

@@ -35,7 +35,7 @@ from IPython.display import display as _display
 from .._exceptions import ConfigurationError, SSOOIDCError
 from ._binder import Binder
 from ._configurable import SSOOIDC
-from ._display import Table, line_bundle
+from ._display import Table, line_bundle, local_time
 from ._export import EXPORT_PROFILE, KernelProfile, export_session_name
 
 if TYPE_CHECKING:
@@ -224,13 +224,19 @@ class NotebookSignIn:
                 flow=flow,
             )
         except ConfigurationError as exc:
-            hint = (
-                ""
-                if source.named
-                else "Or pass --start-url URL --region REGION (or --profile / --sso-session), "
-                "or set defaults: %config SSOOIDC.start_url = '...'."
-            )
-            raise usage_error(exc, hint) from None
+            message = str(exc)
+            if "pass region=" in message:
+                # Python's argument named as this magic's option.
+                message = message.replace("pass region=", "pass --region REGION", 1)
+                hint = "" if source.named else "Or set a default: %config SSOOIDC.region = '...'."
+            else:
+                hint = (
+                    ""
+                    if source.named
+                    else "Or pass --start-url URL --region REGION (or --profile / "
+                    "--sso-session), or set defaults: %config SSOOIDC.start_url = '...'."
+                )
+            raise UsageError(" ".join(f"{message} {hint}".split())) from None
         if export and not context.cache_enabled:
             # --export hands boto3 and the AWS CLI the shared cache: none here (Voilà).
             from ..auth._context import multi_visitor
@@ -660,9 +666,16 @@ def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
 
 
 def _expiry(when: datetime) -> str:
+    """``2026-12-06 07:56 CET (in 59 min)``: the user's clock, and no "0 h"."""
     minutes = int((when - datetime.now(timezone.utc)).total_seconds() // 60)
-    left = f"in {minutes // 60} h {minutes % 60:02d} min" if minutes >= 0 else "expired"
-    return f"{when:%Y-%m-%d %H:%M} UTC ({left})"
+    hours, rest = divmod(minutes, 60)
+    if minutes < 0:
+        left = "expired"
+    elif not hours:
+        left = f"in {rest} min"
+    else:
+        left = f"in {hours} h {rest:02d} min" if rest else f"in {hours} h"
+    return f"{when.astimezone():%Y-%m-%d} {local_time(when)} ({left})"
 
 
 def _show_line(text: str) -> None:

@@ -78,6 +78,9 @@ def test_sign_in_approve(bench, any_server, emu, screenshot_dir):
     expect(view).to_be_visible(timeout=UI_TIMEOUT)  # the widget renders next to the prompt
     expect(view.locator(".ssooidc-cancel")).to_be_visible()
     expect(view.locator(".ssooidc-countdown")).to_contain_text("Code expires in")
+    # The expiry once: the live countdown, not also the plain output's time (issue 20).
+    expect(cell.locator(".ssooidc-expiry")).to_be_hidden()
+    expect(cell.locator("text=/xpires/ >> visible=true")).to_have_count(1)
     expect(view.locator("button.ssooidc-copy")).to_be_visible()
     lab = any_server.flavour == "lab"
     if lab:
@@ -199,6 +202,13 @@ def test_account_and_role_selector_binds_a_session(bench, lab, emu):
     expect(out).to_contain_text(
         re.compile(rf"ARN arn:aws:sts::{target['accountId']}:assumed-role/AWSReservedSSO_{role}_")
     )
+
+    # The quickstart's own cells, run after the pick, use it too (issue 20).
+    for text in ("ssooidc_token.accounts()", "ssooidc_token.session("):
+        ui.run_cell_with(text)
+    identity = ui.run_cell_with("get_caller_identity")
+    expect(identity).to_contain_text(f"Account: {target['accountId']}", timeout=UI_TIMEOUT)
+    expect(identity).to_contain_text(f"AWSReservedSSO_{role}_")
 
 
 # ---- 6. nothing secret in the page or the file --------------------------------------------------
