@@ -448,6 +448,16 @@ def _widget_state() -> str:
     return json.dumps([w.get_state() for w in registry.values()], default=str)
 
 
+def _drawn(view: LoginView, state: str) -> bool:
+    """The view is in ``state`` and has drawn it (its observer runs in the sign-in's thread,
+    after the state is set): the end's status line is there and the prompt box is gone."""
+    return (
+        view.state == state
+        and find(view, "ssooidc-status") is not None
+        and find(view, "ssooidc-prompt-box") is None
+    )
+
+
 @pytest.mark.parametrize("end", ["approve", "cancel", "deny"])
 def test_the_code_leaves_the_widget_state_when_the_sign_in_ends(emu: Emulator, end: str) -> None:
     """While pending the view shows the code and the link (and hides the marked plain
@@ -465,15 +475,15 @@ def test_the_code_leaves_the_widget_state_when_the_sign_in_ends(emu: Emulator, e
     assert code in _widget_state()
     if end == "approve":
         emu.approve(code)
-        wait_for(lambda: view.state == "signed_in", "signed in")
+        wait_for(lambda: _drawn(view, "signed_in"), "signed in")
         status = find(view, "ssooidc-status").value
         assert "It reaches 2 accounts" in status
     elif end == "deny":
         emu.deny(code)
-        wait_for(lambda: view.state == "denied", "denied")
+        wait_for(lambda: _drawn(view, "denied"), "denied")
     else:
         controller.cancel()
-        wait_for(lambda: view.state == "cancelled", "cancelled")
+        wait_for(lambda: _drawn(view, "cancelled"), "cancelled")
     # The style still hides the plain output: the view shows the end itself.
     assert "ssooidc-run-0123456789ab{display:none" in find(view, "ssooidc-status").value
     state = _widget_state()
