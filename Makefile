@@ -75,8 +75,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# Two workers (pytest-xdist), a file's tests on one of them: most tests wait on sockets,
+# kernels and browsers rather than on a core. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP) $(LABEXTENSION) $(HUB_PROXY)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## versions: noxfile.py's sessions, in parallel: the quick tests on CPython 3.10 to 3.13 and
 ## with the lowest versions pyproject.toml allows (plus the extension in the oldest JupyterLab).
