@@ -45,18 +45,10 @@ from ._drivers import (
     run_async,
     run_sync,
 )
-from ._flow import (
-    Call,
-    DevicePrompt,
-    Flow,
-    SaveToken,
-    ShowPrompt,
-    Wait,
-    _token_from_reply,
-    login_flow,
-)
+from ._flow import login_flow
 from ._inflight import label_for
 from ._loopback import BrowserOpener, LoopbackReceiver, _open_in_background, open_browser
+from ._steps import Call, DevicePrompt, Flow, SaveToken, ShowPrompt, Wait, token_from_reply
 from ._token import SSOToken
 
 __all__ = [
@@ -267,7 +259,7 @@ def pkce_flow(
         ) from reply
     if isinstance(reply, BaseException):
         raise reply
-    token = _token_from_reply(
+    token = token_from_reply(
         reply,
         issued,
         start_url=request.start_url,
