@@ -148,8 +148,8 @@ MAX_FUNCTION_LINES = 60
 MAX_COMPLEXITY = 15
 
 #: The packages the size rules hold in. The rest of the package follows in issue 16 (point 6:
-#: ``auth``, ``notebook``, ``server``, ``benchmarks``); add each here as it is brought in line.
-SIZED_PACKAGES = ["oidc"]
+#: ``notebook``, ``server``, ``benchmarks``); add each here as it is brought in line.
+SIZED_PACKAGES = ["oidc", "auth"]
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _BRANCHES = (ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.Assert, ast.With)

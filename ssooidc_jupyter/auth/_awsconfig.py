@@ -1,10 +1,11 @@
-"""Read IAM Identity Center settings from the AWS config file, the way botocore does.
+"""Where to sign in, resolved from the AWS config file the way botocore resolves it.
 
-The file is parsed exactly as ``botocore.configloader`` parses it (``RawConfigParser``
-with its defaults, option names lower-cased, section names case-sensitive, indented
-sub-sections, ``[profile NAME]`` / ``[default]`` / ``[sso-session NAME]`` split with
-``shlex``), so the start URL, region and sso-session name we resolve are byte for byte the
+The file is read by ``_configfile.py`` (parsed exactly as ``botocore.configloader`` parses
+it); this module resolves what its sections mean: a profile, its ``sso_session`` and that
+``[sso-session]`` section, or a legacy profile, and the profile's HTTP side (CA bundle,
+endpoints). So the start URL, region and sso-session name we resolve are byte for byte the
 ones botocore and the AWS CLI v2 use, and the token cache keys derived from them match.
+Writing a private config file is ``_configwrite.py``'s; its names stay importable from here.
 
 One deliberate difference: botocore does *not* strip inline comments (``region = x # y``
 gives the region ``"x # y"``). Rather than silently use such a value, or silently differ
@@ -15,11 +16,8 @@ Nothing in here needs botocore; it is an optional dependency of the package.
 
 from __future__ import annotations
 
-import configparser
-import os
 import re
-import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,8 @@ from typing import Any
 from .._exceptions import ConfigurationError
 from ..oidc._config import ProfileSettings
 from ..oidc._values import validate_region, validate_start_url
-from ._files import atomic_write
+from ._configfile import config_file_path, default_profile_name, load_aws_config
+from ._configwrite import write_sso_profile
 from ._models import DEFAULT_SCOPES
 
 __all__ = [
@@ -87,175 +86,6 @@ class SSOSettings:
 
 
 # -- locating and loading the file --------------------------------------------------------
-
-
-def config_file_path() -> Path:
-    """``$AWS_CONFIG_FILE`` or ``~/.aws/config``, expanded as botocore expands it, at call time."""
-    raw = os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config")
-    return Path(os.path.expanduser(os.path.expandvars(raw)))
-
-
-def default_profile_name() -> str:
-    """The profile botocore uses when none is named.
-
-    botocore's ``profile`` setting reads ``AWS_DEFAULT_PROFILE`` before ``AWS_PROFILE``;
-    we keep that order so ``boto3.Session()`` and we agree. An empty variable counts as unset.
-    """
-    for name in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    return "default"
-
-
-def _fix_hint() -> str:
-    return "Fix the file: the AWS CLI and boto3 cannot read it either."
-
-
-def _parse_error(path: Path, exc: configparser.Error) -> ConfigurationError:
-    # Built from line numbers and names only: configparser's own messages quote the
-    # offending line, and a config file can hold aws_secret_access_key.
-    if isinstance(exc, configparser.MissingSectionHeaderError):
-        what = f"line {exc.lineno} comes before the first [section] header"
-    elif isinstance(exc, configparser.DuplicateOptionError):
-        what = f"option {exc.option!r} appears twice in section [{exc.section}]"
-        if exc.lineno is not None:
-            what += f" (again on line {exc.lineno})"
-    elif isinstance(exc, configparser.DuplicateSectionError):
-        what = f"section [{exc.section}] appears twice"
-        if exc.lineno is not None:
-            what += f" (again on line {exc.lineno})"
-    elif isinstance(exc, configparser.ParsingError):
-        lines = [str(err[0]) for err in getattr(exc, "errors", []) if err]
-        where = f"line {lines[0]}" if len(lines) == 1 else f"lines {', '.join(lines)}"
-        what = f"{where} cannot be parsed (expected 'name = value' or a [section] header)"
-    else:
-        what = f"it cannot be parsed ({type(exc).__name__})"
-    return ConfigurationError(f"AWS config file {path}: {what}. {_fix_hint()}")
-
-
-def _parse_nested(value: str) -> dict[str, str]:
-    # botocore's configloader._parse_nested: one level of "key = value" lines.
-    parsed: dict[str, str] = {}
-    for line in value.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        key, sep, rest = line.partition("=")
-        if not sep:
-            raise ValueError("a line has no '='")
-        parsed[key.strip()] = rest.strip()
-    return parsed
-
-
-def _section_name(key: str) -> str | None:
-    # botocore's configloader._parse_section: "profile foo" -> "foo", quotes honoured,
-    # anything that does not split into exactly two words is ignored.
-    try:
-        parts = shlex.split(key)
-    except ValueError:
-        return None
-    return parts[1] if len(parts) == 2 else None
-
-
-def load_aws_config(path: Path | None = None) -> dict[str, Any]:
-    """Parse *path* (default :func:`config_file_path`) into botocore's ``full_config`` shape.
-
-    ``{"profiles": {...}, "sso_sessions": {...}, "services": {...}, <other sections>}``,
-    equal to ``botocore.configloader.load_config(path)``. Raises
-    :class:`~ssooidc_jupyter.ConfigurationError` (never a configparser error) for a missing,
-    unreadable or malformed file.
-    """
-    path = config_file_path() if path is None else path
-    return _profile_map(_sections(path, _read(path)))
-
-
-def _read(path: Path) -> configparser.RawConfigParser:
-    """The file read as botocore reads it; every failure a ConfigurationError."""
-    if not path.is_file():
-        if path.exists():
-            raise ConfigurationError(
-                f"AWS config file {path} is not a regular file. Point AWS_CONFIG_FILE at your "
-                f"config file, or move what is at that path aside."
-            )
-        raise ConfigurationError(
-            f"AWS config file {path} does not exist. Run `aws configure sso` to create it, "
-            f"write a [profile NAME] and [sso-session NAME] section yourself, or set "
-            f"AWS_CONFIG_FILE to the file you use."
-        )
-    cp = configparser.RawConfigParser()
-    try:
-        # The locale encoding, as configparser.read() (and so botocore) uses.
-        with open(path, encoding="locale") as handle:
-            cp.read_file(handle, source=str(path))
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(
-            f"AWS config file {path} is not valid {exc.encoding} text (byte {exc.start}). "
-            f"Save it as UTF-8 text."
-        ) from None  # the UnicodeDecodeError carries the file's bytes: maybe a secret
-    except configparser.Error as exc:
-        # Not chained: configparser quotes the offending lines, and a config file may hold
-        # aws_secret_access_key. _parse_error says where and what, without the values.
-        raise _parse_error(path, exc) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"AWS config file {path} cannot be read: {exc.strerror or type(exc).__name__}. "
-            f"Check its permissions."
-        ) from exc
-    return cp
-
-
-def _sections(path: Path, cp: configparser.RawConfigParser) -> dict[str, dict[str, Any]]:
-    """Every section's options, indented sub-sections parsed into dicts."""
-    raw: dict[str, dict[str, Any]] = {}
-    for section in cp.sections():
-        values: dict[str, Any] = {}
-        for option in cp.options(section):
-            value = cp.get(section, option)
-            if value.startswith("\n"):
-                try:
-                    values[option] = _parse_nested(value)
-                except ValueError as exc:
-                    raise ConfigurationError(
-                        f"AWS config file {path}, section [{section}], option {option!r}: "
-                        f"{exc} in its indented sub-section. {_fix_hint()}"
-                    ) from None  # the ValueError quotes the line: it may carry a secret
-            else:
-                values[option] = value
-        raw[section] = values
-    return raw
-
-
-def _profile_map(raw: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """botocore's configloader.build_profile_map, including its quirks (a later [default]
-    or [profile default] wins; "profile" is matched as a prefix)."""
-    profiles: dict[str, Any] = {}
-    sso_sessions: dict[str, Any] = {}
-    services: dict[str, Any] = {}
-    config: dict[str, Any] = {}
-    for key, values in raw.items():
-        for prefix, target in (
-            ("profile", profiles),
-            ("sso-session", sso_sessions),
-            ("services", services),
-        ):
-            if key.startswith(prefix):
-                name = _section_name(key)
-                if name is not None:
-                    target[name] = values
-                break
-        else:
-            if key == "default":
-                profiles[key] = values
-            else:
-                config[key] = values
-    config["profiles"] = profiles
-    config["sso_sessions"] = sso_sessions
-    config["services"] = services
-    return config
-
-
-# -- resolving ----------------------------------------------------------------------------
 
 
 def parse_registration_scopes(raw: str) -> list[str]:
@@ -527,10 +357,6 @@ def _http_settings(config: Mapping[str, Any], path: Path, name: str) -> ProfileS
     )
 
 
-# -- writing a private profile ------------------------------------------------------------
-
-
-# Names that shlex.split keeps as one word and configparser keeps in a header unchanged.
 def resolve_sso_settings(
     *, profile: str | None = None, session_name: str | None = None
 ) -> SSOSettings:
@@ -546,74 +372,3 @@ def resolve_sso_settings(
         # The same class (an InvalidRegionError stays one), with where the value came from.
         raise type(exc)(f"{settings.source}: {exc}") from exc
     return replace(settings, start_url=start_url)
-
-
-_NAME_RE = re.compile(r"[A-Za-z0-9_.@+=,:/-]+")
-
-
-def _check_name(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
-        raise ConfigurationError(
-            f"{kind} name {value!r} cannot be written to an AWS config file; use letters, "
-            f"digits and _.@+=,:/- only."
-        )
-    return value
-
-
-def _check_token(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not value or any(ch.isspace() for ch in value):
-        raise ConfigurationError(f"{kind} {value!r} must be a non-empty value without spaces.")
-    return value
-
-
-def write_sso_profile(
-    path: Path,
-    *,
-    profile: str,
-    session_name: str,
-    start_url: str,
-    region: str,
-    scopes: Sequence[str],
-    account_id: str | None = None,
-    role_name: str | None = None,
-    default_region: str | None = None,
-) -> None:
-    """Write a small config file with ``[profile NAME]`` and ``[sso-session NAME]``.
-
-    Meant for a kernel-private ``AWS_CONFIG_FILE``, so ``!aws`` commands and default boto3
-    clients use the session signed in here. The whole file is replaced atomically and is
-    0600 (its directory is created 0700 when missing). Raises ConfigurationError for a
-    value that cannot be written faithfully or when the file cannot be written.
-    """
-    _check_name("Profile", profile)
-    _check_name("sso-session", session_name)
-    lines = [
-        "# Written by ssooidc-jupyter for this kernel; rewritten at each sign-in.",
-        f"[profile {profile}]",
-        f"sso_session = {session_name}",
-    ]
-    if account_id is not None:
-        lines.append(f"sso_account_id = {_check_token('Account id', account_id)}")
-    if role_name is not None:
-        lines.append(f"sso_role_name = {_check_token('Role name', role_name)}")
-    if default_region is not None:
-        lines.append(f"region = {_check_token('Region', default_region)}")
-    lines += [
-        "",
-        f"[sso-session {session_name}]",
-        f"sso_start_url = {_check_token('Start URL', start_url)}",
-        f"sso_region = {_check_token('Region', region)}",
-    ]
-    checked = [_check_token("Scope", scope) for scope in scopes]
-    if any("," in scope for scope in checked):
-        raise ConfigurationError("A scope cannot contain a comma.")
-    if checked:
-        lines.append(f"{_SCOPES} = {', '.join(checked)}")
-    data = ("\n".join(lines) + "\n").encode("utf-8")
-    try:
-        atomic_write(Path(path), data)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"Could not write the AWS config file {path}: "
-            f"{exc.strerror or type(exc).__name__}. Make its directory writable."
-        ) from exc

@@ -3,14 +3,14 @@
 Every entry point (``login()``, ``login_async()``, the magic, the widget, the Jupyter server)
 resolves its arguments here, so the start URL, region, endpoint and scopes are validated by
 one function each and the cache keys are derived once per sign-in. No network; the AWS
-config file is read only when the arguments do not say everything.
+config file is read only when the arguments do not say everything. The admin's defaults and
+the multi-visitor switch, read from the environment, are ``_admin.py``'s.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,13 @@ from ..oidc._values import (
     validate_redirect_uri,
     validate_region,
     validate_start_url,
+)
+from ._admin import (
+    ADMIN_ENV,
+    MULTI_VISITOR_ENV,
+    AdminDefaults,
+    admin_defaults,
+    multi_visitor,
 )
 from ._cache import TokenCache
 from ._drivers import CacheSlot
@@ -46,48 +53,6 @@ __all__ = [
     "multi_visitor",
     "resolve_login",
 ]
-
-#: The admin's defaults, as environment variables of the single-user server: the one place
-#: that the Jupyter server extension (the status bar) and every kernel both read, because
-#: the spawner sets them for the server and kernels inherit them (``c.Spawner.environment``,
-#: Zero to JupyterHub's ``singleuser.extraEnv``). The ``SSOOIDC`` configurable defaults to
-#: them. ``SSOOIDC_FLOW`` and ``SSOOIDC_REDIRECT_BASE_URL`` are read by the server only.
-ADMIN_ENV = {
-    "start_url": "SSOOIDC_START_URL",
-    "region": "SSOOIDC_REGION",
-    "session_name": "SSOOIDC_SESSION_NAME",
-    "profile": "SSOOIDC_PROFILE",
-    "endpoint": "SSOOIDC_ENDPOINT",
-    "scopes": "SSOOIDC_SCOPES",
-    "flow": "SSOOIDC_FLOW",
-    "redirect_base_url": "SSOOIDC_REDIRECT_BASE_URL",
-}
-
-#: ``1``: this kernel serves visitors who are not the signed-in user (a dashboard server other
-#: than Voilà); ``0``: it does not, even under Voilà (the owner alone uses it).
-MULTI_VISITOR_ENV = "SSOOIDC_MULTI_VISITOR"
-# What Voilà puts in the environment of the kernels it starts, one per visitor, all running
-# as the dashboard owner (voila/handler.py and voila_kernel_manager.py, Voilà 0.4-0.5; the
-# pre-heated pool sets the VOILA_* ones, a kernel per request SERVER_SOFTWARE too).
-_VOILA_VARS = ("VOILA_KERNEL_ID", "VOILA_PREHEAT", "VOILA_BASE_URL", "VOILA_SERVER_URL")
-
-
-def multi_visitor() -> str | None:
-    """Why this process may serve people other than the signed-in user, or None.
-
-    A Voilà dashboard gives each visitor a kernel of the owner's server: with the shared
-    token cache, visitor 2 would get visitor 1's (or the owner's) session. Where this says
-    so, :func:`resolve_login` keeps every sign-in in the kernel's memory only."""
-    flag = os.environ.get(MULTI_VISITOR_ENV, "").strip().lower()
-    if flag in ("0", "false", "no"):
-        return None
-    if flag in ("1", "true", "yes"):
-        return f"{MULTI_VISITOR_ENV} is set"
-    if os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or any(
-        name in os.environ for name in _VOILA_VARS
-    ):
-        return "this kernel was started by Voilà for one of its visitors"
-    return None
 
 
 @dataclass(frozen=True)
@@ -177,61 +142,6 @@ class LoginContext:
         )
 
 
-@dataclass(frozen=True)
-class AdminDefaults:
-    """The admin's defaults from the environment (:data:`ADMIN_ENV`), each value checked by
-    its one validator; a bad one is left out and its message, naming the variable, is in
-    ``errors`` (one mistake does not hide the other defaults)."""
-
-    start_url: str | None = None
-    region: str | None = None
-    session_name: str | None = None
-    profile: str | None = None
-    endpoint: str | None = None
-    scopes: tuple[str, ...] | None = None
-    errors: tuple[str, ...] = ()
-
-    def applies(self, start_url: str | None, session_name: str | None, profile: str | None) -> bool:
-        """Whether arguments naming this much leave the sign-in to the admin's default: they
-        name nothing, or only the admin's own session name."""
-        return (
-            start_url is None
-            and profile is None
-            and (session_name is None or session_name == self.session_name)
-        )
-
-
-def _name_check(value: str) -> str:
-    if any(ch.isspace() for ch in value):
-        raise ConfigurationError(f"{value!r} cannot contain spaces")
-    return value
-
-
-def admin_defaults(environ: Mapping[str, str] | None = None) -> AdminDefaults:
-    """The admin's defaults from ``environ`` (default: ``os.environ``, read at call time).
-    An empty variable counts as unset."""
-    env = os.environ if environ is None else environ
-    checks: dict[str, Callable[[str], Any]] = {
-        "start_url": validate_start_url,
-        "region": lambda value: validate_region(value, known=True),
-        "session_name": _name_check,
-        "profile": _name_check,
-        "endpoint": validate_endpoint,
-        "scopes": lambda value: tuple(value.replace(",", " ").split()) or None,
-    }
-    values: dict[str, Any] = {}
-    errors = []
-    for field, check in checks.items():
-        raw = env.get(ADMIN_ENV[field], "").strip()
-        if not raw:
-            continue
-        try:
-            values[field] = check(raw)
-        except ConfigurationError as exc:
-            errors.append(f"{ADMIN_ENV[field]}: {exc}")
-    return AdminDefaults(**values, errors=tuple(errors))
-
-
 def resolve_login(
     start_url: str | None = None,
     region: str | None = None,
@@ -254,6 +164,67 @@ def resolve_login(
     The portal's endpoint is ``portal_endpoint``, else ``endpoint`` (one emulator, proxy or
     gateway serving both APIs is what ``endpoint=`` points at in practice), else botocore's
     resolution for ``sso``; pass ``portal_endpoint`` when the two differ."""
+    redirect_uri = _checked_options(scopes, timeout, flow, redirect_uri)
+    defaults = admin_defaults()
+    if defaults.applies(start_url, session_name, profile):
+        start_url, region, session_name, profile, scopes = _admin_sign_in(
+            defaults, region, session_name, scopes
+        )
+    if endpoint is None:
+        endpoint = defaults.endpoint
+    settings = _config_settings(start_url, region, session_name, profile)
+    chosen_url, chosen_region = _where(start_url, region, settings)
+    chosen_scopes = list(scopes) if scopes is not None else None
+    if chosen_scopes is None:
+        chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
+    cache_dir, cache_enabled = _cache_choice(cache)
+    return LoginContext(
+        request=LoginRequest(
+            start_url=chosen_url,
+            region=chosen_region,
+            scopes=tuple(chosen_scopes),
+            session_name=session_name or (settings.session_name if settings else None),
+            force=force,
+            timeout=timeout,
+            legacy=_legacy(settings, scopes, session_name, chosen_url),
+        ),
+        endpoint=None if endpoint is None else validate_endpoint(endpoint),
+        portal_endpoint=_portal_endpoint(endpoint, portal_endpoint),
+        cache_dir=cache_dir,
+        cache_enabled=cache_enabled,
+        http_timeout=http_timeout,
+        settings=settings,
+        flow=flow,
+        redirect_uri=redirect_uri,
+    )
+
+
+def _admin_sign_in(
+    defaults: AdminDefaults,
+    region: str | None,
+    session_name: str | None,
+    scopes: Sequence[str] | None,
+) -> tuple[str | None, str | None, str | None, str | None, Sequence[str] | None]:
+    """Nothing named (or only the admin's session name): the admin's default sign-in, so the
+    server extension and every kernel resolve it alike and share its cache entry. Returns
+    start URL, region, session name, profile and scopes."""
+    if defaults.errors:
+        raise ConfigurationError(
+            f"The administrator's default sign-in is not valid: {defaults.errors[0]}"
+        )
+    start_url = defaults.start_url
+    region = region or (defaults.region if start_url else None)
+    session_name = session_name or defaults.session_name
+    profile = None if start_url else defaults.profile
+    scopes = defaults.scopes if scopes is None else scopes
+    return start_url, region, session_name, profile, scopes
+
+
+def _checked_options(
+    scopes: Sequence[str] | None, timeout: float | None, flow: str, redirect_uri: str | None
+) -> str | None:
+    """:func:`resolve_login`'s options that need no config file, refused one by one; the
+    redirect URI, validated."""
     if isinstance(scopes, str):
         raise ConfigurationError("scopes must be a list of strings, not one string")
     if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
@@ -264,30 +235,27 @@ def resolve_login(
         if flow != "pkce":
             raise ConfigurationError("redirect_uri is for flow='pkce' only")
         redirect_uri = validate_redirect_uri(redirect_uri)
-    defaults = admin_defaults()
-    if defaults.applies(start_url, session_name, profile):
-        # Nothing named (or only the admin's session name): the admin's default sign-in, so
-        # the server extension and every kernel resolve it alike and share its cache entry.
-        if defaults.errors:
-            raise ConfigurationError(
-                f"The administrator's default sign-in is not valid: {defaults.errors[0]}"
-            )
-        start_url = defaults.start_url
-        region = region or (defaults.region if start_url else None)
-        session_name = session_name or defaults.session_name
-        profile = None if start_url else defaults.profile
-        scopes = defaults.scopes if scopes is None else scopes
-    if endpoint is None:
-        endpoint = defaults.endpoint
-    settings: SSOSettings | None = None
-    if profile is not None or start_url is None or (region is None and session_name):
-        # The config file is read only when the arguments do not say everything; with
-        # start_url and region given, session_name is just the name of the cache entry.
-        # Lazy: the config reader (configparser, shlex) is needed only when the arguments
-        # do not say where to sign in.
-        from ._awsconfig import resolve_sso_settings
+    return redirect_uri
 
-        settings = resolve_sso_settings(profile=profile, session_name=session_name)
+
+def _config_settings(
+    start_url: str | None, region: str | None, session_name: str | None, profile: str | None
+) -> SSOSettings | None:
+    """The config file's settings, read only when the arguments do not say everything; with
+    start_url and region given, session_name is just the name of the cache entry."""
+    if profile is None and start_url is not None and not (region is None and session_name):
+        return None
+    # Lazy: the config reader (configparser, shlex) is needed only when the arguments do
+    # not say where to sign in.
+    from ._awsconfig import resolve_sso_settings
+
+    return resolve_sso_settings(profile=profile, session_name=session_name)
+
+
+def _where(
+    start_url: str | None, region: str | None, settings: SSOSettings | None
+) -> tuple[str, str]:
+    """The start URL and region (arguments over the config file), validated."""
     chosen_url = start_url or (settings.start_url if settings else None)
     chosen_region = region or (settings.region if settings else None)
     if not chosen_url:
@@ -303,48 +271,40 @@ def resolve_login(
             "instance, as in sso_region)."
         )
     validate_region(chosen_region, known=True)
-    chosen_scopes = list(scopes) if scopes is not None else None
-    if chosen_scopes is None:
-        chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
+    return chosen_url, chosen_region
+
+
+def _cache_choice(cache: bool | str | Path | None) -> tuple[Path | None, bool]:
+    """(directory or None for the default, enabled)."""
     if cache is False or cache is None or multi_visitor() is not None:
         # Many visitors, one owner's files: no visitor may read or write a shared cache.
-        cache_dir, cache_enabled = None, False
-    elif cache is True:
-        cache_dir, cache_enabled = None, True
-    else:
-        cache_dir, cache_enabled = Path(cache).expanduser(), True
-    return LoginContext(
-        request=LoginRequest(
-            start_url=chosen_url,
-            region=chosen_region,
-            scopes=tuple(chosen_scopes),
-            session_name=session_name or (settings.session_name if settings else None),
-            force=force,
-            timeout=timeout,
-            # Only when the config file said where, and nothing in the arguments overrode it.
-            legacy=bool(
-                settings is not None
-                and settings.legacy
-                and scopes is None
-                and not session_name
-                and chosen_url == settings.start_url
-            ),
-        ),
-        endpoint=None if endpoint is None else validate_endpoint(endpoint),
-        portal_endpoint=(
-            validate_endpoint(portal_endpoint)
-            if portal_endpoint is not None
-            else None
-            if endpoint is None
-            else validate_endpoint(endpoint)
-        ),
-        cache_dir=cache_dir,
-        cache_enabled=cache_enabled,
-        http_timeout=http_timeout,
-        settings=settings,
-        flow=flow,
-        redirect_uri=redirect_uri,
+        return None, False
+    if cache is True:
+        return None, True
+    return Path(cache).expanduser(), True
+
+
+def _legacy(
+    settings: SSOSettings | None,
+    scopes: Sequence[str] | None,
+    session_name: str | None,
+    chosen_url: str,
+) -> bool:
+    """A legacy profile's sign-in: only when the config file said where, and nothing in the
+    arguments overrode it."""
+    return bool(
+        settings is not None
+        and settings.legacy
+        and scopes is None
+        and not session_name
+        and chosen_url == settings.start_url
     )
+
+
+def _portal_endpoint(endpoint: str | None, portal_endpoint: str | None) -> str | None:
+    if portal_endpoint is not None:
+        return validate_endpoint(portal_endpoint)
+    return None if endpoint is None else validate_endpoint(endpoint)
 
 
 class LazyClient:

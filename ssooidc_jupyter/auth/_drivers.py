@@ -3,7 +3,8 @@
 A driver carries out each step the flow yields -- a call on the client, a wait, a prompt, a
 cache read or write, the cross-process lock -- and sends the outcome back. Whatever way the
 flow ends (return, error, cancellation, KeyboardInterrupt), the lock is released and nothing
-half-done is written: the cache only ever receives whole, valid entries.
+half-done is written: the cache only ever receives whole, valid entries. The cache steps
+are done the same way by both, in :class:`~._slot.CacheSlot`.
 """
 
 from __future__ import annotations
@@ -13,25 +14,18 @@ import logging
 import sys
 import threading
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exceptions import LoginCancelledError, SSOOIDCError
 from ..oidc._wire import wrap_secret_response
-from ._cache import CacheLockTimeout, CacheWarning, TokenCache
+from ._cache import CacheLockTimeout
 from ._flow import (
     Call,
     DevicePrompt,
-    DropRegistration,
     Flow,
-    LoadRegistration,
-    LoadToken,
     Lock,
     Notice,
-    SaveRegistration,
-    SaveToken,
     ShowPrompt,
     Wait,
 )
@@ -43,7 +37,8 @@ from ._inflight import (
     WaitingNotice,
     read_pending,
 )
-from ._models import CachedRegistration, CachedToken
+from ._models import CachedToken
+from ._slot import CacheSlot
 
 __all__ = ["CacheSlot", "run_async", "run_sync"]
 
@@ -55,74 +50,6 @@ LOCK_WAIT = 15 * 60.0
 #: How often a holder looks for a waiter's cancel request, and a waiter for the holder's
 #: prompt: both well inside the half second and the second issue 20 asks for.
 CHECK_EVERY = 0.25
-
-
-@dataclass(frozen=True)
-class CacheSlot:
-    """Where one sign-in's entries live: the cache (None: caching off) and the two keys.
-
-    ``read_only``: the cache is read but never written nor locked (its directory is not
-    ours to write, see :meth:`settle_writes`)."""
-
-    cache: TokenCache | None
-    token_key: str
-    registration_key: str
-    read_only: bool = False
-
-    def settle_writes(self) -> CacheSlot:
-        """Before the first write (the lock comes first): this slot, or a read-only one with
-        one :class:`CacheWarning` when the directory may not be written (read-only, or
-        another user's). The sign-in then works, and its token stays in memory."""
-        if self.cache is None or self.read_only:
-            return self
-        reason = self.cache.unwritable_reason()
-        if reason is None:
-            return self
-        warnings.warn(
-            f"Signing in without saving the token: {reason}. The token is kept in this "
-            "process only, so other notebooks and the AWS CLI will not see it; make the "
-            "directory writable (or set HOME to one of your own) to share it.",
-            CacheWarning,
-            stacklevel=4,
-        )
-        return replace(self, read_only=True)
-
-    def load_token(self) -> CachedToken | None:
-        return None if self.cache is None else self.cache.load_token(self.token_key)
-
-    def save_token(self, token: CachedToken) -> None:
-        if self.cache is not None and not self.read_only:
-            self.cache.save_token(self.token_key, token)
-
-    def load_registration(self) -> CachedRegistration | None:
-        if self.cache is None:
-            return None
-        return self.cache.load_registration(self.registration_key)
-
-    def save_registration(self, registration: CachedRegistration) -> None:
-        if self.cache is not None and not self.read_only:
-            self.cache.save_registration(self.registration_key, registration)
-
-    def drop_registration(self) -> None:
-        if self.cache is not None and not self.read_only:
-            self.cache.delete_registration(self.registration_key)
-
-    def carry_out(self, step: object) -> tuple[bool, Any]:
-        """Do a cache step (no waiting involved); ``(False, None)`` if it is not one."""
-        if isinstance(step, LoadToken):
-            return True, self.load_token()
-        if isinstance(step, SaveToken):
-            self.save_token(step.token)
-            return True, None
-        if isinstance(step, LoadRegistration):
-            return True, self.load_registration()
-        if isinstance(step, SaveRegistration):
-            self.save_registration(step.registration)
-            return True, None
-        if isinstance(step, DropRegistration):
-            self.drop_registration()
-            return True, None
-        return False, None
 
 
 PromptHandler = Callable[[DevicePrompt], None]

@@ -5,6 +5,9 @@ it without dragging in files, locks or asyncio. The shapes are exactly botocore'
 (``SSOTokenLoader`` / ``SSOTokenProvider``) and the AWS CLI v2's (``SSOTokenFetcher``), so a
 token written through this package is read by ``aws`` and boto3, and the other way round.
 
+How each JSON member is read and written (timestamps, typed members) is ``_cachejson.py``'s;
+this module holds the cached objects and the keys they are filed under.
+
 Nothing here ever puts a token, refresh token or client secret in a ``repr`` or an error.
 The secret members are held as :class:`~.._secret.Secret` (wrapped as a file is read, or as
 a model is built from plain strings) and unwrapped only by ``to_json``, for the cache file.
@@ -14,14 +17,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._redact import register_secret
 from .._secret import Secret, as_optional_secret, as_secret, reveal
+from ._cachejson import (
+    as_utc,
+    format_timestamp,
+    now_utc,
+    optional_secret,
+    optional_str,
+    optional_timestamp,
+    parse_timestamp,
+    required_secret,
+    required_str,
+    required_timestamp,
+    string_list,
+)
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -34,9 +49,6 @@ __all__ = [
     "registration_cache_key",
     "token_cache_key",
 ]
-
-#: botocore's serialisation of datetimes in the SSO cache (``tokens._serialize_utc_timestamp``).
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 #: What a client registers for when ``sso_registration_scopes`` is not configured: the scope
 #: that lets the token call the SSO portal API (``GetRoleCredentials``) and be refreshed.
@@ -92,135 +104,6 @@ def registration_cache_key(
     return hashlib.sha1(cache_args, usedforsecurity=False).hexdigest()
 
 
-# -- timestamps ---------------------------------------------------------------------------
-
-_TIMESTAMP_RE = re.compile(
-    r"""
-    (?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})
-    (?:[Tt\s]+
-        (?P<hour>\d{1,2}):(?P<minute>\d{2})
-        (?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?
-    )?
-    \s*
-    (?P<tz>[Zz]|UTC|utc|GMT|gmt|[+-]\d{2}(?::?\d{2})?)?
-    """,
-    re.VERBOSE,
-)
-
-
-def parse_timestamp(value: object) -> datetime:
-    """Parse a cache timestamp into an aware UTC datetime, as liberally as botocore does.
-
-    botocore hands these strings to ``dateutil.parser.parse``; we accept what the AWS tools
-    and their look-alikes actually write: ``Z``, ``+00:00``, ``+0000``, ``UTC``/``GMT``
-    suffixes (also from ``strftime('%Z')``), fractional seconds of any length, a space
-    instead of ``T``. A timestamp without a zone is taken as UTC (every writer means UTC).
-    Raises ValueError for anything else.
-    """
-    if not isinstance(value, str):
-        raise ValueError("timestamp is not a string")
-    match = _TIMESTAMP_RE.fullmatch(value.strip())
-    if match is None:
-        raise ValueError("timestamp is not in ISO 8601 form")
-    fraction = match["fraction"] or "0"
-    # Round to microseconds the way dateutil does (truncate beyond 6 digits).
-    microsecond = int(fraction[:6].ljust(6, "0"))
-    offset = timedelta(0)
-    tz_text = match["tz"]
-    if tz_text and tz_text[0] in "+-":
-        digits = tz_text[1:].replace(":", "")
-        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-        if hours > 23 or minutes > 59:
-            raise ValueError("timestamp has an invalid UTC offset")
-        offset = timedelta(hours=hours, minutes=minutes)
-        if tz_text[0] == "-":
-            offset = -offset
-    try:
-        parsed = datetime(
-            int(match["year"]),
-            int(match["month"]),
-            int(match["day"]),
-            int(match["hour"] or 0),
-            int(match["minute"] or 0),
-            int(match["second"] or 0),
-            microsecond,
-            tzinfo=timezone(offset),
-        )
-    except (ValueError, OverflowError):
-        raise ValueError("timestamp is not a valid date and time") from None
-    return parsed.astimezone(timezone.utc)
-
-
-def format_timestamp(value: datetime) -> str:
-    """botocore's cache format: ``2024-01-31T12:00:00Z`` (UTC, whole seconds)."""
-    return _as_utc(value, "timestamp").strftime(_TIMESTAMP_FORMAT)
-
-
-def _as_utc(value: datetime, what: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise TypeError(f"{what} must be a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        # A naive datetime is a bug in the caller: local time or UTC cannot be guessed.
-        raise ValueError(f"{what} must be timezone-aware")
-    return value.astimezone(timezone.utc)
-
-
-def _now_utc(now: datetime | None) -> datetime:
-    return datetime.now(timezone.utc) if now is None else _as_utc(now, "now")
-
-
-# -- JSON member helpers ------------------------------------------------------------------
-
-
-def _required_str(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        # Name the member, never its value: it may be a secret.
-        raise ValueError(f"member {name!r} is missing or not a non-empty string")
-    return value
-
-
-def _required_secret(data: Mapping[str, Any], name: str) -> Secret:
-    # Wrapped in the frame that checks it: no caller's frame ever holds the plain value.
-    return as_secret(_required_str(data, name))
-
-
-def _optional_secret(data: Mapping[str, Any], name: str) -> Secret | None:
-    return as_optional_secret(_optional_str(data, name))
-
-
-def _optional_str(data: Mapping[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"member {name!r} is not a string")
-    return value
-
-
-def _required_timestamp(data: Mapping[str, Any], name: str) -> datetime:
-    value = data.get(name)
-    if value is None:
-        raise ValueError(f"member {name!r} is missing")
-    try:
-        return parse_timestamp(value)
-    except ValueError as exc:
-        raise ValueError(f"member {name!r}: {exc}") from None
-
-
-def _optional_timestamp(data: Mapping[str, Any], name: str) -> datetime | None:
-    return None if data.get(name) is None else _required_timestamp(data, name)
-
-
-def _string_list(data: Mapping[str, Any], name: str) -> list[str] | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"member {name!r} is not a list of strings")
-    return list(value)
-
-
 # -- the cached objects -------------------------------------------------------------------
 
 _TOKEN_KEYS = frozenset(
@@ -264,12 +147,12 @@ class CachedToken:
         object.__setattr__(self, "refresh_token", as_optional_secret(self.refresh_token))
         object.__setattr__(self, "client_secret", as_optional_secret(self.client_secret))
         # Normalise to UTC once so comparisons and to_json never meet a foreign zone.
-        object.__setattr__(self, "expires_at", _as_utc(self.expires_at, "expires_at"))
+        object.__setattr__(self, "expires_at", as_utc(self.expires_at, "expires_at"))
         if self.registration_expires_at is not None:
             object.__setattr__(
                 self,
                 "registration_expires_at",
-                _as_utc(self.registration_expires_at, "registration_expires_at"),
+                as_utc(self.registration_expires_at, "registration_expires_at"),
             )
         object.__setattr__(
             self, "extra", {k: v for k, v in self.extra.items() if k not in _TOKEN_KEYS}
@@ -318,14 +201,14 @@ class CachedToken:
         if not isinstance(data, dict):
             raise ValueError("token cache file is not a JSON object")
         return cls(
-            start_url=_required_str(data, "startUrl"),
-            region=_required_str(data, "region"),
-            access_token=_required_secret(data, "accessToken"),
-            expires_at=_required_timestamp(data, "expiresAt"),
-            refresh_token=_optional_secret(data, "refreshToken"),
-            client_id=_optional_str(data, "clientId"),
-            client_secret=_optional_secret(data, "clientSecret"),
-            registration_expires_at=_optional_timestamp(data, "registrationExpiresAt"),
+            start_url=required_str(data, "startUrl"),
+            region=required_str(data, "region"),
+            access_token=required_secret(data, "accessToken"),
+            expires_at=required_timestamp(data, "expiresAt"),
+            refresh_token=optional_secret(data, "refreshToken"),
+            client_id=optional_str(data, "clientId"),
+            client_secret=optional_secret(data, "clientSecret"),
+            registration_expires_at=optional_timestamp(data, "registrationExpiresAt"),
             extra={k: v for k, v in data.items() if k not in _TOKEN_KEYS},
         )
 
@@ -352,7 +235,7 @@ class CachedRegistration:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "client_secret", as_secret(self.client_secret))
-        object.__setattr__(self, "expires_at", _as_utc(self.expires_at, "expires_at"))
+        object.__setattr__(self, "expires_at", as_utc(self.expires_at, "expires_at"))
         object.__setattr__(self, "scopes", list(self.scopes))
         if self.grant_types is not None:
             object.__setattr__(self, "grant_types", list(self.grant_types))
@@ -378,7 +261,7 @@ class CachedRegistration:
 
     def usable(self, now: datetime | None = None) -> bool:
         """True until 15 minutes before expiry (the CLI's window), for the device flow."""
-        remaining = self.expires_at - _now_utc(now)
+        remaining = self.expires_at - now_utc(now)
         return remaining >= REGISTRATION_EXPIRY_WINDOW and self.supports_device_flow
 
     def to_json(self) -> dict[str, Any]:
@@ -409,10 +292,10 @@ class CachedRegistration:
             # alongside the token); its accessToken is what tells them apart.
             raise ValueError("file holds an SSO token, not a client registration")
         return cls(
-            client_id=_required_str(data, "clientId"),
-            client_secret=_required_secret(data, "clientSecret"),
-            expires_at=_required_timestamp(data, "expiresAt"),
-            scopes=_string_list(data, "scopes") or [],
-            grant_types=_string_list(data, "grantTypes"),
+            client_id=required_str(data, "clientId"),
+            client_secret=required_secret(data, "clientSecret"),
+            expires_at=required_timestamp(data, "expiresAt"),
+            scopes=string_list(data, "scopes") or [],
+            grant_types=string_list(data, "grantTypes"),
             extra={k: v for k, v in data.items() if k not in _REGISTRATION_KEYS},
         )

@@ -5,8 +5,9 @@ The browser flow the AWS CLI v2 uses by default: the user's browser goes to the
 PKCE verifier can redeem. Unlike the device flow, a phished link gives nothing: the code goes
 to the redirect URI, not to whoever started the sign-in.
 
-Like :mod:`._flow`, :func:`pkce_flow` is a generator of steps that does no I/O: the drivers of
-:mod:`._drivers` run it unchanged. The code arrives through a :class:`CallbackBox` filled by
+The flow itself (:func:`pkce_flow`, in ``_pkceflow.py``; this module runs it) is, like
+:mod:`._flow`, a generator of steps that does no I/O: the drivers of :mod:`._drivers` run
+it unchanged. The code arrives through a :class:`CallbackBox` filled by
 whoever receives the redirect -- the Jupyter server's ``/ssooidc/oauth/callback`` route, or
 :class:`LoopbackReceiver` (a listener on 127.0.0.1, for ``login(flow="pkce")`` outside
 Jupyter) -- and the flow checks it between short waits. The verifier never leaves this
@@ -16,25 +17,11 @@ replayed or forged callback is refused.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any
-from urllib.parse import urlencode
+from dataclasses import replace
+from datetime import datetime, timezone
 
-from .._exceptions import (
-    ConfigurationError,
-    LoginDeniedError,
-    LoginError,
-    LoginExpiredError,
-    SSOOIDCError,
-)
-from .._secret import Secret, as_secret
+from .._exceptions import ConfigurationError
 from ..oidc._values import validate_redirect_uri
 from ._context import LazyClient, LoginContext
 from ._drivers import (
@@ -45,239 +32,33 @@ from ._drivers import (
     run_async,
     run_sync,
 )
-from ._flow import (
-    Call,
-    DevicePrompt,
-    Flow,
-    SaveToken,
-    ShowPrompt,
-    Wait,
-    _token_from_reply,
-    login_flow,
-)
 from ._inflight import label_for
 from ._loopback import BrowserOpener, LoopbackReceiver, _open_in_background, open_browser
+from ._pkceflow import (
+    ABORTED,
+    AUTHORIZATION_CODE_GRANT,
+    CallbackBox,
+    CallbackResult,
+    authorize_url,
+    pkce_flow,
+    pkce_pair,
+)
+from ._steps import DevicePrompt
 from ._token import SSOToken
 
 __all__ = [
+    "ABORTED",
+    "AUTHORIZATION_CODE_GRANT",
     "CallbackBox",
+    "CallbackResult",
     "LoopbackReceiver",
+    "authorize_url",
     "complete_pkce_login",
     "complete_pkce_login_async",
     "pkce_flow",
     "pkce_pair",
     "validate_redirect_uri",
 ]
-
-AUTHORIZATION_CODE_GRANT = "authorization_code"
-# How often the flow looks into its box for the code (an in-memory check, no I/O).
-_CHECK_EVERY = 0.2
-# How long the browser leg may take, when the request sets no timeout: as a device code.
-_DEFAULT_WAIT = 600.0
-_MAX_ERROR_TEXT = 200
-# The error of a sign-in the listener stopped (its description says why, for the user).
-ABORTED = "ssooidc_aborted"
-
-
-def pkce_pair() -> tuple[Secret, str]:
-    """``(verifier, S256 challenge)``: 64 random URL-safe characters (a :class:`Secret`)
-    and their hash."""
-    verifier = Secret(secrets.token_urlsafe(48))
-    return verifier, _challenge(verifier)
-
-
-def _challenge(verifier: Secret) -> str:
-    digest = hashlib.sha256(verifier.get_secret_value().encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-@dataclass(frozen=True)
-class CallbackResult:
-    code: Secret | None  # a credential until redeemed
-    error: str | None = None
-    description: str | None = None
-
-    def __repr__(self) -> str:  # the code is a credential until redeemed
-        return f"CallbackResult(code={'...' if self.code else None}, error={self.error!r})"
-
-
-class CallbackBox:
-    """Where the redirect's answer for one sign-in is delivered. Thread-safe; takes one
-    delivery, and only with the right ``state``."""
-
-    def __init__(self) -> None:
-        self.state = secrets.token_urlsafe(24)
-        self._lock = threading.Lock()
-        self._result: CallbackResult | None = None
-
-    def __repr__(self) -> str:
-        return f"<CallbackBox {'delivered' if self._result else 'waiting'}>"
-
-    @property
-    def result(self) -> CallbackResult | None:
-        with self._lock:
-            return self._result
-
-    def matches(self, state: object) -> bool:
-        # Bytes: compare_digest refuses non-ASCII str, and a forged state may be anything.
-        return isinstance(state, str) and hmac.compare_digest(
-            state.encode("utf-8", "replace"), self.state.encode("ascii")
-        )
-
-    def abort(self, reason: str) -> None:
-        """End the sign-in with ``reason`` (the launch link was reused), unless an answer
-        is already in."""
-        with self._lock:
-            if self._result is None:
-                self._result = CallbackResult(code=None, error=ABORTED, description=reason)
-
-    def deliver(self, params: Mapping[str, str]) -> bool:
-        """Take the redirect's query (``code`` and ``state``, or ``error``). False when the
-        state is wrong or an answer was already taken (a forged or replayed callback)."""
-        if not self.matches(params.get("state")):
-            return False
-        # Wrapped at once: the code is a credential until redeemed.
-        code, error = as_secret(params.get("code") or ""), params.get("error")
-        if not code and not error:
-            return False
-        with self._lock:
-            if self._result is not None:
-                return False
-            self._result = CallbackResult(
-                code=code or None,
-                error=None if code else str(error)[:_MAX_ERROR_TEXT],
-                description=(params.get("error_description") or "")[:_MAX_ERROR_TEXT] or None,
-            )
-        return True
-
-
-def authorize_url(
-    endpoint: str,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    scopes: list[str],
-    state: str,
-    challenge: str,
-) -> str:
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scopes": " ".join(scopes),
-            "state": state,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
-    return f"{endpoint}?{query}"
-
-
-def pkce_flow(
-    request: Any, redirect_uri: str, box: CallbackBox, now: Callable[[], datetime]
-) -> Flow:
-    """Return a usable token: the cached or refreshed one (as :func:`login_flow`), else one
-    from the authorization-code flow with PKCE through ``redirect_uri`` and ``box``."""
-    started = now()  # the request's timeout bounds the whole call, lock wait included
-    try:
-        # The cache, the lock and the refresh exactly as the device flow has them; a needed
-        # sign-in is reported as LoginError by the non-interactive flow, with the lock held.
-        return (yield from login_flow(replace(request, interactive=False), now))
-    except LoginError:
-        pass
-    scopes = list(request.scopes)
-    reply = yield Call(
-        "RegisterClient",
-        {
-            "clientName": request.client_name,
-            "clientType": "public",
-            "scopes": scopes,
-            "grantTypes": [AUTHORIZATION_CODE_GRANT, "refresh_token"],
-            "redirectUris": [redirect_uri],
-            "issuerUrl": request.start_url,
-        },
-    )
-    if isinstance(reply, BaseException):
-        raise reply
-    client_id, client_secret = reply["clientId"], as_secret(reply["clientSecret"])
-    expires = reply.get("clientSecretExpiresAt")
-    registration_expires_at = (
-        datetime.fromtimestamp(int(expires), now().tzinfo) if expires else None
-    )
-    endpoint = reply.get("authorizationEndpoint") or (
-        f"https://oidc.{request.region}.amazonaws.com/authorize"
-    )
-    verifier, challenge = pkce_pair()
-    url = authorize_url(
-        endpoint,
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        scopes=scopes,
-        state=box.state,
-        challenge=challenge,
-    )
-    deadline = (
-        started + timedelta(seconds=request.timeout)
-        if request.timeout
-        else now() + timedelta(seconds=_DEFAULT_WAIT)
-    )
-    # The user opens the authorization page; no code to compare (the redirect carries it).
-    yield ShowPrompt(
-        DevicePrompt(
-            user_code="",
-            verification_uri=endpoint,
-            verification_uri_complete=url,
-            expires_at=deadline,
-            interval=_CHECK_EVERY,
-        )
-    )
-    while (result := box.result) is None:
-        if now() >= deadline:
-            raise LoginExpiredError(
-                "The sign-in page was not completed in time; start the sign-in again."
-            )
-        yield Wait(_CHECK_EVERY)
-    if result.code is None:
-        if result.error == ABORTED:
-            raise LoginError(result.description or "The sign-in was stopped.")
-        if result.error == "access_denied":
-            raise LoginDeniedError("Sign-in denied on the authorization page.")
-        raise LoginError(
-            f"The authorization page answered {result.error}"
-            + (f" ({result.description})" if result.description else "")
-            + "; start the sign-in again."
-        )
-    issued = now()
-    reply = yield Call(
-        "CreateToken",
-        {
-            "clientId": client_id,
-            "clientSecret": client_secret,
-            "grantType": AUTHORIZATION_CODE_GRANT,
-            "code": result.code,
-            "redirectUri": redirect_uri,
-            "codeVerifier": verifier,
-        },
-    )
-    if isinstance(reply, SSOOIDCError):
-        raise LoginError(
-            f"The authorization code could not be redeemed ({type(reply).__name__}); "
-            "start the sign-in again."
-        ) from reply
-    if isinstance(reply, BaseException):
-        raise reply
-    token = _token_from_reply(
-        reply,
-        issued,
-        start_url=request.start_url,
-        region=request.region,
-        client_id=client_id,
-        client_secret=client_secret,
-        registration_expires_at=registration_expires_at,
-    )
-    yield SaveToken(token)
-    return token
 
 
 # ---- running it ------------------------------------------------------------------------------
