@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._exceptions import CacheError, LoginCancelledError
+from .._exceptions import CacheError, CacheLockTimeout, CacheWarning, LoginCancelledError
 from .._secret import Secret
 from ._files import atomic_write, failure_advice, make_private_dirs, os_reason
 from ._models import CachedRegistration, CachedToken
@@ -46,6 +46,8 @@ from ._models import CachedRegistration, CachedToken
 if TYPE_CHECKING:
     import filelock
 
+# CacheLockTimeout and CacheWarning live in the error tree; re-exported here, where they
+# have always been importable from.
 __all__ = ["CacheLockTimeout", "CacheWarning", "TokenCache", "cache_dir"]
 
 logger = logging.getLogger(__name__)
@@ -67,14 +69,6 @@ _warned: set[tuple[str, str]] = set()
 
 # Distinguishes "no usable file" from a file that holds JSON null (which must be warned about).
 _ABSENT = object()
-
-
-class CacheWarning(UserWarning):
-    """A cache file exists but cannot be used (corrupt, truncated, foreign or unreadable)."""
-
-
-class CacheLockTimeout(CacheError, TimeoutError):
-    """Another process held the cache lock for longer than the timeout."""
 
 
 def cache_dir() -> Path:
