@@ -53,13 +53,29 @@ async def _async_with(token: sj.SSOToken, emu: Emulator) -> Any:
 
 
 def _twice(token: sj.SSOToken, emu: Emulator) -> Any:
-    first = token.accounts()
-    return first, token.credentials(*_role(emu))
+    with token:
+        first = token.accounts()
+        return first, token.credentials(*_role(emu))
 
 
 async def _atwice(token: sj.SSOToken, emu: Emulator) -> Any:
-    first = await token.aaccounts()
-    return first, await token.acredentials(*_role(emu))
+    async with token:
+        first = await token.aaccounts()
+        return first, await token.acredentials(*_role(emu))
+
+
+def _loops(token: sj.SSOToken, emu: Emulator) -> Any:
+    return token.accounts(), token.accounts()
+
+
+def _aloops(token: sj.SSOToken, emu: Emulator) -> Any:
+    # Two event loops one after the other (as two asyncio.run calls in a script): each
+    # call's client is closed with its call, none is left to a closed loop.
+    return asyncio.run(token.aaccounts()), asyncio.run(token.aaccounts())
+
+
+async def _asum(token: sj.SSOToken, emu: Emulator) -> Any:
+    return await asyncio.to_thread(_aloops, token, emu)
 
 
 CASES = [
@@ -88,6 +104,7 @@ CASES = [
         lambda t, e: t.acredentials(*_role(e)),
     ),
     Case("accounts then credentials on one portal client", _twice, _atwice),
+    Case("calls on two event loops one after the other", _loops, _asum),
     Case("logout keeps the registration", lambda t, e: t.logout(), lambda t, e: t.alogout()),
     Case(
         "logout forgets the registration",

@@ -81,11 +81,15 @@ class SSOToken:
     def __init__(self, cached: CachedToken, *, context: LoginContext) -> None:
         self._held = _Held(cached)
         self._context = context
-        # One portal client per mode, made on first use and kept until close()/aclose() (or
-        # the end of a with/async with block). The async one belongs to the loop it was
-        # made on: a call from another loop makes its own (see _aportal_client).
+        # One client-lifetime policy for both modes: a portal call opens its client and
+        # closes it when done, unless a ``with`` / ``async with`` block keeps one open for
+        # its calls (closed on exit, or by close() / aclose()). Never a client left to the
+        # garbage collector: an async one belongs to its event loop (asyncio.run closes
+        # that loop), and an unclosed TLS socket warns.
         self._portal_lock = threading.Lock()
+        self._keep_portal = False
         self._portal: PortalClient | None = None
+        self._keep_aportal = False
         self._aportal: tuple[asyncio.AbstractEventLoop, AsyncPortalClient] | None = None
 
     @property
@@ -218,43 +222,59 @@ class SSOToken:
     # (see _forget_refused), so the next current_access_token() or login() refreshes it or
     # asks for a new sign-in instead of handing the dead token out as fresh.
 
-    def _portal_client(self) -> PortalClient:
+    @contextlib.contextmanager
+    def _portal_client(self) -> Iterator[PortalClient]:
+        """The blocking portal client for one call: the block's, else one for this call."""
         from ._aws import portal_client
 
         with self._portal_lock:
-            if self._portal is None:
+            if self._keep_portal and self._portal is None:
                 self._portal = portal_client(self._context)
-            return self._portal
+            kept = self._portal
+        if kept is not None:
+            yield kept
+            return
+        with portal_client(self._context) as client:
+            yield client
 
-    def _aportal_client(self) -> AsyncPortalClient:
+    @contextlib.asynccontextmanager
+    async def _aportal_client(self) -> AsyncIterator[AsyncPortalClient]:
+        """:meth:`_portal_client` for asyncio (a kept client serves only its own loop)."""
         import asyncio
 
         from ._aws import async_portal_client
 
         loop = asyncio.get_running_loop()
         with self._portal_lock:
-            if self._aportal is None or self._aportal[0] is not loop:
-                # A client made on another loop cannot be used (nor closed) from this one;
-                # its loop is gone or busy elsewhere, and it is dropped with its connections.
+            if self._keep_aportal and self._aportal is None:
                 self._aportal = (loop, async_portal_client(self._context))
-            return self._aportal[1]
+            kept = self._aportal
+        if kept is not None and kept[0] is loop:
+            yield kept[1]
+            return
+        async with async_portal_client(self._context) as client:
+            yield client
 
     def close(self) -> None:
-        """Close the blocking portal client (a later call opens a new one)."""
+        """Close the portal client a ``with`` block kept open (later calls open their own)."""
         with self._portal_lock:
-            portal, self._portal = self._portal, None
+            portal, self._portal, self._keep_portal = self._portal, None, False
         if portal is not None:
             portal.close()
 
     async def aclose(self) -> None:
-        """Close both portal clients: the async one of this loop, and the blocking one."""
+        """Close the portal clients kept open: an ``async with`` block's, and a ``with``
+        block's."""
         with self._portal_lock:
-            aportal, self._aportal = self._aportal, None
+            aportal, self._aportal, self._keep_aportal = self._aportal, None, False
         if aportal is not None:
             await aportal[1].aclose()
         self.close()
 
     def __enter__(self) -> SSOToken:
+        """Keep one blocking portal client for the block's calls."""
+        with self._portal_lock:
+            self._keep_portal = True
         return self
 
     def __exit__(
@@ -266,6 +286,9 @@ class SSOToken:
         self.close()
 
     async def __aenter__(self) -> SSOToken:
+        """Keep one async portal client (of this event loop) for the block's calls."""
+        with self._portal_lock:
+            self._keep_aportal = True
         return self
 
     async def __aexit__(
@@ -281,32 +304,32 @@ class SSOToken:
         from ._aws import list_accounts
 
         token = self._current()
-        with self._refused_is_dead(token):
-            return list_accounts(self._portal_client(), token)
+        with self._portal_client() as client, self._refused_is_dead(token):
+            return list_accounts(client, token)
 
     async def aaccounts(self) -> list[Account]:
         """:meth:`accounts` for asyncio: never blocks the event loop."""
         from ._aws import alist_accounts
 
         token = await self._acurrent()
-        async with self._arefused_is_dead(token):
-            return await alist_accounts(self._aportal_client(), token)
+        async with self._aportal_client() as client, self._arefused_is_dead(token):
+            return await alist_accounts(client, token)
 
     def credentials(self, account_id: str, role_name: str) -> RoleCredentials:
         """Role credentials for ``role_name`` in ``account_id`` (GetRoleCredentials)."""
         from ._aws import get_role_credentials
 
         token = self._current()
-        with self._refused_is_dead(token):
-            return get_role_credentials(self._portal_client(), token, account_id, role_name)
+        with self._portal_client() as client, self._refused_is_dead(token):
+            return get_role_credentials(client, token, account_id, role_name)
 
     async def acredentials(self, account_id: str, role_name: str) -> RoleCredentials:
         """:meth:`credentials` for asyncio: never blocks the event loop."""
         from ._aws import aget_role_credentials
 
         token = await self._acurrent()
-        async with self._arefused_is_dead(token):
-            return await aget_role_credentials(self._aportal_client(), token, account_id, role_name)
+        async with self._aportal_client() as client, self._arefused_is_dead(token):
+            return await aget_role_credentials(client, token, account_id, role_name)
 
     def session(self, account_id: str, role_name: str, region_name: str | None = None) -> Any:
         """A ``boto3.Session`` for the role whose credentials refresh themselves from the
@@ -331,7 +354,8 @@ class SSOToken:
         from ._aws import portal_logout
 
         try:
-            portal_logout(self._portal_client(), self._cached.access_token)
+            with self._portal_client() as client:
+                portal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
@@ -342,7 +366,8 @@ class SSOToken:
         from ._aws import aportal_logout
 
         try:
-            await aportal_logout(self._aportal_client(), self._cached.access_token)
+            async with self._aportal_client() as client:
+                await aportal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
