@@ -200,7 +200,7 @@ def _observe(
                 "registration": cache.registration_path(slot.registration_key).exists(),
             },
             answer=_summary(answer),
-            closed=token._portal is None and token._aportal is None,
+            closed=token._portals.kept == 0,
         )
 
 

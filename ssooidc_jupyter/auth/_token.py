@@ -13,20 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LoginError, SSOOIDCError, UnauthorizedException
 from .._secret import Secret
+from ._aws import PortalClients, forget_sign_in
 from ._context import LazyClient, LoginContext
 from ._drivers import run_async, run_sync
 from ._flow import Flow, current_token_flow, refresh_now_flow
 from ._models import CachedToken
 
 if TYPE_CHECKING:
-    import asyncio
-
-    from ..oidc._portal import AsyncPortalClient, PortalClient
     from ._aws import Account, RoleCredentials
     from ._cache import TokenCache
-    from ._drivers import CacheSlot
 
-__all__ = ["SSOToken", "forget_sign_in"]
+__all__ = ["SSOToken"]
 
 logger = logging.getLogger("ssooidc_jupyter.token")
 
@@ -36,11 +33,9 @@ def _utcnow() -> datetime:
 
 
 class _Held:
-    """The token an :class:`SSOToken` holds, and the one way to change it: a
-    compare-and-swap. Both modes use it the same way: read the token, run a flow (the
-    cross-process cache lock is the flow's ``Lock`` step, taken by either driver), then swap
-    the result in only if nobody replaced the token meanwhile. The thread lock guards only
-    the read and the swap, never I/O, so no call waits here for another's network round."""
+    """The token an :class:`SSOToken` holds, changed only by a compare-and-swap: read it, run
+    a flow (whose ``Lock`` step takes the cache lock in either driver), swap the result in
+    if nobody replaced it meanwhile. The thread lock never spans I/O."""
 
     def __init__(self, token: CachedToken) -> None:
         self._token = token
@@ -59,16 +54,6 @@ class _Held:
             return self._token
 
 
-def forget_sign_in(slot: CacheSlot, *, forget_registration: bool) -> None:
-    """The local half of a logout: remove the sign-in's token from the cache and, when asked,
-    its client registration (the next sign-in then registers a new client)."""
-    if slot.cache is None:
-        return
-    slot.cache.delete_token(slot.token_key)
-    if forget_registration:
-        slot.cache.delete_registration(slot.registration_key)
-
-
 class SSOToken:
     """An IAM Identity Center access token, with what is needed to keep it fresh.
 
@@ -81,16 +66,9 @@ class SSOToken:
     def __init__(self, cached: CachedToken, *, context: LoginContext) -> None:
         self._held = _Held(cached)
         self._context = context
-        # One client-lifetime policy for both modes: a portal call opens its client and
-        # closes it when done, unless a ``with`` / ``async with`` block keeps one open for
-        # its calls (closed on exit, or by close() / aclose()). Never a client left to the
-        # garbage collector: an async one belongs to its event loop (asyncio.run closes
-        # that loop), and an unclosed TLS socket warns.
-        self._portal_lock = threading.Lock()
-        self._keep_portal = False
-        self._portal: PortalClient | None = None
-        self._keep_aportal = False
-        self._aportal: tuple[asyncio.AbstractEventLoop, AsyncPortalClient] | None = None
+        # One client lifetime in both modes: a client per portal call, or one kept by a
+        # with / async with block (see PortalClients).
+        self._portals = PortalClients(context)
 
     @property
     def _cached(self) -> CachedToken:
@@ -222,59 +200,18 @@ class SSOToken:
     # (see _forget_refused), so the next current_access_token() or login() refreshes it or
     # asks for a new sign-in instead of handing the dead token out as fresh.
 
-    @contextlib.contextmanager
-    def _portal_client(self) -> Iterator[PortalClient]:
-        """The blocking portal client for one call: the block's, else one for this call."""
-        from ._aws import portal_client
-
-        with self._portal_lock:
-            if self._keep_portal and self._portal is None:
-                self._portal = portal_client(self._context)
-            kept = self._portal
-        if kept is not None:
-            yield kept
-            return
-        with portal_client(self._context) as client:
-            yield client
-
-    @contextlib.asynccontextmanager
-    async def _aportal_client(self) -> AsyncIterator[AsyncPortalClient]:
-        """:meth:`_portal_client` for asyncio (a kept client serves only its own loop)."""
-        import asyncio
-
-        from ._aws import async_portal_client
-
-        loop = asyncio.get_running_loop()
-        with self._portal_lock:
-            if self._keep_aportal and self._aportal is None:
-                self._aportal = (loop, async_portal_client(self._context))
-            kept = self._aportal
-        if kept is not None and kept[0] is loop:
-            yield kept[1]
-            return
-        async with async_portal_client(self._context) as client:
-            yield client
-
     def close(self) -> None:
         """Close the portal client a ``with`` block kept open (later calls open their own)."""
-        with self._portal_lock:
-            portal, self._portal, self._keep_portal = self._portal, None, False
-        if portal is not None:
-            portal.close()
+        self._portals.close()
 
     async def aclose(self) -> None:
         """Close the portal clients kept open: an ``async with`` block's, and a ``with``
         block's."""
-        with self._portal_lock:
-            aportal, self._aportal, self._keep_aportal = self._aportal, None, False
-        if aportal is not None:
-            await aportal[1].aclose()
-        self.close()
+        await self._portals.aclose()
 
     def __enter__(self) -> SSOToken:
         """Keep one blocking portal client for the block's calls."""
-        with self._portal_lock:
-            self._keep_portal = True
+        self._portals.keep()
         return self
 
     def __exit__(
@@ -287,8 +224,7 @@ class SSOToken:
 
     async def __aenter__(self) -> SSOToken:
         """Keep one async portal client (of this event loop) for the block's calls."""
-        with self._portal_lock:
-            self._keep_aportal = True
+        self._portals.akeep()
         return self
 
     async def __aexit__(
@@ -304,7 +240,7 @@ class SSOToken:
         from ._aws import list_accounts
 
         token = self._current()
-        with self._portal_client() as client, self._refused_is_dead(token):
+        with self._portals.sync() as client, self._refused_is_dead(token):
             return list_accounts(client, token)
 
     async def aaccounts(self) -> list[Account]:
@@ -312,7 +248,7 @@ class SSOToken:
         from ._aws import alist_accounts
 
         token = await self._acurrent()
-        async with self._aportal_client() as client, self._arefused_is_dead(token):
+        async with self._portals.asynchronous() as client, self._arefused_is_dead(token):
             return await alist_accounts(client, token)
 
     def credentials(self, account_id: str, role_name: str) -> RoleCredentials:
@@ -320,7 +256,7 @@ class SSOToken:
         from ._aws import get_role_credentials
 
         token = self._current()
-        with self._portal_client() as client, self._refused_is_dead(token):
+        with self._portals.sync() as client, self._refused_is_dead(token):
             return get_role_credentials(client, token, account_id, role_name)
 
     async def acredentials(self, account_id: str, role_name: str) -> RoleCredentials:
@@ -328,7 +264,7 @@ class SSOToken:
         from ._aws import aget_role_credentials
 
         token = await self._acurrent()
-        async with self._aportal_client() as client, self._arefused_is_dead(token):
+        async with self._portals.asynchronous() as client, self._arefused_is_dead(token):
             return await aget_role_credentials(client, token, account_id, role_name)
 
     def session(self, account_id: str, role_name: str, region_name: str | None = None) -> Any:
@@ -354,7 +290,7 @@ class SSOToken:
         from ._aws import portal_logout
 
         try:
-            with self._portal_client() as client:
+            with self._portals.sync() as client:
                 portal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
@@ -366,7 +302,7 @@ class SSOToken:
         from ._aws import aportal_logout
 
         try:
-            async with self._aportal_client() as client:
+            async with self._portals.asynchronous() as client:
                 await aportal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")

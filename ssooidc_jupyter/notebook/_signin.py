@@ -556,7 +556,8 @@ class NotebookSignIn:
         # The one logout (SSOToken.logout): the portal's Logout, the cache's token and -- the
         # notebook's choice -- the client registration. An expired entry is still logged out
         # (its refresh token may be alive); with no entry at all only the local part remains.
-        from ..auth._token import SSOToken, forget_sign_in
+        from ..auth._aws import forget_sign_in
+        from ..auth._token import SSOToken
 
         cached = context.slot.load_token() if token is None else None
         if token is None and cached is not None:
