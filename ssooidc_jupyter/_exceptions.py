@@ -16,12 +16,20 @@ Every error the package raises on purpose derives from :class:`SSOOIDCError`::
     │   ├── UnauthorizedException, TooManyRequestsException, ResourceNotFoundException
     │   │                             (the portal's shapes, with InvalidRequestException)
     │   └── (unmodeled codes are raised as ServiceError itself)
-    ├── CacheError                    the token cache cannot be written
+    ├── CacheError                    the token cache cannot be written (or locked)
+    │   └── CacheLockTimeout          another process held the cache lock too long
+    │                                 (also a ``TimeoutError``)
     └── LoginError                    the device login did not end signed in
         ├── LoginCancelledError       cancelled by the user (Cancel, interrupt)
         ├── LoginDeniedError          denied on the verification page
         ├── LoginExpiredError         the user code expired before approval
         └── SessionEndedError         the IAM Identity Center session ended (refresh refused)
+
+One warning, not an error (the call goes on without the file)::
+
+    UserWarning
+    └── CacheWarning                  a cache file or directory cannot be used (corrupt,
+                                      foreign, unreadable, unwritable): treated as absent
 
 Messages never contain a secret: they name the operation, the status and what to do.
 """
@@ -36,6 +44,8 @@ __all__ = [
     "AccessDeniedException",
     "AuthorizationPendingException",
     "CacheError",
+    "CacheLockTimeout",
+    "CacheWarning",
     "ConfigurationError",
     "EndpointConnectionError",
     "ExpiredTokenException",
@@ -91,6 +101,14 @@ class MissingDependencyError(SSOOIDCError, ImportError):
 
 class CacheError(SSOOIDCError):
     """The token cache could not be written (the previous file is left intact)."""
+
+
+class CacheLockTimeout(CacheError, TimeoutError):
+    """Another process held the cache lock for longer than the timeout."""
+
+
+class CacheWarning(UserWarning):
+    """A cache file exists but cannot be used (corrupt, truncated, foreign or unreadable)."""
 
 
 class TransportError(SSOOIDCError):

@@ -46,8 +46,22 @@ def test_error_tree() -> None:
         assert getattr(sj, name) is cls
     for name in _exceptions.__all__:
         obj = getattr(_exceptions, name)
-        if isinstance(obj, type) and issubclass(obj, BaseException):
+        if isinstance(obj, type) and issubclass(obj, Warning):
+            assert getattr(sj, name) is obj, name  # a warning users filter on: exported
+        elif isinstance(obj, type) and issubclass(obj, BaseException):
             assert issubclass(obj, sj.SSOOIDCError), name
+            assert getattr(sj, name) is obj, name
+
+
+def test_cache_errors_are_in_the_tree_and_where_they_were() -> None:
+    from ssooidc_jupyter.auth._cache import CacheLockTimeout, CacheWarning
+
+    assert CacheLockTimeout is sj.CacheLockTimeout and CacheWarning is sj.CacheWarning
+    assert issubclass(sj.CacheLockTimeout, sj.CacheError)
+    assert issubclass(sj.CacheLockTimeout, TimeoutError)
+    assert issubclass(sj.CacheWarning, UserWarning)
+    assert "CacheLockTimeout" in (_exceptions.__doc__ or "")
+    assert "CacheWarning" in (_exceptions.__doc__ or "")
 
 
 def test_modeled_error_pickles_with_its_attributes() -> None:

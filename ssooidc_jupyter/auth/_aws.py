@@ -10,8 +10,10 @@ extra; boto3 and botocore are imported there, on first use.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,8 @@ from .._exceptions import MissingDependencyError
 from .._secret import Secret, as_secret
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..oidc._portal import (
         AccountInfo,
         AsyncPortalClient,
@@ -27,15 +31,18 @@ if TYPE_CHECKING:
         PortalClient,
     )
     from ._context import LoginContext
+    from ._drivers import CacheSlot
 
 __all__ = [
     "NOT_PICKLABLE",
     "Account",
+    "PortalClients",
     "RoleCredentials",
     "aget_role_credentials",
     "alist_accounts",
     "aportal_logout",
     "async_portal_client",
+    "forget_sign_in",
     "get_role_credentials",
     "list_accounts",
     "portal_client",
@@ -123,6 +130,78 @@ def async_portal_client(context: LoginContext) -> AsyncPortalClient:
     )
 
 
+class PortalClients:
+    """The portal clients of one :class:`~._token.SSOToken`: one lifetime in both modes.
+
+    A call opens its client and closes it when done, unless the token's ``with`` / ``async
+    with`` block keeps one open for its calls (:meth:`keep` / :meth:`akeep`, closed by
+    :meth:`close` / :meth:`aclose`). No client is ever left to the garbage collector: an
+    async one belongs to its event loop (``asyncio.run`` closes it), and an unclosed TLS
+    socket warns. A kept async client serves only the loop it was made on."""
+
+    def __init__(self, context: LoginContext) -> None:
+        self._context = context
+        self._lock = threading.Lock()
+        self._keep_sync = self._keep_async = False
+        self._sync: PortalClient | None = None
+        self._async: tuple[asyncio.AbstractEventLoop, AsyncPortalClient] | None = None
+
+    @property
+    def kept(self) -> int:
+        """How many clients are open beyond a call (0 outside a block)."""
+        return (self._sync is not None) + (self._async is not None)
+
+    def keep(self) -> None:
+        with self._lock:
+            self._keep_sync = True
+
+    def akeep(self) -> None:
+        with self._lock:
+            self._keep_async = True
+
+    @contextlib.contextmanager
+    def sync(self) -> Iterator[PortalClient]:
+        """The blocking client for one call: the block's, else one for this call."""
+        with self._lock:
+            if self._keep_sync and self._sync is None:
+                self._sync = portal_client(self._context)
+            kept = self._sync
+        if kept is not None:
+            yield kept
+            return
+        with portal_client(self._context) as client:
+            yield client
+
+    @contextlib.asynccontextmanager
+    async def asynchronous(self) -> AsyncIterator[AsyncPortalClient]:
+        """:meth:`sync` for asyncio."""
+        import asyncio  # lazy: the sync path stays asyncio-free
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._keep_async and self._async is None:
+                self._async = (loop, async_portal_client(self._context))
+            kept = self._async
+        if kept is not None and kept[0] is loop:
+            yield kept[1]
+            return
+        async with async_portal_client(self._context) as client:
+            yield client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._sync, self._keep_sync = self._sync, None, False
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        with self._lock:
+            kept, self._async, self._keep_async = self._async, None, False
+        if kept is not None:
+            await kept[1].aclose()
+        self.close()
+
+
 def _accounts(listing: list[tuple[AccountInfo, list[str]]]) -> list[Account]:
     return [
         Account(
@@ -186,6 +265,16 @@ def portal_logout(client: PortalClient, access_token: Secret) -> None:
 async def aportal_logout(client: AsyncPortalClient, access_token: Secret) -> None:
     """:func:`portal_logout` for asyncio."""
     await client.logout(accessToken=access_token)
+
+
+def forget_sign_in(slot: CacheSlot, *, forget_registration: bool) -> None:
+    """The local half of a logout: remove the sign-in's token from the cache and, when asked,
+    its client registration (the next sign-in then registers a new client)."""
+    if slot.cache is None:
+        return
+    slot.cache.delete_token(slot.token_key)
+    if forget_registration:
+        slot.cache.delete_registration(slot.registration_key)
 
 
 # ---- boto3 sessions (the ``aws`` extra) -------------------------------------------------------

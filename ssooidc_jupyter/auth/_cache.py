@@ -33,13 +33,19 @@ import os
 import re
 import stat
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
-from .._exceptions import CacheError
+from .._exceptions import CacheError, CacheLockTimeout, CacheWarning
 from .._secret import Secret
 from ._cachelock import LOCK_DIRECTORY, LOCK_POLL_SECONDS, CacheLocks
 from ._files import atomic_write, failure_advice, make_private_dirs, os_reason
-from ._models import CachedRegistration, CachedToken
+from ._models import (
+    CachedRegistration,
+    CachedToken,
+    legacy_registration_key,
+    registration_cache_key,
+)
 
 __all__ = [
     "LOCK_DIRECTORY",
@@ -48,6 +54,7 @@ __all__ = [
     "CacheWarning",
     "TokenCache",
     "cache_dir",
+    "registration_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,12 +70,23 @@ _warned: set[tuple[str, str]] = set()
 _ABSENT = object()
 
 
-class CacheWarning(UserWarning):
-    """A cache file exists but cannot be used (corrupt, truncated, foreign or unreadable)."""
-
-
-class CacheLockTimeout(CacheError, TimeoutError):
-    """Another process held the cache lock for longer than the timeout."""
+def registration_key(
+    *,
+    start_url: str,
+    region: str,
+    scopes: Sequence[str] | None,
+    session_name: str | None,
+    legacy: bool = False,
+) -> str:
+    """The key of a sign-in's client registration, as the AWS CLI v2 names the file: for a
+    legacy profile (no sso-session) the CLI's one ``botocore-client-id-<region>`` per region,
+    else the sha1 of the registration's parameters as JSON (:func:`registration_cache_key`).
+    Never a token's key, which hashes the session name or start URL alone."""
+    if legacy:
+        return legacy_registration_key(region)
+    return registration_cache_key(
+        start_url=start_url, region=region, scopes=scopes, session_name=session_name
+    )
 
 
 def cache_dir() -> Path:
@@ -117,8 +135,29 @@ class TokenCache(CacheLocks):
         return self._path(key, ".json")
 
     def registration_path(self, key: str) -> Path:
-        """``<dir>/<key>.json``, where the CLI looks for the client registration."""
+        """``<dir>/<key>.json`` for a key of :func:`registration_key`: the CLI names token and
+        registration files alike, so only the key tells them apart (see
+        :meth:`registration_path_for`, which derives it)."""
         return self._path(key, ".json")
+
+    def registration_path_for(
+        self,
+        *,
+        start_url: str,
+        region: str,
+        scopes: Sequence[str] | None,
+        session_name: str | None,
+        legacy: bool = False,
+    ) -> Path:
+        """Where the client registration of this sign-in lives (the AWS CLI v2's file)."""
+        key = registration_key(
+            start_url=start_url,
+            region=region,
+            scopes=scopes,
+            session_name=session_name,
+            legacy=legacy,
+        )
+        return self.registration_path(key)
 
     def lock_path(self, key: str) -> Path:
         """``<dir>/.locks/<key>.lock``: a subdirectory no AWS tool looks into."""

@@ -29,13 +29,11 @@ from ._admin import (
     admin_defaults,
     multi_visitor,
 )
-from ._cache import TokenCache
+from ._cache import TokenCache, registration_key
 from ._drivers import CacheSlot
 from ._flow import LoginRequest
 from ._models import (
     DEFAULT_SCOPES,
-    legacy_registration_key,
-    registration_cache_key,
     token_cache_key,
 )
 
@@ -96,20 +94,17 @@ class LoginContext:
         """The cache and the two keys of this sign-in (computed once: the keys are sha1s)."""
         cache = TokenCache(self.cache_dir) if self.cache_enabled else None
         request = self.request
-        if request.legacy:
-            # The AWS CLI's registration of legacy profiles: one per region, any tool's.
-            registration_key = legacy_registration_key(request.region)
-        else:
-            registration_key = registration_cache_key(
+        return CacheSlot(
+            cache=cache,
+            token_key=token_cache_key(request.session_name, request.start_url),
+            # The AWS CLI's naming (legacy profiles: one registration per region, any tool's).
+            registration_key=registration_key(
                 start_url=request.start_url,
                 region=request.region,
                 scopes=list(request.scopes),
                 session_name=request.session_name,
-            )
-        return CacheSlot(
-            cache=cache,
-            token_key=token_cache_key(request.session_name, request.start_url),
-            registration_key=registration_key,
+                legacy=request.legacy,
+            ),
         )
 
     def settled(self) -> LoginContext:

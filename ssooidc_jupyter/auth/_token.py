@@ -8,17 +8,18 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LoginError, SSOOIDCError, UnauthorizedException
 from .._secret import Secret
+from ._aws import PortalClients, forget_sign_in
 from ._context import LazyClient, LoginContext
 from ._drivers import run_async, run_sync
 from ._flow import Flow, current_token_flow, refresh_now_flow
 from ._models import CachedToken
 
 if TYPE_CHECKING:
-    from ..oidc._portal import PortalClient
     from ._aws import Account, RoleCredentials
     from ._cache import TokenCache
 
@@ -31,6 +32,28 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class _Held:
+    """The token an :class:`SSOToken` holds, changed only by a compare-and-swap: read it, run
+    a flow (whose ``Lock`` step takes the cache lock in either driver), swap the result in
+    if nobody replaced it meanwhile. The thread lock never spans I/O."""
+
+    def __init__(self, token: CachedToken) -> None:
+        self._token = token
+        self._lock = threading.Lock()
+
+    def get(self) -> CachedToken:
+        with self._lock:
+            return self._token
+
+    def swap(self, expected: CachedToken, new: CachedToken) -> CachedToken:
+        """Hold ``new`` if ``expected`` is still held; return what is held afterwards (a
+        call that lost the race gets the winner's token, which is just as current)."""
+        with self._lock:
+            if self._token is expected:
+                self._token = new
+            return self._token
+
+
 class SSOToken:
     """An IAM Identity Center access token, with what is needed to keep it fresh.
 
@@ -41,10 +64,15 @@ class SSOToken:
     """
 
     def __init__(self, cached: CachedToken, *, context: LoginContext) -> None:
-        self._cached = cached
+        self._held = _Held(cached)
         self._context = context
-        self._lock = threading.Lock()
-        self._portal: PortalClient | None = None
+        # One client lifetime in both modes: a client per portal call, or one kept by a
+        # with / async with block (see PortalClients).
+        self._portals = PortalClients(context)
+
+    @property
+    def _cached(self) -> CachedToken:
+        return self._held.get()
 
     # ---- what it is ------------------------------------------------------------------------
 
@@ -124,19 +152,24 @@ class SSOToken:
         finally:
             await client.aclose()
 
+    # The twins below differ only in the driver they call: the same flow, the same
+    # compare-and-swap of the held token, the same cache lock (the flow's Lock step: the
+    # cache's lock() in a thread, alock() on a loop). tests/test_token_twins.py holds them
+    # to it (requests and lock acquisitions compared).
+
     def refresh(self) -> SSOToken:
         """Run the refresh_token grant now, under the cross-process lock, starting from the
         refresh token currently in the cache (another kernel may have rotated it a moment
         ago); write the result back. Raises :class:`SessionEndedError` when the session is
         over."""
-        refreshed = self._run(refresh_now_flow(self._cached, _utcnow))
-        with self._lock:
-            self._cached = refreshed
+        held = self._held.get()
+        self._held.swap(held, self._run(refresh_now_flow(held, _utcnow)))
         return self
 
     async def arefresh(self) -> SSOToken:
         """:meth:`refresh` for asyncio: never blocks the event loop."""
-        self._cached = await self._arun(refresh_now_flow(self._cached, _utcnow))
+        held = self._held.get()
+        self._held.swap(held, await self._arun(refresh_now_flow(held, _utcnow)))
         return self
 
     def current_access_token(self) -> str:
@@ -151,17 +184,14 @@ class SSOToken:
 
     def _current(self) -> Secret:
         """:meth:`current_access_token`, still wrapped (what our own calls pass on)."""
-        with self._lock:
-            self._cached = self._run(
-                current_token_flow(self._context.request, self._cached, _utcnow)
-            )
-            return self._cached.access_token
+        held = self._held.get()
+        current = self._run(current_token_flow(self._context.request, held, _utcnow))
+        return self._held.swap(held, current).access_token
 
     async def _acurrent(self) -> Secret:
-        self._cached = await self._arun(
-            current_token_flow(self._context.request, self._cached, _utcnow)
-        )
-        return self._cached.access_token
+        held = self._held.get()
+        current = await self._arun(current_token_flow(self._context.request, held, _utcnow))
+        return self._held.swap(held, current).access_token
 
     # ---- the AWS access portal: accounts, role credentials, logout ----------------------------
     #
@@ -170,28 +200,55 @@ class SSOToken:
     # (see _forget_refused), so the next current_access_token() or login() refreshes it or
     # asks for a new sign-in instead of handing the dead token out as fresh.
 
-    def _portal_client(self) -> PortalClient:
-        from ._aws import portal_client
+    def close(self) -> None:
+        """Close the portal client a ``with`` block kept open (later calls open their own)."""
+        self._portals.close()
 
-        with self._lock:
-            if self._portal is None:
-                self._portal = portal_client(self._context)
-            return self._portal
+    async def aclose(self) -> None:
+        """Close the portal clients kept open: an ``async with`` block's, and a ``with``
+        block's."""
+        await self._portals.aclose()
+
+    def __enter__(self) -> SSOToken:
+        """Keep one blocking portal client for the block's calls."""
+        self._portals.keep()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> SSOToken:
+        """Keep one async portal client (of this event loop) for the block's calls."""
+        self._portals.akeep()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def accounts(self) -> list[Account]:
         """The AWS accounts this user can reach, each with its role names."""
         from ._aws import list_accounts
 
         token = self._current()
-        with self._refused_is_dead(token):
-            return list_accounts(self._portal_client(), token)
+        with self._portals.sync() as client, self._refused_is_dead(token):
+            return list_accounts(client, token)
 
     async def aaccounts(self) -> list[Account]:
         """:meth:`accounts` for asyncio: never blocks the event loop."""
-        from ._aws import alist_accounts, async_portal_client
+        from ._aws import alist_accounts
 
         token = await self._acurrent()
-        async with async_portal_client(self._context) as client, self._arefused_is_dead(token):
+        async with self._portals.asynchronous() as client, self._arefused_is_dead(token):
             return await alist_accounts(client, token)
 
     def credentials(self, account_id: str, role_name: str) -> RoleCredentials:
@@ -199,15 +256,15 @@ class SSOToken:
         from ._aws import get_role_credentials
 
         token = self._current()
-        with self._refused_is_dead(token):
-            return get_role_credentials(self._portal_client(), token, account_id, role_name)
+        with self._portals.sync() as client, self._refused_is_dead(token):
+            return get_role_credentials(client, token, account_id, role_name)
 
     async def acredentials(self, account_id: str, role_name: str) -> RoleCredentials:
         """:meth:`credentials` for asyncio: never blocks the event loop."""
-        from ._aws import aget_role_credentials, async_portal_client
+        from ._aws import aget_role_credentials
 
         token = await self._acurrent()
-        async with async_portal_client(self._context) as client, self._arefused_is_dead(token):
+        async with self._portals.asynchronous() as client, self._arefused_is_dead(token):
             return await aget_role_credentials(client, token, account_id, role_name)
 
     def session(self, account_id: str, role_name: str, region_name: str | None = None) -> Any:
@@ -223,35 +280,34 @@ class SSOToken:
             role_name=role_name,
         )
 
-    def logout(self) -> None:
-        """End the IAM Identity Center session (the portal's Logout, for every tool using
-        it) and remove this sign-in's cache entry. A token the portal already refuses is
-        signed out already: that is not an error."""
+    def logout(self, *, forget_registration: bool = False) -> None:
+        """Sign out: the portal's Logout (ends the IAM Identity Center session for every tool
+        using it), then this sign-in's token is removed from the cache -- and its client
+        registration too with ``forget_registration=True`` (the next sign-in registers a new
+        client). A token the portal already refuses is signed out already: not an error.
+        The cache entries go whatever the portal answers; its other errors are raised after.
+        """
         from ._aws import portal_logout
 
         try:
-            portal_logout(self._portal_client(), self._cached.access_token)
+            with self._portals.sync() as client:
+                portal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
-            self._delete_cache_entry()
+            forget_sign_in(self._context.slot, forget_registration=forget_registration)
 
-    async def alogout(self) -> None:
+    async def alogout(self, *, forget_registration: bool = False) -> None:
         """:meth:`logout` for asyncio: never blocks the event loop."""
-        from ._aws import aportal_logout, async_portal_client
+        from ._aws import aportal_logout
 
         try:
-            async with async_portal_client(self._context) as client:
+            async with self._portals.asynchronous() as client:
                 await aportal_logout(client, self._cached.access_token)
         except UnauthorizedException:
             logger.info("Logout: the portal no longer accepts this token (already signed out)")
         finally:
-            self._delete_cache_entry()
-
-    def _delete_cache_entry(self) -> None:
-        slot = self._context.slot
-        if slot.cache is not None:
-            slot.cache.delete_token(slot.token_key)
+            forget_sign_in(self._context.slot, forget_registration=forget_registration)
 
     # ---- a token the portal refused ------------------------------------------------------------
 
@@ -279,11 +335,13 @@ class SSOToken:
         """Mark ``access_token`` expired in this object; return the moment to write to the
         cache (or write it with ``flag_in_cache``), None if it is no longer held."""
         now = _utcnow()
-        with self._lock:
-            if self._cached.access_token != access_token:
-                return None  # replaced meanwhile (refreshed by another call): nothing to do
-            if self._cached.expires_at > now:
-                self._cached = replace(self._cached, expires_at=now)
+        held = self._held.get()
+        if held.access_token != access_token:
+            return None  # replaced meanwhile (refreshed by another call): nothing to do
+        if held.expires_at > now:
+            flagged = replace(held, expires_at=now)
+            if self._held.swap(held, flagged) is not flagged:
+                return None  # replaced between the read and the swap: as above
         if flag_in_cache is not None:
             flag_in_cache(access_token, now)
         return now

@@ -138,12 +138,6 @@ class LoginController:
             self._thread.start()
         return self
 
-    def run(self) -> SSOToken:
-        """Sign in in *this* thread (``--wait``): blocks until done; Ctrl-C / the kernel's
-        interrupt button cancels."""
-        self.start()
-        return self.wait()
-
     def wait_settled(self, timeout: float | None = None) -> bool:
         """Block until the prompt is out (PENDING) or the sign-in ended: the one round trip
         (RegisterClient + StartDeviceAuthorization, or the PKCE listener) after

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..oidc._values import safe_link
 from ._localtime import local_time
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..auth._inflight import PendingSignIn
     from ._controller import LoginController
 
-__all__ = ["StatusView", "Table", "hide_css", "line_bundle", "local_time", "status_bundle"]
+__all__ = ["Table", "hide_css", "line_bundle", "local_time", "status_bundle"]
 
 
 # JupyterLab's theme colours (readable in light and dark themes), with fallbacks for
@@ -174,19 +174,6 @@ def waiting_bundle(pending: PendingSignIn, mark: str = "") -> dict[str, str]:
             f"{html.escape(pending.how_to_cancel())}</div></div>"
         ),
     }
-
-
-class StatusView:
-    """A displayable view of a controller (``display(StatusView(c), display_id=True)``)."""
-
-    def __init__(self, controller: LoginController) -> None:
-        self.controller = controller
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return status_bundle(self.controller)
-
-    def __repr__(self) -> str:
-        return status_bundle(self.controller)["text/plain"]
 
 
 def line_bundle(text: str, mark: str = "") -> dict[str, str]:

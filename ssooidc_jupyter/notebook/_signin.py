@@ -559,15 +559,24 @@ class NotebookSignIn:
                 # quietly (expected after a logout) instead of warning in this cell.
                 run.view.close()
         note = ""
-        if token is not None:
+        # The one logout (SSOToken.logout): the portal's Logout, the cache's token and -- the
+        # notebook's choice -- the client registration. An expired entry is still logged out
+        # (its refresh token may be alive); with no entry at all only the local part remains.
+        from ..auth._aws import forget_sign_in
+        from ..auth._token import SSOToken
+
+        cached = context.slot.load_token() if token is None else None
+        if token is None and cached is not None:
+            token = SSOToken(cached, context=context)
+        if token is None:
+            forget_sign_in(context.slot, forget_registration=True)
+        else:
             try:
-                token.logout()  # the portal's Logout, then our token cache entry
+                token.logout(forget_registration=True)
             except SSOOIDCError as exc:
                 note = f" The portal's Logout failed ({exc}); the local sign-in is removed."
-        slot = context.slot
-        if slot.cache is not None:
-            slot.cache.delete_token(slot.token_key)
-            slot.cache.delete_registration(slot.registration_key)
+            finally:
+                token.close()  # its portal client: nothing more to ask the portal
         removed: list[str] = []
         name = context.request.session_name
         which = f" (sso-session {name})" if name else ""

@@ -2,8 +2,11 @@
 out in the server process, writing the same token cache every kernel, terminal and boto3 reads.
 
 Layer 3 (beside ``notebook``): imports ``auth``, ``oidc`` and the error tree; nothing imports it.
-Importing this package costs the server start nearly nothing: the handlers (and tornado, the
-flow, the cache) load only in :func:`_load_jupyter_server_extension`.
+The extension point is the package's (``ssooidc_jupyter._jupyter_server_extension_points``,
+enabled by ``jupyter-config/server-config/ssooidc_jupyter.json``): it names this module, whose
+:func:`_load_jupyter_server_extension` the server calls. Importing this package costs the
+server start nearly nothing: the handlers (and tornado, the flow, the cache) load only in
+:func:`_load_jupyter_server_extension`.
 """
 
 from __future__ import annotations
@@ -11,10 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 __all__: list[str] = []
-
-
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "ssooidc_jupyter.server"}]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:

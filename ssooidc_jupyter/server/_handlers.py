@@ -197,11 +197,12 @@ class LogoutHandler(_SSOOIDCHandler):
             "message": None,
         }
         if cached is not None:
-            token = SSOToken(cached, context=context)
             try:
-                # The async portal client: Logout never blocks the loop. SSOToken removes
-                # the cache entry whatever the portal answers.
-                await token.alogout()
+                # The one logout, on the async portal client: never blocks the loop. The
+                # cache's token goes whatever the portal answers; the client registration
+                # stays (the server's choice: the next sign-in reuses it).
+                async with SSOToken(cached, context=context) as token:
+                    await token.alogout(forget_registration=False)
             except SSOOIDCError as exc:
                 result["message"] = f"Signed out here; the portal Logout failed: {exc}"
             except Exception as exc:
