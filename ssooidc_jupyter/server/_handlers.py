@@ -118,6 +118,8 @@ class StatusHandler(_SSOOIDCHandler):
                 # The admin's mistakes in the extension's options and the environment's
                 # defaults: refused one by one, shown in the dialog.
                 "setup_errors": [*self.server_options.errors, *reader.admin_errors()],
+                # Status changes are pushed on the event bus: the tabs need not poll.
+                "events": _EVENTS_KEY in self.settings,
             }
         )
 
