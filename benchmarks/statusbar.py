@@ -86,12 +86,17 @@ display(HTML('<code class="bench-botocore-code">%s</code>' % answer['userCode'])
 def _lab(emu: Any, root: Path) -> Iterator[tuple[Any, Any]]:
     """A JupyterLab server on the emulator and a headless Chromium context."""
     from _harness import CHROMIUM_ARGS, JupyterServer, find_chromium
-    from conftest import _aws_config
     from playwright.sync_api import sync_playwright
 
     server = JupyterServer("lab", root / "lab", emu.url, emu.region)
     server.aws_config.parent.mkdir(parents=True, exist_ok=True)
-    server.aws_config.write_text(_aws_config(emu), encoding="utf-8")
+    # As tests/browser/conftest.py's: the sso-session the harness's SSOOIDC_SESSION_NAME names.
+    server.aws_config.write_text(
+        f"[default]\nsso_session = emulator\nregion = {emu.region}\n\n"
+        f"[sso-session emulator]\nsso_start_url = {emu.start_url}\n"
+        f"sso_region = {emu.region}\nsso_registration_scopes = sso:account:access\n",
+        encoding="utf-8",
+    )
     server.start()
     manager = sync_playwright().start()
     try:

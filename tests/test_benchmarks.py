@@ -85,10 +85,9 @@ BROWSER_MILLISECONDS = [
 def test_the_browser_figures(tmp_path: Path) -> None:
     """Issue 20's figures (benchmarks/statusbar.py), quick, in Chromium: each a float; an
     idle tab's requests to our routes counted by the browser, exactly 0."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from statusbar import statusbar_figures  # puts tests/browser on sys.path
-
+    sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "browser")]
     from _harness import missing_requirement
+    from statusbar import statusbar_figures
 
     if missing_requirement() is not None:
         pytest.skip(f"needs Chromium and playwright: {missing_requirement()}")
