@@ -5,33 +5,50 @@ docs/jupyter-extension.md (``SSOOIDC_SCREENSHOTS=1``)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _harness import UI_TIMEOUT, JupyterServer
+from _harness import DARK, LIGHT, UI_TIMEOUT, JupyterServer
+
+from ssooidc_jupyter.emulator import Emulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _as_pkce(route: Any) -> None:
-    """The harness's server defaults to the device flow; ask this sign-in for PKCE, as a
-    loopback server without that option does."""
-    body = json.loads(route.request.post_data or "{}")
-    route.continue_(post_data=json.dumps({**body, "flow": "pkce"}))
+class _LocalServer(JupyterServer):
+    """The harness's server without its --SSOOIDC.flow=device: a loopback server's default,
+    PKCE, as on a laptop and in make demo."""
+
+    def command(self) -> list[str]:
+        return [arg for arg in super().command() if arg != "--SSOOIDC.flow=device"]
+
+
+@pytest.fixture(scope="module")
+def local(
+    chromium_path: str, emu: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServer]:
+    server = _LocalServer("lab", tmp_path_factory.mktemp("local"), emu.url, emu.region)
+    server.aws_config.parent.mkdir(parents=True, exist_ok=True)
+    server.aws_config.write_text(
+        f"[sso-session emulator]\nsso_start_url = {emu.start_url}\nsso_region = {emu.region}\n"
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_the_pkce_dialog_has_a_button_like_jupyterlabs(
-    bench: Any, lab: JupyterServer, dark_theme: Any, screenshot_dir: Any, theme: str
+    bench: Any, local: JupyterServer, screenshot_dir: Any, theme: str
 ) -> None:
     from playwright.sync_api import expect
 
-    if theme == "dark":
-        dark_theme()
-    ui = bench.open(lab, bench.notebook(lab, f"pkce-dialog-{theme}.ipynb", ["1 + 1"]))
+    local.set_theme(DARK if theme == "dark" else LIGHT)
+    ui = bench.open(local, bench.notebook(local, f"pkce-dialog-{theme}.ipynb", ["1 + 1"]))
     page = ui.page
-    page.route("**/ssooidc/api/login", _as_pkce)
     page.locator(".ssooidc-status.ssooidc-statusbar").click()
     page.locator(".jp-Dialog .ssooidc-choice-button[data-name='emulator']").click()
     dialog = page.locator(".jp-Dialog .ssooidc-code-dialog[data-flow='pkce']")
