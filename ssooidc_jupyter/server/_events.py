@@ -157,7 +157,9 @@ class StatusEvents:
         """Arm one timer for the next time a token's state changes by itself."""
         now = datetime.now(timezone.utc)
         try:
-            entries, _, _ = await self._reader.sign_ins(now, list(self._extra()))
+            # The config as the status route last parsed it: a tab reads the status after
+            # every event, so a config change is parsed once, by that request.
+            entries = await self._reader.known_sign_ins(now, list(self._extra()))
         except Exception as exc:  # the status route reports it; the timer is optional
             logger.debug("ssooidc: no expiry timer (%s)", exc)
             return
@@ -177,9 +179,10 @@ class StatusEvents:
         delay = (min(future) - now + timedelta(milliseconds=50)).total_seconds()
         loop = asyncio.get_running_loop()
         if delay > _MAX_TIMER:
-            self._timer = loop.call_later(_MAX_TIMER, self._rearm)
+            self._timer = loop.call_later(_MAX_TIMER, self.rearm)
         else:
             self._timer = loop.call_later(delay, self.emit, "expiry")
 
-    def _rearm(self) -> None:
+    def rearm(self) -> None:
+        """Compute the next expiry timer again (the config was parsed anew)."""
         self._tasks.append(asyncio.ensure_future(self._schedule()))

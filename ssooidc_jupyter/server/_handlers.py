@@ -107,7 +107,11 @@ class StatusHandler(_SSOOIDCHandler):
         reader: StatusReader = self.settings[_STATUS_KEY]
         # Off the loop: the config file is parsed (only when it changed) in a child process,
         # the cache entries read in a worker thread, so no other request waits on them.
+        parses = reader.parses
         entries, error, default = await reader.sign_ins(_now(), self.logins.known.values())
+        events = self.settings.get(_EVENTS_KEY)
+        if events is not None and reader.parses != parses:
+            events.rearm()  # new entries in the config: their expiry timers
         self.reply(
             {
                 "sessions": entries,

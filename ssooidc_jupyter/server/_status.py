@@ -325,6 +325,15 @@ class StatusReader:
         # The cache entries (one small file each) are read in a worker thread.
         return await asyncio.to_thread(self._entries, now, cached, error, list(extra))
 
+    async def known_sign_ins(
+        self, now: datetime, extra: Iterable[LoginContext] = ()
+    ) -> list[dict[str, Any]]:
+        """The entries of the config as last parsed, without parsing it again (the status
+        route does that when the file changed): what the expiry timers need, for free."""
+        cached, error = self._config
+        entries, _, _ = await asyncio.to_thread(self._entries, now, cached, error, list(extra))
+        return entries
+
     @staticmethod
     def _entries(
         now: datetime, cached: list[_Choice], error: str | None, extra: list[LoginContext]
