@@ -18,6 +18,23 @@ export interface ISession {
   profiles: string[];
   login: Record<string, string>;
   error: string | null;
+  /** When a refresh can no longer extend the sign-in (absent from older servers). */
+  session_ends_at?: string | null;
+  /** A sign-in to this entry waiting for approval in some process (absent: none). */
+  pending?: IPendingElsewhere | null;
+}
+
+/** A sign-in held by some process (kernel, script, tab): what the user must do, no secret. */
+export interface IPendingElsewhere {
+  key: string;
+  flow: 'device' | 'pkce';
+  user_code: string | null;
+  verification_uri: string | null;
+  origin: string;
+  started_at: string;
+  expires_at: string | null;
+  /** Started by this server (the tab that started it shows its own dialog). */
+  here: boolean;
 }
 
 /** A sign-in running in the server: never a secret, only what the user must see. */
@@ -53,6 +70,8 @@ export interface IStatus {
   default?: string | null;
   /** The admin's mistakes in the extension's options: each refused, the rest working. */
   setup_errors?: string[];
+  /** The server pushes status changes on the event bus (absent: it does not; poll). */
+  events?: boolean;
 }
 
 export interface ILogout {
@@ -63,26 +82,31 @@ export interface ILogout {
   message: string | null;
 }
 
-/** An answer that is not 2xx, with the server's message (it says what to do). */
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly data: any
-  ) {
-    super(message);
+/** The server settings, made once (the page's base URL, token and XSRF cookie). */
+let serverSettings: ServerConnection.ISettings | null = null;
+
+export function settings(): ServerConnection.ISettings {
+  if (!serverSettings) {
+    serverSettings = ServerConnection.makeSettings();
   }
+  return serverSettings;
+}
+
+/** The HTTP status of a failed call, or null for a network error. */
+export function errorStatus(error: unknown): number | null {
+  return error instanceof ServerConnection.ResponseError
+    ? error.response.status
+    : null;
 }
 
 export async function requestAPI<T>(
   path: string,
   init: RequestInit = {}
 ): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, 'ssooidc', 'api', path);
+  const url = URLExt.join(settings().baseUrl, 'ssooidc', 'api', path);
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, settings);
+    response = await ServerConnection.makeRequest(url, init, settings());
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
@@ -99,7 +123,8 @@ export async function requestAPI<T>(
     const message =
       (data && typeof data.message === 'string' && data.message) ||
       response.statusText;
-    throw new ApiError(message, response.status, data);
+    // The server's message says what went wrong and what to do: it is shown whole.
+    throw new ServerConnection.ResponseError(response, message);
   }
   return data as T;
 }
@@ -121,6 +146,13 @@ export function getLogin(id: string): Promise<ILogin> {
 
 export function cancelLogin(id: string): Promise<ILogin> {
   return requestAPI<ILogin>(`login/${encodeURIComponent(id)}`, {
+    method: 'DELETE'
+  });
+}
+
+/** End a sign-in another process is waiting on (it gives up; the lock is freed). */
+export function cancelPending(key: string): Promise<unknown> {
+  return requestAPI<unknown>(`pending/${encodeURIComponent(key)}`, {
     method: 'DELETE'
   });
 }

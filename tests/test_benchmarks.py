@@ -72,3 +72,28 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert len(figures["samples"]["time_to_code_ms"]) == len(
         figures["samples"]["botocore_time_to_code_ms"]
     )
+
+
+BROWSER_MILLISECONDS = [
+    "status_latency_ms",
+    "warm_kernel_time_to_code_ms",
+    "botocore_warm_kernel_time_to_code_ms",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_the_browser_figures(tmp_path: Path) -> None:
+    """Issue 20's figures (benchmarks/statusbar.py), quick, in Chromium: each a float; an
+    idle tab's requests to our routes counted by the browser, exactly 0."""
+    sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "browser")]
+    from _harness import missing_requirement
+    from statusbar import statusbar_figures
+
+    if missing_requirement() is not None:
+        pytest.skip(f"needs Chromium and playwright: {missing_requirement()}")
+    figures = statusbar_figures(tmp_path, quick=True)
+    for key in BROWSER_MILLISECONDS:
+        assert type(figures[key]) is float and figures[key] > 0, (key, figures[key])
+    assert figures["idle_requests_per_min"] == 0

@@ -39,6 +39,7 @@ AUTH_RESOURCE = "ssooidc"
 _SETTINGS_KEY = "ssooidc_logins"
 _OPTIONS_KEY = "ssooidc_options"
 _STATUS_KEY = "ssooidc_status"
+_EVENTS_KEY = "ssooidc_events"
 # How long POST /login waits for the prompt (RegisterClient + StartDeviceAuthorization,
 # each bounded by the client's own timeout) before answering with the sign-in still pending.
 _PROMPT_WAIT = 30.0
@@ -108,7 +109,11 @@ class StatusHandler(_SSOOIDCHandler):
         reader: StatusReader = self.settings[_STATUS_KEY]
         # Off the loop: the config file is parsed (only when it changed) in a child process,
         # the cache entries read in a worker thread, so no other request waits on them.
+        parses = reader.parses
         entries, error, default = await reader.sign_ins(_now(), self.logins.known.values())
+        events = self.settings.get(_EVENTS_KEY)
+        if events is not None and reader.parses != parses:
+            events.rearm()  # new entries in the config: their expiry timers
         self.reply(
             {
                 "sessions": entries,
@@ -119,6 +124,8 @@ class StatusHandler(_SSOOIDCHandler):
                 # The admin's mistakes in the extension's options and the environment's
                 # defaults: refused one by one, shown in the dialog.
                 "setup_errors": [*self.server_options.errors, *reader.admin_errors()],
+                # Status changes are pushed on the event bus: the tabs need not poll.
+                "events": _EVENTS_KEY in self.settings,
             }
         )
 
@@ -257,7 +264,21 @@ class CallbackHandler(JupyterHandler):
         params = {key: self.get_query_argument(key, "") for key in self.request.arguments}
         login = registry.by_state(params.get("state"))
         accepted = login is not None and login.box is not None and login.box.deliver(params)
-        if accepted:
+        if accepted and params.get("error"):
+            # Deny on the authorization page (error=access_denied), or another refusal: the
+            # sign-in has ended; say so rather than "back in Jupyter" as after Approve.
+            denied = params["error"] == "access_denied"
+            self._page(
+                200,
+                "Sign-in denied" if denied else "Sign-in failed",
+                "denied" if denied else "failed",
+                "You denied the sign-in, so Jupyter is not signed in to AWS. Close this tab; "
+                "to sign in, start again from Jupyter and choose Allow."
+                if denied
+                else "AWS did not sign you in, so Jupyter is not signed in to AWS. Close this "
+                "tab; Jupyter shows what went wrong, and you can try again from there.",
+            )
+        elif accepted:
             self._page(
                 200,
                 "Signed in",
@@ -283,11 +304,33 @@ class CallbackHandler(JupyterHandler):
         self.finish(_CALLBACK_PAGE.format(title=title, outcome=outcome, text=text, script=script))
 
 
+def _start_events(serverapp: Any, registry: LoginRegistry, reader: StatusReader) -> None:
+    """Push status changes on the server's event bus (jupyter_server 2: ``event_logger``);
+    without it the tabs fall back to a slow poll."""
+    event_logger = getattr(serverapp, "event_logger", None)
+    if event_logger is None:
+        return
+    try:
+        import watchfiles  # noqa: F401  (the watcher needs it)
+    except ImportError:
+        serverapp.log.warning("ssooidc_jupyter: watchfiles is missing; tabs poll the status")
+        return
+    from ._events import SCHEMA_PATH, StatusEvents
+
+    event_logger.register_event_schema(SCHEMA_PATH)
+    events = StatusEvents(event_logger, reader, lambda: registry.known.values())
+    registry.on_change = events.emit
+    serverapp.web_app.settings[_EVENTS_KEY] = events
+    # The loop runs only once the server starts: start watching then.
+    serverapp.io_loop.add_callback(events.start)
+
+
 def setup_handlers(serverapp: Any) -> None:
     web_app = serverapp.web_app
-    web_app.settings[_SETTINGS_KEY] = LoginRegistry()
+    registry = web_app.settings[_SETTINGS_KEY] = LoginRegistry()
     web_app.settings[_OPTIONS_KEY] = read_options(serverapp)
-    web_app.settings[_STATUS_KEY] = StatusReader()
+    reader = web_app.settings[_STATUS_KEY] = StatusReader()
+    _start_events(serverapp, registry, reader)
     if terminals_see_environment(serverapp):
         serverapp.log.info(
             "ssooidc_jupyter: terminals put %s first on PATH", os.path.dirname(sys.executable)

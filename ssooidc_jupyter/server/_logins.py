@@ -14,7 +14,7 @@ import enum
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -155,6 +155,12 @@ class LoginRegistry:
         self._logins: dict[str, ServerLogin] = {}
         # Sign-ins made here by start URL (not named in ~/.aws/config): the status lists them.
         self.known: dict[str, LoginContext] = {}
+        # Called (on the loop) when a sign-in starts or ends: the status events tell the tabs.
+        self.on_change: Callable[[str], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change("login")
 
     def __iter__(self) -> Iterator[ServerLogin]:
         return iter(list(self._logins.values()))
@@ -183,6 +189,7 @@ class LoginRegistry:
         self._logins[login.id] = login
         self._forget_old()
         login.task = asyncio.get_running_loop().create_task(self._run(login))
+        self._changed()
         return login
 
     async def _run(self, login: ServerLogin) -> None:
@@ -212,6 +219,8 @@ class LoginRegistry:
             if login.name is None:
                 self.known[login.token_key] = login.context
             login.finish(LoginState.SIGNED_IN)
+        finally:
+            self._changed()
 
     def by_state(self, state: object) -> ServerLogin | None:
         """The pending PKCE sign-in whose ``state`` this is (compared in constant time)."""

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +29,21 @@ from .._exceptions import ConfigurationError
 from ..auth._awsconfig import config_file_path, load_aws_config
 from ..auth._cache import TokenCache
 from ..auth._context import ADMIN_ENV, AdminDefaults, LoginContext, admin_defaults
-from ..auth._flow import TokenState, classify
+from ..auth._flow import MANDATORY_REFRESH, TokenState, classify
 from ..auth._inflight import read_pending
 from ..auth._models import format_timestamp, token_cache_key
 from ..oidc._values import validate_region, validate_start_url
 
-__all__ = ["STATE_NAMES", "StatusReader"]
+__all__ = ["SESSION_END_NOTICE", "STATE_NAMES", "StatusReader"]
 
 logger = logging.getLogger("ssooidc_jupyter.server")
 
 # A config file the child takes longer than this to parse is parsed in a thread instead.
 _PARSE_TIMEOUT = 30.0
+
+#: How long before ``session_ends_at`` the tabs warn that the session is about to end (a
+#: sign-in can no longer be refreshed after it). As long as the MANDATORY refresh window.
+SESSION_END_NOTICE: timedelta = MANDATORY_REFRESH
 
 STATE_NAMES = {
     TokenState.FRESH: "signed_in",
@@ -66,6 +70,9 @@ class _Choice:
     # The validated start URL and the cache key (None when the entry has an error).
     url: str | None = None
     key: str | None = None
+    # "[sso-session dev] in /home/u/.aws/config": set for entries of the config file, so a
+    # problem names the section to fix (the admin's entry names its variables instead).
+    section: str | None = None
 
     def check(self) -> _Choice:
         if self.error is None:
@@ -73,10 +80,27 @@ class _Choice:
                 self.url = validate_start_url(self.start_url)
                 validate_region(self.region)
             except ConfigurationError as exc:
-                self.error = str(exc)
+                self.error = self._explain(exc)
             else:
                 self.key = token_cache_key(self.session_name, self.url)
         return self
+
+    def _explain(self, exc: ConfigurationError) -> str:
+        """What is wrong with this entry and how to fix it, naming its section and setting
+        (not "None is not an AWS region name")."""
+        if self.section is None:
+            return str(exc)
+        setting, example, value = (
+            ("sso_start_url", "https://my-portal.awsapps.com/start", self.start_url)
+            if self.url is None
+            else ("sso_region", "us-east-1", self.region)
+        )
+        if value is None or value == "":
+            return (
+                f"{self.section} has no {setting}. Add a line {setting} = {example} (your "
+                f"organisation's value) to that section."
+            )
+        return f"{self.section}: {exc} Fix {setting} in that section."
 
     def entry(self, cache: TokenCache, now: datetime) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -102,11 +126,24 @@ class _Choice:
         entry["state"] = STATE_NAMES[state]
         if token is not None and state is not TokenState.MISSING:
             entry["expires_at"] = format_timestamp(token.expires_at)
+            entry["session_ends_at"] = format_timestamp(_session_end(token))
         return entry
 
 
-def _from_config(config: Mapping[str, Any]) -> list[_Choice]:
+def _session_end(token: Any) -> datetime:
+    """When a refresh can no longer extend this sign-in: the client registration's end for
+    a token that can be refreshed, else the access token's own expiry."""
+    expires: datetime = token.expires_at
+    refreshable = token.refresh_token and token.client_id and token.client_secret
+    if not refreshable:
+        return expires
+    registration: datetime | None = token.registration_expires_at
+    return expires if registration is None else max(expires, registration)
+
+
+def _from_config(config: Mapping[str, Any], path: str = "") -> list[_Choice]:
     profiles: Mapping[str, Any] = config.get("profiles", {})
+    where = f" in {path}" if path else " in your AWS config file"
     users: dict[str, list[str]] = {}
     legacy: dict[str, list[str]] = {}
     for name, values in profiles.items():
@@ -126,9 +163,31 @@ def _from_config(config: Mapping[str, Any]) -> list[_Choice]:
             session_name=name,
             login={"session_name": name},
             profiles=sorted(users.get(name, [])),
+            section=f"[sso-session {name}]{where}",
         ).check()
         for name, section in config.get("sso_sessions", {}).items()
     ]
+    sessions = config.get("sso_sessions", {})
+    for missing in sorted(set(users) - set(sessions)):
+        names = sorted(users[missing])
+        plural = "s" if len(names) > 1 else ""
+        choices.append(
+            _Choice(
+                name=missing,
+                kind="sso-session",
+                start_url=None,
+                region=None,
+                session_name=missing,
+                login={"session_name": missing},
+                profiles=names,
+                error=(
+                    f"The profile{plural} {', '.join(names)}{where} name{'' if plural else 's'} "
+                    f"sso_session = {missing}, but there is no [sso-session {missing}] section. "
+                    f"Add that section (with sso_start_url and sso_region), or correct the "
+                    f"name in the profile{plural}."
+                ),
+            )
+        )
     for url, names in legacy.items():
         names.sort()
         choices.append(
@@ -140,6 +199,7 @@ def _from_config(config: Mapping[str, Any]) -> list[_Choice]:
                 session_name=None,
                 login={"profile": names[0]},
                 profiles=names,
+                section=f"[profile {names[0]}]{where}",
             ).check()
         )
     return choices
@@ -193,7 +253,7 @@ def _admin_choice(defaults: AdminDefaults, config: list[_Choice]) -> _Choice | N
 def _parse(path: str) -> tuple[list[_Choice], str | None]:
     """The config file's choices, or why it cannot be read."""
     try:
-        return _from_config(load_aws_config(Path(path))), None
+        return _from_config(load_aws_config(Path(path)), path), None
     except ConfigurationError as exc:
         return [], str(exc)
 
@@ -270,6 +330,15 @@ class StatusReader:
         cached, error = await self._config_choices()
         # The cache entries (one small file each) are read in a worker thread.
         return await asyncio.to_thread(self._entries, now, cached, error, list(extra))
+
+    async def known_sign_ins(
+        self, now: datetime, extra: Iterable[LoginContext] = ()
+    ) -> list[dict[str, Any]]:
+        """The entries of the config as last parsed, without parsing it again (the status
+        route does that when the file changed): what the expiry timers need, for free."""
+        cached, error = self._config
+        entries, _, _ = await asyncio.to_thread(self._entries, now, cached, error, list(extra))
+        return entries
 
     @staticmethod
     def _entries(
