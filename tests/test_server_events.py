@@ -170,3 +170,31 @@ async def test_the_callback_page_after_deny_says_denied(
     assert page.code == 200 and 'data-outcome="denied"' in body
     assert "You denied the sign-in" in body and "back in Jupyter" not in body
     assert (await api.wait_state(started["id"], "denied"))["state"] == "denied"
+
+
+def test_out_of_inotify_instances_the_watch_polls_and_still_sees_a_change(tmp_path: Path) -> None:
+    """inotify's per-user instance limit (128 by default, shared by every process of the
+    user) makes watchfiles fail with EMFILE: the watch then polls instead of giving up, and
+    the polling watch still sees a file written."""
+    import threading
+
+    import watchfiles
+
+    from ssooidc_jupyter.server import _events
+
+    emfile = OSError("Error creating recommended watcher: Too many open files (os error 24)")
+    assert _events._fall_back(tmp_path, emfile, False) is True
+    assert _events._fall_back(tmp_path, OSError("gone"), False) is False
+    stop = threading.Event()
+    threading.Timer(0.5, lambda: (tmp_path / "token.json").write_text("{}")).start()
+    seen = []
+    for changes in watchfiles.watch(
+        tmp_path,
+        stop_event=stop,
+        rust_timeout=5000,
+        yield_on_timeout=True,
+        **_events._polling(True),
+    ):
+        seen.extend(Path(path).name for _, path in changes)
+        break
+    assert "token.json" in seen

@@ -51,6 +51,39 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+#: How often the polling fallback looks (ms): a push still reaches tabs within half a second.
+_POLL_MS = 250
+
+
+def _polling(polling: bool) -> dict[str, Any]:
+    return {"force_polling": True, "poll_delay_ms": _POLL_MS} if polling else {}
+
+
+def _fall_back(root: Path, exc: Exception, polling: bool) -> bool:
+    """Whether to poll from now on: inotify can run out (``fs.inotify.max_user_instances``
+    is 128 per user by default, shared by every process of the user on a hub host), and
+    then the watch polls instead of giving up."""
+    if not polling and "Too many open files" in str(exc):
+        logger.warning(
+            "ssooidc: no inotify watch left for %s (%s); polling it every %d ms instead "
+            "(raise fs.inotify.max_user_instances to avoid this)",
+            root,
+            exc,
+            _POLL_MS,
+        )
+        return True
+    logger.warning("ssooidc: watching %s failed (%s); retrying", root, exc)
+    return polling
+
+
 class StatusEvents:
     """Watches the files the status is made of and emits an event when they change."""
 
@@ -98,10 +131,12 @@ class StatusEvents:
         existing ancestor (not recursively) for its creation."""
         import watchfiles  # lazy: only a running server watches
 
+        polling = False
         while True:
             path = target()
             root = _nearest_existing(path)
             here = root == path
+            inode = _inode(root)
             try:
                 async for _ in watchfiles.awatch(
                     root,
@@ -109,9 +144,14 @@ class StatusEvents:
                     debounce=_DEBOUNCE_MS,
                     step=_STEP_MS,
                     ignore_permission_denied=True,
+                    **_polling(polling),
                 ):
                     if here:
                         self.emit(reason)
+                        if _inode(path) != inode:
+                            # The directory itself was removed (or replaced): inotify
+                            # watches the old one, which sees nothing more. Start again.
+                            break
                     elif _nearest_existing(target()) != root:
                         self.emit(reason)
                         break  # a step closer to the target: watch from there
@@ -121,13 +161,14 @@ class StatusEvents:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # an OS watcher limit, a vanished directory
-                logger.warning("ssooidc: watching %s failed (%s); retrying", root, exc)
-                await asyncio.sleep(5)
+                was_polling, polling = polling, _fall_back(root, exc, polling)
+                await asyncio.sleep(0 if polling and not was_polling else 5)
 
     async def _watch_config(self) -> None:
         """The config file's directory, not recursively (it may be HOME), filtered to the file."""
         import watchfiles
 
+        polling = False
         while True:
             config = config_file_path()
             root = _nearest_existing(config.parent)
@@ -138,6 +179,7 @@ class StatusEvents:
                     debounce=_DEBOUNCE_MS,
                     step=_STEP_MS,
                     ignore_permission_denied=True,
+                    **_polling(polling),
                 ):
                     if root != config.parent:
                         if _nearest_existing(config.parent) != root:
@@ -150,8 +192,8 @@ class StatusEvents:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning("ssooidc: watching %s failed (%s); retrying", root, exc)
-                await asyncio.sleep(5)
+                was_polling, polling = polling, _fall_back(root, exc, polling)
+                await asyncio.sleep(0 if polling and not was_polling else 5)
 
     async def _schedule(self) -> None:
         """Arm one timer for the next time a token's state changes by itself."""
