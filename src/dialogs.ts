@@ -51,6 +51,20 @@ function stateLabel(trans: TranslationBundle, session: ISession): string {
   }
 }
 
+/** Where a sign-in was started, as the sentence says it (the kernel's own wording). */
+function originPhrase(trans: TranslationBundle, origin: string): string {
+  switch (origin) {
+    case 'status bar':
+      return trans.__('the status bar');
+    case 'kernel':
+      return trans.__('a kernel');
+    case 'script':
+      return trans.__('a script');
+    default:
+      return origin;
+  }
+}
+
 /** "A sign-in to dev is waiting for approval, started from a kernel at 14:02: …". */
 function pendingElsewhere(
   trans: TranslationBundle,
@@ -66,7 +80,7 @@ function pendingElsewhere(
   const started = trans.__(
     'A sign-in to %1 is waiting for approval, started from %2 at %3',
     session.name,
-    pending.origin,
+    originPhrase(trans, pending.origin),
     clock(pending.started_at)
   );
   const href = safeLink(pending.verification_uri);

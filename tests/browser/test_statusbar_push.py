@@ -8,6 +8,8 @@ shown, not filed away. Each test runs in JupyterLab and in Notebook 7 (``any_ser
   dialog with Try again, or a notification that stays), and the callback page after Deny
   says it was denied.
 - A broken config entry says, in the dialog, what is wrong with it and how to fix it.
+- A kernel's sign-in waiting for approval shows in another tab's dialog (who, when, the code
+  and the link), whose Cancel ends it.
 """
 
 from __future__ import annotations
@@ -231,3 +233,33 @@ def test_a_broken_entry_says_what_to_fix_in_the_dialog(
         page.locator(".jp-Dialog .jp-Dialog-button", has_text="Close").click()
     finally:
         config.write_text(original)
+
+
+def test_a_kernel_sign_in_pending_shows_in_another_tab_which_can_cancel_it(
+    bench: Any, any_server: JupyterServer
+) -> None:
+    """A kernel's device sign-in waits for approval; another tab's dialog shows it (who
+    started it, the code, the link), and its Cancel ends the kernel's sign-in."""
+    expect = _expect()
+    ui = bench.open(any_server, bench.notebook(any_server, "pending.ipynb", [MAGIC_CELL]))
+    cell = ui.run(ui.cell(0), wait=False)
+    code = read_prompt(cell).code
+    other = bench.context.new_page()
+    bench.pages.append(other)
+    where = "tree" if any_server.flavour == "notebook" else "lab?reset"
+    other.goto(f"{any_server.url}/{where}{'&' if '?' in where else '?'}token={any_server.token}")
+    # The bar already says a sign-in is under way (elsewhere).
+    expect(_item(other)).to_have_text("AWS: signing in…", timeout=UI_TIMEOUT)
+    _item(other).click()
+    waiting = other.locator(".jp-Dialog .ssooidc-pending-elsewhere")
+    expect(waiting).to_be_visible(timeout=UI_TIMEOUT)
+    expect(waiting).to_contain_text("is waiting for approval, started from a kernel")
+    expect(waiting.locator(".ssooidc-pending-code")).to_have_text(code)
+    waiting.locator(".ssooidc-pending-cancel").click()
+    # The kernel's sign-in ends as cancelled from another process; the box says so, and
+    # the bar (pushed) no longer shows a sign-in under way.
+    expect(cell.locator(".jp-OutputArea-output:visible", has_text="ancel").first).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    expect(waiting).to_contain_text("Cancelled.", timeout=UI_TIMEOUT)
+    expect(_item(other)).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
