@@ -198,3 +198,60 @@ def test_out_of_inotify_instances_the_watch_polls_and_still_sees_a_change(tmp_pa
         seen.extend(Path(path).name for _, path in changes)
         break
     assert "token.json" in seen
+
+
+def test_a_watching_server_stops_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM stops a server whose status watch runs. With ``watchfiles.awatch`` the watch
+    ran in anyio's worker threads (not daemons, released only when their task ends); the
+    server closed its loop with the watch pending and the interpreter waited for them
+    forever: JupyterHub's stop, ``make demo``'s Ctrl-C and every test's teardown hung."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    home = tmp_path / "home"
+    (home / ".aws" / "sso" / "cache").mkdir(parents=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+         f"--port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=t",
+         f"--ServerApp.root_dir={tmp_path}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/ssooidc/api/status?token=t"
+
+        def watching() -> bool:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as answer:
+                    return bool(json.load(answer)["events"])
+            except OSError:
+                return False
+
+        deadline = time.monotonic() + 60
+        while not watching():  # the server starting: no event to wait on
+            assert server.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the server did not exit within 30 s of SIGTERM") from None
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        assert server.stderr is not None
+        server.stderr.close()

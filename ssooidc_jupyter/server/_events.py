@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,52 @@ def _fall_back(root: Path, exc: Exception, polling: bool) -> bool:
     return polling
 
 
+async def _changes(root: Path, *, recursive: bool, polling: bool) -> AsyncGenerator[set[Any], None]:
+    """What ``watchfiles.awatch`` yields, but the blocking watch runs in a daemon thread of
+    ours. ``awatch`` runs it in anyio's worker threads, which are not daemons and are
+    released only when the task that started them ends; a server stopped by SIGTERM closes
+    its loop with the watch tasks still pending, and the interpreter then waited for those
+    threads forever (the server never exited). Close it with ``contextlib.aclosing``."""
+    import watchfiles  # lazy: only a running server watches
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    stop = threading.Event()
+
+    def post(kind: str, value: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+    def run() -> None:
+        try:
+            for changes in watchfiles.watch(
+                root,
+                recursive=recursive,
+                debounce=_DEBOUNCE_MS,
+                step=_STEP_MS,
+                stop_event=stop,
+                ignore_permission_denied=True,
+                **_polling(polling),
+            ):
+                post("changes", changes)
+        except Exception as exc:  # an OS watcher limit, a vanished directory: the caller's
+            post("error", exc)
+        else:
+            post("end", None)
+
+    threading.Thread(target=run, name=f"ssooidc-watch {root}", daemon=True).start()
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
+            yield value
+    finally:
+        stop.set()  # the thread sees it within _STEP_MS
+
+
 class StatusEvents:
     """Watches the files the status is made of and emits an event when they change."""
 
@@ -129,8 +176,6 @@ class StatusEvents:
     async def _watch(self, target: Callable[[], Path], *, recursive: bool, reason: str) -> None:
         """Watch ``target()`` (a directory); while it does not exist, watch its nearest
         existing ancestor (not recursively) for its creation."""
-        import watchfiles  # lazy: only a running server watches
-
         polling = False
         while True:
             path = target()
@@ -138,62 +183,67 @@ class StatusEvents:
             here = root == path
             inode = _inode(root)
             try:
-                async for _ in watchfiles.awatch(
-                    root,
-                    recursive=recursive and here,
-                    debounce=_DEBOUNCE_MS,
-                    step=_STEP_MS,
-                    ignore_permission_denied=True,
-                    **_polling(polling),
-                ):
-                    if here:
-                        self.emit(reason)
-                        if _inode(path) != inode:
-                            # The directory itself was removed (or replaced): inotify
-                            # watches the old one, which sees nothing more. Start again.
-                            break
-                    elif _nearest_existing(target()) != root:
-                        self.emit(reason)
-                        break  # a step closer to the target: watch from there
-                else:
-                    # awatch ended by itself (the watched directory went away).
-                    await asyncio.sleep(0.5)
+                async with contextlib.aclosing(
+                    _changes(root, recursive=recursive and here, polling=polling)
+                ) as changes:
+                    await self._follow(changes, path, root, inode, reason)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # an OS watcher limit, a vanished directory
                 was_polling, polling = polling, _fall_back(root, exc, polling)
                 await asyncio.sleep(0 if polling and not was_polling else 5)
 
+    async def _follow(
+        self,
+        changes: AsyncIterator[set[Any]],
+        path: Path,
+        root: Path,
+        inode: tuple[int, int] | None,
+        reason: str,
+    ) -> None:
+        """Emit on each change under ``root``; return when the watch must start again."""
+        here = root == path
+        async for _ in changes:
+            if here:
+                self.emit(reason)
+                if _inode(path) != inode:
+                    # The directory itself was removed (or replaced): inotify watches
+                    # the old one, which sees nothing more. Start again.
+                    return
+            elif _nearest_existing(path) != root:
+                self.emit(reason)
+                return  # a step closer to the target: watch from there
+        # The watch ended by itself (the watched directory went away).
+        await asyncio.sleep(0.5)
+
     async def _watch_config(self) -> None:
         """The config file's directory, not recursively (it may be HOME), filtered to the file."""
-        import watchfiles
-
         polling = False
         while True:
             config = config_file_path()
             root = _nearest_existing(config.parent)
             try:
-                async for changes in watchfiles.awatch(
-                    root,
-                    recursive=False,
-                    debounce=_DEBOUNCE_MS,
-                    step=_STEP_MS,
-                    ignore_permission_denied=True,
-                    **_polling(polling),
-                ):
-                    if root != config.parent:
-                        if _nearest_existing(config.parent) != root:
-                            break
-                        continue
-                    if any(Path(changed).name == config.name for _, changed in changes):
-                        self.emit("config")
-                else:
-                    await asyncio.sleep(0.5)
+                async with contextlib.aclosing(
+                    _changes(root, recursive=False, polling=polling)
+                ) as changes:
+                    await self._follow_config(changes, config, root)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 was_polling, polling = polling, _fall_back(root, exc, polling)
                 await asyncio.sleep(0 if polling and not was_polling else 5)
+
+    async def _follow_config(
+        self, changes: AsyncIterator[set[Any]], config: Path, root: Path
+    ) -> None:
+        async for batch in changes:
+            if root != config.parent:
+                if _nearest_existing(config.parent) != root:
+                    return
+                continue
+            if any(Path(changed).name == config.name for _, changed in batch):
+                self.emit("config")
+        await asyncio.sleep(0.5)
 
     async def _schedule(self) -> None:
         """Arm one timer for the next time a token's state changes by itself."""
