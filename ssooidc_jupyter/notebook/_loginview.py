@@ -10,6 +10,7 @@ after a sign-in that ended without a token; a :class:`~._rolepicker.RolePicker` 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -75,6 +76,13 @@ def _html(css_class: str) -> widgets.HTML:
     return part
 
 
+def _button(css_class: str, clicked: Callable[[Any], None], **traits: Any) -> widgets.Button:
+    button = widgets.Button(**traits)
+    button.add_class(css_class)
+    button.on_click(clicked)
+    return button
+
+
 class LoginView(Composite):
     """Live controls for one :class:`LoginController`, composed of small widgets.
 
@@ -131,29 +139,31 @@ class LoginView(Composite):
         self._set_state(self._controller.state.value)
 
     def _make_buttons(self) -> tuple[widgets.Button, widgets.Button, widgets.Button]:
-        cancel = widgets.Button(
-            description="Cancel", icon="times", tooltip="Stop waiting for approval"
+        cancel = _button(
+            "ssooidc-cancel",
+            self._cancel_clicked,
+            description="Cancel",
+            icon="times",
+            tooltip="Stop waiting for approval",
         )
-        cancel.add_class("ssooidc-cancel")
-        cancel.on_click(self._cancel_clicked)
-        retry = widgets.Button(
+        retry = _button(
+            "ssooidc-retry",
+            self._retry_clicked,
             description="Try again",
             icon="redo",
             button_style="primary",
             tooltip="Start a new sign-in with a new code",
         )
-        retry.add_class("ssooidc-retry")
-        retry.on_click(self._retry_clicked)
         # Issue 20: another process's sign-in holds this one up; this ends that one.
-        cancel_other = widgets.Button(
+        cancel_other = _button(
+            "ssooidc-cancel-other",
+            self._cancel_other_clicked,
             description="Cancel the other sign-in",
             icon="times",
             button_style="warning",
             tooltip="End the sign-in waiting in the other process; this one then takes over",
             layout=widgets.Layout(width="auto"),
         )
-        cancel_other.add_class("ssooidc-cancel-other")
-        cancel_other.on_click(self._cancel_other_clicked)
         return cancel, retry, cancel_other
 
     # ---- public -----------------------------------------------------------------------------
