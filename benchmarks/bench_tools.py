@@ -97,11 +97,12 @@ class Bench:
 
 
 def interleaved(
-    pairs: int, ours: Callable[[], float], theirs: Callable[[], float]
+    pairs: int, ours: Callable[[], float], theirs: Callable[[], float], *, warm_up: bool = True
 ) -> tuple[list[float], list[float]]:
     """``pairs`` samples of each, alternating who goes first; one warm-up of each first (it
-    fills the byte-code cache and the page cache)."""
-    ours(), theirs()
+    fills the byte-code cache and the page cache), unless the caller warmed up already."""
+    if warm_up:
+        ours(), theirs()
     a: list[float] = []
     b: list[float] = []
     for i in range(pairs):

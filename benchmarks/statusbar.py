@@ -187,6 +187,7 @@ def warm_kernel_time_to_code_ms(emu: Any, server: Any, context: Any, runs: int) 
     clock, keydown to the code's node), beside a botocore-based flow in the same kernel on
     the same cached registration. Medians of ``runs`` each, alternating."""
     from _harness import NotebookUI
+    from bench_tools import interleaved  # benchmarks/bench_tools.py, beside this file
     from playwright.sync_api import expect
 
     ui = NotebookUI(context.new_page(), server).open(
@@ -216,15 +217,7 @@ def warm_kernel_time_to_code_ms(emu: Any, server: Any, context: Any, runs: int) 
     ours()  # warm-up: loads the extension, caches the registration
     ui.run(ui.cell(1))
     theirs()
-    a: list[float] = []
-    b: list[float] = []
-    for n in range(runs):
-        if n % 2:
-            b.append(theirs())
-            a.append(ours())
-        else:
-            a.append(ours())
-            b.append(theirs())
+    a, b = interleaved(runs, ours, theirs, warm_up=False)
     page.close()
     return {
         "warm_kernel_time_to_code_ms": round(statistics.median(a), 1),
