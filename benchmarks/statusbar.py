@@ -19,18 +19,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-# Records the wall-clock moment (Date.now()) the status item first shows "signed in".
-_WATCH_ITEM = """() => {
-  const item = document.querySelector('.ssooidc-status.ssooidc-statusbar');
-  window.__ssooidcSignedInAt = null;
-  const check = () => {
-    if (window.__ssooidcSignedInAt === null && item.dataset.state === 'signed_in') {
-      window.__ssooidcSignedInAt = Date.now();
-    }
-  };
-  new MutationObserver(check).observe(item, { attributes: true, childList: true });
-}"""
-
 # From the Shift+Enter keydown to a new code, visible, matching ``selector`` (in-page clock).
 _WATCH_CODE = """(selector) => {
   const bench = (window.__bench = window.__bench || { prev: new Set() });
@@ -151,7 +139,7 @@ def _token_mtime(server: Any, timeout: float = 30.0) -> float:
 def status_latency_ms(emu: Any, server: Any, context: Any, runs: int) -> dict[str, Any]:
     """A sign-in completed in a kernel → every open tab's status bar shows it: the time from
     the token reaching the cache to the last of two tabs showing it (median of ``runs``)."""
-    from _harness import NotebookUI, read_prompt
+    from _harness import NotebookUI, read_prompt, signed_in_at, watch_signed_in
     from playwright.sync_api import expect
 
     ui = NotebookUI(context.new_page(), server).open(
@@ -164,13 +152,13 @@ def status_latency_ms(emu: Any, server: Any, context: Any, runs: int) -> dict[st
     for _ in range(runs):
         for page in pages:
             expect(_item(page)).to_have_text("AWS: sign in", timeout=30_000)
-            page.evaluate(_WATCH_ITEM)
+            watch_signed_in(page)
         cell = ui.run(ui.cell(0), wait=False)
         emu.approve(read_prompt(cell).code)
         written = _token_mtime(server)
         for page in pages:
             expect(_item(page)).to_have_attribute("data-state", "signed_in", timeout=30_000)
-        shown = max(page.evaluate("window.__ssooidcSignedInAt") / 1000 for page in pages)
+        shown = max(signed_in_at(page) for page in pages)
         samples.append((shown - written) * 1000)
         ui.wait_kernel_idle()
         _signed_out(server, pages)
@@ -199,6 +187,7 @@ def warm_kernel_time_to_code_ms(emu: Any, server: Any, context: Any, runs: int) 
     clock, keydown to the code's node), beside a botocore-based flow in the same kernel on
     the same cached registration. Medians of ``runs`` each, alternating."""
     from _harness import NotebookUI
+    from bench_tools import interleaved  # benchmarks/bench_tools.py, beside this file
     from playwright.sync_api import expect
 
     ui = NotebookUI(context.new_page(), server).open(
@@ -228,15 +217,7 @@ def warm_kernel_time_to_code_ms(emu: Any, server: Any, context: Any, runs: int) 
     ours()  # warm-up: loads the extension, caches the registration
     ui.run(ui.cell(1))
     theirs()
-    a: list[float] = []
-    b: list[float] = []
-    for n in range(runs):
-        if n % 2:
-            b.append(theirs())
-            a.append(ours())
-        else:
-            a.append(ours())
-            b.append(theirs())
+    a, b = interleaved(runs, ours, theirs, warm_up=False)
     page.close()
     return {
         "warm_kernel_time_to_code_ms": round(statistics.median(a), 1),

@@ -35,6 +35,7 @@ RANKS = {
     "__init__": 6,
     # The demo is an application of the public package (it imports ``ssooidc_jupyter``).
     "demo": 7,
+    "_demo": 7,  # demo.py's parts
 }
 
 

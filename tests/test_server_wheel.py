@@ -103,6 +103,7 @@ def test_the_wheel_ships_the_labextension_and_the_server_config(wheel: Path) -> 
     assert "ssooidc_jupyter/py.typed" in names
     # The demo runs from a checkout only (it opens the checkout's notebooks/): not shipped.
     assert "ssooidc_jupyter/demo.py" not in names
+    assert not any(name.startswith("ssooidc_jupyter/_demo/") for name in names)
     assert "ssooidc_jupyter/emulator/__main__.py" in names  # the ssooidc-emulator script's
     # The built frontend is not shipped twice (inside the package as well).
     assert not any(name.startswith("ssooidc_jupyter/labextension/") for name in names)

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from .._exceptions import LoginError, SessionEndedError, SSOOIDCError
+from . import _steps
 from ._device import DEFAULT_INTERVAL, DEVICE_GRANT, device_flow
 from ._models import CachedToken
 from ._refresh import (
@@ -38,58 +39,34 @@ from ._refresh import (
     refresh_flow,
     refresh_now_flow,
 )
+from ._steps import *  # noqa: F403  (every step name stays importable from here)
 from ._steps import (
-    ADVISORY_REFRESH,
-    MANDATORY_REFRESH,
-    Call,
-    DevicePrompt,
-    DropRegistration,
     Flow,
-    LoadRegistration,
     LoadToken,
     Lock,
     LoginRequest,
     Notice,
-    SaveRegistration,
-    SaveToken,
-    ShowPrompt,
     Step,
     TokenState,
-    Wait,
     classify,
     refreshable,
 )
 
+# The flow's own names and those of _refresh.py and _device.py, then every name of
+# _steps.__all__ (one list: a step added there is importable from here at once).
 __all__ = [
-    "ADVISORY_REFRESH",
     "DEFAULT_INTERVAL",
     "DEVICE_GRANT",
-    "MANDATORY_REFRESH",
     "PROCESS_REFRESH_FAILURES",
     "REFRESH_RETRY_DELAY",
-    "Call",
-    "DevicePrompt",
-    "DropRegistration",
-    "Flow",
-    "LoadRegistration",
-    "LoadToken",
-    "Lock",
-    "LoginRequest",
-    "Notice",
     "RefreshFailures",
-    "SaveRegistration",
-    "SaveToken",
-    "ShowPrompt",
-    "Step",
-    "TokenState",
-    "Wait",
-    "classify",
     "current_token_flow",
     "forget_refresh_failures",
     "login_flow",
     "refresh_flow",
     "refresh_now_flow",
 ]
+__all__ += _steps.__all__
 
 logger = logging.getLogger("ssooidc_jupyter.flow")
 

@@ -586,3 +586,29 @@ def decide_on_verification_page(
         )
     finally:
         verification.close()
+
+
+# The status item's first "signed in", clocked in the page. One definition for the browser
+# test of the push (tests/browser/test_statusbar_push.py) and the benchmark that reports the
+# same latency (benchmarks/statusbar.py): both watch the item this suite's selectors name.
+_WATCH_SIGNED_IN = """() => {
+  const item = document.querySelector('.ssooidc-status.ssooidc-statusbar');
+  window.__ssooidcSignedInAt = null;
+  const check = () => {
+    if (window.__ssooidcSignedInAt === null && item.dataset.state === 'signed_in') {
+      window.__ssooidcSignedInAt = Date.now();
+    }
+  };
+  new MutationObserver(check).observe(item, { attributes: true, childList: true });
+}"""
+
+
+def watch_signed_in(page: Page) -> None:
+    """From now on, record the wall-clock moment the status item first shows "signed in"."""
+    page.evaluate(_WATCH_SIGNED_IN)
+
+
+def signed_in_at(page: Page) -> float:
+    """When (``time.time()`` seconds) the status item watched by :func:`watch_signed_in`
+    first showed "signed in"."""
+    return float(page.evaluate("window.__ssooidcSignedInAt")) / 1000

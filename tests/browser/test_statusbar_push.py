@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import pytest
-from _harness import UI_TIMEOUT, JupyterServer, read_prompt
+from _harness import UI_TIMEOUT, JupyterServer, read_prompt, signed_in_at, watch_signed_in
 
 from ssooidc_jupyter.emulator import Emulator
 
@@ -29,18 +29,6 @@ SIGNED_IN = re.compile(r"^AWS: signed in to emulator until \d\d:\d\d$")
 MAGIC_CELL = "%load_ext ssooidc_jupyter\n%ssooidc login"
 # The goal of issue 20 is 500 ms; the test leaves room for a loaded 2-core CI machine.
 PUSH_WITHIN_MS = 1500
-
-# Records, in the page, the wall-clock time the item first showed "signed in".
-_WATCH = """() => {
-  const item = document.querySelector('.ssooidc-status.ssooidc-statusbar');
-  window.__ssooidcSignedInAt = null;
-  const check = () => {
-    if (window.__ssooidcSignedInAt === null && item.dataset.state === 'signed_in') {
-      window.__ssooidcSignedInAt = Date.now();
-    }
-  };
-  new MutationObserver(check).observe(item, { attributes: true, childList: true });
-}"""
 
 
 def _expect() -> Any:
@@ -92,14 +80,14 @@ def test_a_kernel_sign_in_reaches_every_tab_at_once(
     pages = [ui.page, other]
     for page in pages:
         expect(_item(page)).to_have_text("AWS: sign in", timeout=UI_TIMEOUT)
-        page.evaluate(_WATCH)
+        watch_signed_in(page)
     cell = ui.run(ui.cell(0), wait=False)
     prompt = read_prompt(cell)
     emu.approve(prompt.code)
     written = _token_written_at(any_server)
     for page in pages:
         expect(_item(page)).to_have_text(SIGNED_IN, timeout=UI_TIMEOUT)
-    latencies = [page.evaluate("window.__ssooidcSignedInAt") / 1000 - written for page in pages]
+    latencies = [signed_in_at(page) - written for page in pages]
     print(f"\nkernel sign-in -> every tab: {max(latencies) * 1000:.0f} ms")
     assert max(latencies) * 1000 <= PUSH_WITHIN_MS, latencies
     any_server.api("POST", "/ssooidc/api/logout", {"session_name": "emulator"})
