@@ -5,6 +5,8 @@
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
+import { Poll } from '@lumino/polling';
+import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import {
@@ -18,15 +20,28 @@ import {
   safeLink
 } from './api';
 import { clock, describeError, element } from './dom';
-import { SIGNED_IN } from './status';
+import { SIGNED_IN, timeLeft } from './format';
 
-/** How often a pending sign-in is asked for its state (the code is approved elsewhere). */
+/** Where the server does not push: how often a pending sign-in is asked for its state
+ * (the code is approved elsewhere). */
 const LOGIN_POLL_MS = 500;
+/** Where it pushes (a sign-in's start and end are pushed): a slow read, only to notice a
+ * server that restarted and forgot the sign-in, which no push would tell. */
+const LOST_CHECK_MS = 30_000;
 /** Answers that mean the server no longer has the sign-in: 404 (it restarted and forgot
  * it) and 424 (JupyterHub: the user's server is not running). */
 const LOST_STATUSES = new Set([404, 424]);
-/** Failed polls in a row (network errors, 5xx) after which the sign-in is given up: 10 s. */
-const LOST_AFTER_FAILURES = 20;
+/** How long reads may fail in a row (network errors, 5xx) before the sign-in is given up. */
+const LOST_AFTER_MS = 10_000;
+
+/** How the code dialog learns that its sign-in may have ended: the status pushes of the
+ * server (StatusModel), or, where there are none, a poll. */
+export interface ILoginWatch {
+  /** Emitted for each status change the server pushes. */
+  readonly pushed: ISignal<unknown, void>;
+  /** Whether the server pushes to this tab. */
+  readonly pushing: boolean;
+}
 
 export type Action = 'login' | 'logout';
 
@@ -249,7 +264,8 @@ export async function showFailure(
  * to the AWS sign-in page, no code); a countdown and Cancel in both. */
 export async function showCode(
   trans: TranslationBundle,
-  login: ILogin
+  login: ILogin,
+  watch: ILoginWatch
 ): Promise<ILogin> {
   const body = new Widget({
     node: element('div', 'ssooidc-dialog ssooidc-code-dialog')
@@ -326,32 +342,31 @@ export async function showCode(
 
   let latest = login;
   let finished = false;
-  let failures = 0;
-  const expires = login.expires_at ? Date.parse(login.expires_at) : NaN;
+  let failingSince: number | null = null;
   const tick = (): void => {
-    if (isNaN(expires)) {
-      countdown.textContent = '';
-      return;
-    }
-    const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
-    const minutes = Math.floor(left / 60);
-    const seconds = String(left % 60).padStart(2, '0');
-    countdown.textContent = pkce
-      ? trans.__('Sign-in expires in %1:%2', minutes, seconds)
-      : trans.__('Code expires in %1:%2', minutes, seconds);
+    const left = timeLeft(login.expires_at, Date.now());
+    countdown.textContent =
+      left === null
+        ? ''
+        : pkce
+          ? trans.__('Sign-in expires in %1:%2', left.minutes, left.seconds)
+          : trans.__('Code expires in %1:%2', left.minutes, left.seconds);
   };
   tick();
   const ticker = window.setInterval(tick, 1000);
-  // Only while this dialog is open (a sign-in in progress), never when idle.
-  const poller = window.setInterval(async () => {
+  // Read the sign-in once: resolve the dialog when it ended (or the server lost it).
+  const check = async (): Promise<void> => {
+    if (finished) {
+      return;
+    }
     try {
       latest = await getLogin(login.id);
-      failures = 0;
+      failingSince = null;
     } catch (error) {
-      failures += 1;
+      failingSince = failingSince ?? Date.now();
       const gone = LOST_STATUSES.has(errorStatus(error) ?? 0);
-      if ((gone || failures >= LOST_AFTER_FAILURES) && !finished) {
-        // The server restarted (it forgot the sign-in) or is down: stop polling.
+      if ((gone || Date.now() - failingSince >= LOST_AFTER_MS) && !finished) {
+        // The server restarted (it forgot the sign-in) or is down: stop reading.
         finished = true;
         latest = {
           ...latest,
@@ -362,18 +377,37 @@ export async function showCode(
         };
         dialog.resolve();
       }
-      return; // else a blip: the next poll tries again; Cancel still works
+      return; // else a blip: the next read tries again; Cancel still works
     }
     if (latest.state !== 'pending' && !finished) {
       finished = true;
       dialog.resolve();
     }
-  }, LOGIN_POLL_MS);
+  };
+  // Pushed: read at each push (the server pushes when a sign-in ends), once now (it may
+  // have ended before this dialog listened) and rarely after. Not pushed: poll.
+  const onPush = (): void => void check();
+  const pushing = watch.pushing;
+  if (pushing) {
+    watch.pushed.connect(onPush);
+  }
+  // Only while this dialog is open (a sign-in in progress), never when idle.
+  const poll = new Poll({
+    factory: check,
+    frequency: {
+      interval: pushing ? LOST_CHECK_MS : LOGIN_POLL_MS,
+      backoff: false
+    },
+    standby: 'never',
+    name: 'ssooidc:login'
+  });
+  node.dataset.watch = pushing ? 'push' : 'poll';
   try {
     await dialog.launch();
   } finally {
     window.clearInterval(ticker);
-    window.clearInterval(poller);
+    watch.pushed.disconnect(onPush);
+    poll.dispose();
   }
   if (!finished) {
     // Closed by Cancel or Escape while pending: stop the sign-in in the server.
