@@ -115,8 +115,10 @@ def recorder() -> Iterator[tuple[str, list[str]]]:
 
 def test_user_agent_on_the_wire_carries_the_version(recorder: tuple[str, list[str]]) -> None:
     url, agents = recorder
-    with sj.ssooidc(endpoint=url, region="us-east-1") as client:
-        with pytest.raises(sj.InvalidRequestException):
-            client.register_client(clientName="version-test", clientType="public")
+    with (
+        sj.ssooidc(endpoint=url, region="us-east-1") as client,
+        pytest.raises(sj.InvalidRequestException),
+    ):
+        client.register_client(clientName="version-test", clientType="public")
     assert agents, "no request reached the server"
     assert agents[0].startswith(f"ssooidc-jupyter/{VERSION} "), agents
