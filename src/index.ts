@@ -21,7 +21,8 @@ import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { ILogin, ISession, IStatus, logout, startLogin } from './api';
-import { chooseSession, showCode, showFailure } from './dialogs';
+import { showCode } from './codedialog';
+import { chooseSession, showFailure } from './dialogs';
 import { clock, describeError, element } from './dom';
 import { endsSoon } from './format';
 import { StatusItem, StatusModel } from './status';
