@@ -126,14 +126,15 @@ class LoginFollower {
     if (this.pushing) {
       _watch.pushed.connect(this._onPush, this);
     }
-    // Only while the dialog is open (a sign-in in progress), never when idle.
+    // Only while the dialog is open (a sign-in in progress), never when idle; not while
+    // the tab is hidden (the user approving in another tab): it reads again on return.
     this._poll = new Poll({
       factory: () => this._check(),
       frequency: {
         interval: this.pushing ? LOST_CHECK_MS : LOGIN_POLL_MS,
         backoff: false
       },
-      standby: 'never',
+      standby: 'when-hidden',
       name: 'ssooidc:login'
     });
   }
