@@ -18,9 +18,10 @@ LABEXTENSION := ssooidc_jupyter/labextension/package.json
 # in a prefix of its own so that `npm ci` (which empties node_modules/) leaves it alone.
 HUB_PROXY := .hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: demo test lint lint-ts labextension hub-proxy typecheck pytest versions bench clean
+.PHONY: demo test lint lint-ts test-ts labextension hub-proxy typecheck pytest versions bench clean
 
-$(STAMP): pyproject.toml
+# package.json holds the version (the metadata the install writes), so it reinstalls too.
+$(STAMP): pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,integration,aws,versions]'
@@ -44,7 +45,7 @@ demo: $(DEMO_STAMP)
 
 ## test: every test (lint, types, unit, integration, notebooks, browser), then the quick tests
 ## on every CPython and on the floors of pyproject.toml.
-test: $(STAMP) lint lint-ts typecheck pytest versions
+test: $(STAMP) lint lint-ts test-ts typecheck pytest versions
 
 # The frontend's npm dependencies, from package-lock.json (Node from the machine).
 $(NODE_STAMP): package.json package-lock.json
@@ -67,6 +68,11 @@ hub-proxy: $(HUB_PROXY)
 lint-ts: $(NODE_STAMP)
 	$(NPM) run lint:check
 	bash .ci/tsc-oldest.sh
+
+## test-ts: the frontend's unit tests (jest: src/__tests__/), among them the link check's
+## table shared with Python (src/__tests__/safe_link_cases.json).
+test-ts: $(NODE_STAMP)
+	$(NPM) test
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -164,23 +164,5 @@ export function logout(body: Record<string, string>): Promise<ILogout> {
   });
 }
 
-/** A link we are willing to open: https, or http on the loopback (a local emulator). */
-export function safeLink(url: string | null): string | null {
-  if (!url) {
-    return null;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
-  if (parsed.protocol === 'https:') {
-    return parsed.href;
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'];
-  if (parsed.protocol === 'http:' && loopback.includes(parsed.hostname)) {
-    return parsed.href;
-  }
-  return null;
-}
+// The link check is pure (no JupyterLab import) so jest tests it; re-exported for callers.
+export { safeLink } from './links';

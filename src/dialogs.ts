@@ -1,32 +1,15 @@
 /**
  * The dialogs: the chooser (every sign-in of the AWS config, what is wrong with a broken
- * one, a sign-in waiting elsewhere), the code / PKCE dialog, and failures shown whole with
- * "Try again" (never only a notification that goes to the bell).
+ * one, a sign-in waiting elsewhere) and failures shown whole with "Try again" (never only a
+ * notification that goes to the bell). The code / PKCE dialog is ./codedialog.ts.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import {
-  ILogin,
-  ISession,
-  IStatus,
-  cancelLogin,
-  cancelPending,
-  errorStatus,
-  getLogin,
-  safeLink
-} from './api';
+import { ISession, IStatus, cancelPending, safeLink } from './api';
 import { clock, describeError, element } from './dom';
-import { SIGNED_IN } from './status';
-
-/** How often a pending sign-in is asked for its state (the code is approved elsewhere). */
-const LOGIN_POLL_MS = 500;
-/** Answers that mean the server no longer has the sign-in: 404 (it restarted and forgot
- * it) and 424 (JupyterHub: the user's server is not running). */
-const LOST_STATUSES = new Set([404, 424]);
-/** Failed polls in a row (network errors, 5xx) after which the sign-in is given up: 10 s. */
-const LOST_AFTER_FAILURES = 20;
+import { SIGNED_IN } from './format';
 
 export type Action = 'login' | 'logout';
 
@@ -243,145 +226,4 @@ export async function showFailure(
   }
   const result = await showDialog({ title, body, buttons });
   return retry && result.button.accept;
-}
-
-/** The code dialog (device flow: the code, Copy, the link) or the PKCE dialog (a button
- * to the AWS sign-in page, no code); a countdown and Cancel in both. */
-export async function showCode(
-  trans: TranslationBundle,
-  login: ILogin
-): Promise<ILogin> {
-  const body = new Widget({
-    node: element('div', 'ssooidc-dialog ssooidc-code-dialog')
-  });
-  const node = body.node;
-  const pkce = login.flow === 'pkce';
-  node.dataset.flow = login.flow;
-  node.appendChild(
-    element(
-      'p',
-      'ssooidc-instructions',
-      pkce
-        ? trans.__(
-            'Open the AWS sign-in page and approve; it comes back to Jupyter and this dialog closes.'
-          )
-        : trans.__(
-            'Open the sign-in page, check that it shows this code, and approve it:'
-          )
-    )
-  );
-  if (!pkce) {
-    const codeRow = element('div', 'ssooidc-code-row');
-    const code = element('code', 'ssooidc-code', login.user_code ?? '');
-    const copy = element(
-      'button',
-      'ssooidc-copy jp-mod-styled',
-      trans.__('Copy')
-    );
-    copy.type = 'button';
-    copy.addEventListener('click', () => {
-      void navigator.clipboard?.writeText(login.user_code ?? '').then(
-        () => {
-          copy.textContent = trans.__('Copied');
-        },
-        () => {
-          copy.textContent = trans.__('Copy failed');
-        }
-      );
-    });
-    codeRow.append(code, copy);
-    node.appendChild(codeRow);
-  }
-  const href = safeLink(login.verification_uri_complete);
-  if (href) {
-    const link = element(
-      'a',
-      pkce ? 'ssooidc-link ssooidc-link-button' : 'ssooidc-link',
-      pkce
-        ? trans.__('Open the AWS sign-in page')
-        : (login.verification_uri ?? href)
-    );
-    link.href = href;
-    link.target = '_blank';
-    link.rel = 'noopener noreferrer';
-    node.appendChild(link);
-  } else {
-    node.appendChild(
-      element(
-        'p',
-        'ssooidc-error',
-        trans.__('The sign-in page address is not a safe link; not shown.')
-      )
-    );
-  }
-  const countdown = element('p', 'ssooidc-countdown');
-  countdown.setAttribute('aria-live', 'polite');
-  node.appendChild(countdown);
-
-  const dialog = new Dialog<unknown>({
-    title: trans.__('Sign in to AWS: %1', login.name ?? login.start_url),
-    body,
-    buttons: [Dialog.cancelButton({ label: trans.__('Cancel') })]
-  });
-
-  let latest = login;
-  let finished = false;
-  let failures = 0;
-  const expires = login.expires_at ? Date.parse(login.expires_at) : NaN;
-  const tick = (): void => {
-    if (isNaN(expires)) {
-      countdown.textContent = '';
-      return;
-    }
-    const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
-    const minutes = Math.floor(left / 60);
-    const seconds = String(left % 60).padStart(2, '0');
-    countdown.textContent = pkce
-      ? trans.__('Sign-in expires in %1:%2', minutes, seconds)
-      : trans.__('Code expires in %1:%2', minutes, seconds);
-  };
-  tick();
-  const ticker = window.setInterval(tick, 1000);
-  // Only while this dialog is open (a sign-in in progress), never when idle.
-  const poller = window.setInterval(async () => {
-    try {
-      latest = await getLogin(login.id);
-      failures = 0;
-    } catch (error) {
-      failures += 1;
-      const gone = LOST_STATUSES.has(errorStatus(error) ?? 0);
-      if ((gone || failures >= LOST_AFTER_FAILURES) && !finished) {
-        // The server restarted (it forgot the sign-in) or is down: stop polling.
-        finished = true;
-        latest = {
-          ...latest,
-          state: 'lost',
-          message: trans.__(
-            'The sign-in was lost: the Jupyter server restarted or stopped while it was pending. Start it again.'
-          )
-        };
-        dialog.resolve();
-      }
-      return; // else a blip: the next poll tries again; Cancel still works
-    }
-    if (latest.state !== 'pending' && !finished) {
-      finished = true;
-      dialog.resolve();
-    }
-  }, LOGIN_POLL_MS);
-  try {
-    await dialog.launch();
-  } finally {
-    window.clearInterval(ticker);
-    window.clearInterval(poller);
-  }
-  if (!finished) {
-    // Closed by Cancel or Escape while pending: stop the sign-in in the server.
-    try {
-      latest = await cancelLogin(login.id);
-    } catch (error) {
-      latest = { ...latest, state: 'failed', message: describeError(error) };
-    }
-  }
-  return latest;
 }

@@ -21,9 +21,11 @@ import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { ILogin, ISession, IStatus, logout, startLogin } from './api';
-import { chooseSession, showCode, showFailure } from './dialogs';
+import { showCode } from './codedialog';
+import { chooseSession, showFailure } from './dialogs';
 import { clock, describeError, element } from './dom';
-import { SIGNED_IN, StatusItem, StatusModel } from './status';
+import { endsSoon } from './format';
+import { StatusItem, StatusModel } from './status';
 
 const PLUGIN_ID = 'ssooidc-jupyter:plugin';
 
@@ -76,12 +78,8 @@ class SessionEndNotice {
   update(status: IStatus | null): void {
     const now = Date.now();
     for (const session of status?.sessions ?? []) {
-      const ends = session.session_ends_at
-        ? Date.parse(session.session_ends_at)
-        : NaN;
       const key = `${session.name} ${session.session_ends_at}`;
-      const soon =
-        SIGNED_IN.has(session.state) && ends - now <= NOTICE_MS && ends > now;
+      const soon = endsSoon(session, now, NOTICE_MS);
       const shown = this._shown.get(session.name);
       if (shown && shown.key !== key) {
         Notification.dismiss(shown.id);
@@ -168,7 +166,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         login.state === 'pending' &&
         (login.user_code || login.flow === 'pkce')
       ) {
-        login = await showCode(trans, login);
+        login = await showCode(trans, login, model);
       }
       await model.refresh();
       if (login.state === 'lost') {

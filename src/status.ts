@@ -16,14 +16,15 @@ import { Widget } from '@lumino/widgets';
 
 import { ISession, IStatus, getStatus } from './api';
 import { clock, describeError, element } from './dom';
+import { SIGNED_IN, summarize } from './format';
+
+export { SIGNED_IN };
 
 /** The id of the server's status events (ssooidc_jupyter/server/event_schemas). */
 export const STATUS_SCHEMA_ID = 'https://ssooidc-jupyter.org/events/status/v1';
 
 /** Where the server pushes nothing: read the status this often (a fallback only). */
 const FALLBACK_POLL_MS = 60_000;
-
-export const SIGNED_IN = new Set(['signed_in', 'expiring']);
 
 /** The status of this tab: read on start and on every pushed change. */
 export class StatusModel {
@@ -43,6 +44,18 @@ export class StatusModel {
   /** Emitted after each read, changed or not. */
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /** Emitted for every status change the server pushes (a sign-in that started or
+   * ended among them): the code dialog reads its sign-in then, instead of polling. */
+  get pushed(): ISignal<this, void> {
+    return this._pushed;
+  }
+
+  /** Whether the server pushes status changes to this tab (else both the status and the
+   * code dialog poll). */
+  get pushing(): boolean {
+    return Boolean(this._manager.events) && Boolean(this._status?.events);
   }
 
   /** How many times the status was read (the browser tests and benchmarks read it). */
@@ -83,8 +96,7 @@ export class StatusModel {
 
   /** A slow poll where the server does not push (no event bus, or no watcher). */
   private _fallback(): void {
-    const pushed = Boolean(this._manager.events) && this._status?.events;
-    if (pushed || this._poll || !this._status) {
+    if (this.pushing || this._poll || !this._status) {
       return;
     }
     this._poll = new Poll({
@@ -97,6 +109,7 @@ export class StatusModel {
 
   private _onEvent(_: unknown, emission: Event.Emission): void {
     if (emission.schema_id === STATUS_SCHEMA_ID) {
+      this._pushed.emit();
       void this.refresh();
     }
   }
@@ -104,6 +117,7 @@ export class StatusModel {
   private _status: IStatus | null = null;
   private _problem: string | null = null;
   private _changed = new Signal<this, void>(this);
+  private _pushed = new Signal<this, void>(this);
   private _inFlight: Promise<IStatus | null> | null = null;
   private _again = false;
   private _reads = 0;
@@ -142,28 +156,21 @@ export class StatusItem extends Widget {
   show_(status: IStatus | null, problem?: string | null): void {
     const trans = this._trans;
     const node = this.node;
-    const signedIn = status?.sessions.find(s => SIGNED_IN.has(s.state));
-    const pending =
-      (status?.pending.length ?? 0) > 0 || pendingSessions(status).length > 0;
+    const { state, session: signedIn } = summarize(status, problem);
     let text: string;
-    let state: string;
-    if (problem) {
+    if (state === 'unreachable') {
       // Not the last state seen: the server cannot say what it is now.
       text = trans.__('AWS: server unreachable');
-      state = 'unreachable';
     } else if (signedIn) {
       text = trans.__(
         'AWS: signed in to %1 until %2',
         signedIn.name,
         clock(signedIn.expires_at)
       );
-      state = signedIn.state;
-    } else if (pending) {
+    } else if (state === 'pending') {
       text = trans.__('AWS: signing in…');
-      state = 'pending';
     } else {
       text = trans.__('AWS: sign in');
-      state = 'signed_out';
     }
     node.textContent = text;
     node.dataset.state = state;

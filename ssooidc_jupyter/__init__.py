@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from .notebook._widget import LoginView, LoginWidget
     from .oidc._client import AsyncSSOOIDCClient, SSOOIDCClient, ssooidc
 
-__version__ = "0.1.0"
+    # Read from the installed metadata on first access (its one source is package.json).
+    __version__: str
 
 # name -> module that defines it, imported on first attribute access (PEP 562).
 _LAZY = {
@@ -162,6 +163,10 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from .oidc._version import package_version
+
+        return package_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -171,4 +176,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The version's one source (tests/test_version.py).
+VERSION = json.loads((ROOT / "package.json").read_text())["version"]
 pytestmark = pytest.mark.slow
 
 
@@ -94,7 +97,7 @@ def test_the_wheel_ships_the_labextension_and_the_server_config(wheel: Path) -> 
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    data = "ssooidc_jupyter-0.1.0.data/data/"
+    data = f"ssooidc_jupyter-{VERSION}.data/data/"
     assert data + "etc/jupyter/jupyter_server_config.d/ssooidc_jupyter.json" in names
     share = data + "share/jupyter/labextensions/ssooidc-jupyter/"
     assert share + "package.json" in names and share + "install.json" in names
@@ -109,16 +112,32 @@ def test_the_wheel_ships_the_labextension_and_the_server_config(wheel: Path) -> 
     assert not any(name.startswith("ssooidc_jupyter/labextension/") for name in names)
 
 
+def test_the_wheel_carries_the_version_of_package_json(wheel: Path) -> None:
+    import zipfile
+
+    archive = zipfile.ZipFile(wheel)
+    assert wheel.name.startswith(f"ssooidc_jupyter-{VERSION}-")
+    metadata = archive.read(f"ssooidc_jupyter-{VERSION}.dist-info/METADATA").decode()
+    assert f"\nVersion: {VERSION}\n" in metadata
+    share = f"ssooidc_jupyter-{VERSION}.data/data/share/jupyter/labextensions/ssooidc-jupyter/"
+    assert json.loads(archive.read(share + "package.json"))["version"] == VERSION
+
+
 def test_installed_wheel_enables_the_server_extension(
     installed: tuple[Path, dict[str, str]],
 ) -> None:
     python, env = installed
     where = _run(
-        [str(python), "-c", "import ssooidc_jupyter; print(ssooidc_jupyter.__file__)"],
+        [
+            str(python),
+            "-c",
+            "import ssooidc_jupyter as s; print(s.__file__); print(s.__version__)",
+        ],
         env=env,
         cwd=env["HOME"],
     )
     assert str(python.parent.parent) in where.stdout, where.stdout + where.stderr
+    assert where.stdout.split()[-1] == VERSION, where.stdout
     listed = _run(
         [str(python), "-m", "jupyter", "server", "extension", "list"], env=env, cwd=env["HOME"]
     )

@@ -38,6 +38,7 @@ from .._exceptions import (
     TransportError,
 )
 from ._config import ClientConfig
+from ._version import package_version
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -53,9 +54,9 @@ __all__ = [
     "transport_error",
 ]
 
-_VERSION = "0.1.0"
 USER_AGENT = (
-    f"ssooidc-jupyter/{_VERSION} httpx/{httpx.__version__} python/{platform.python_version()}"
+    f"ssooidc-jupyter/{package_version()} httpx/{httpx.__version__} "
+    f"python/{platform.python_version()}"
 )
 
 #: The largest body read from an endpoint. Real answers are a few KB (a ListAccounts page
