@@ -11,11 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 from .._secret import Secret, as_optional_secret, as_secret
 from ..oidc._protocol import validate_response
+from ._clock import utcnow
 from ._models import CachedRegistration, CachedToken
 
 __all__ = [
@@ -57,7 +58,7 @@ class DevicePrompt:
     interval: float
 
     def seconds_left(self, now: datetime | None = None) -> float:
-        now = now or datetime.now(timezone.utc)
+        now = now or utcnow()
         return max(0.0, (self.expires_at - now).total_seconds())
 
 

@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..auth._awsconfig import config_file_path
 from ..auth._cache import cache_dir
+from ..auth._clock import utcnow
 from ..auth._context import LoginContext
 from ..auth._flow import ADVISORY_REFRESH, MANDATORY_REFRESH
 from ..auth._models import parse_timestamp
@@ -197,7 +198,7 @@ class StatusEvents:
 
     async def _schedule(self) -> None:
         """Arm one timer for the next time a token's state changes by itself."""
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         try:
             # The config as the status route last parsed it: a tab reads the status after
             # every event, so a config change is parsed once, by that request.
