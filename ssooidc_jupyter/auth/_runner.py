@@ -67,7 +67,7 @@ def sign_in(
             context,
             slot=plan.slot,
             on_prompt=plan.on_prompt,
-            on_notice=on_notice or default_notice,
+            on_notice=default_notice if on_notice is None else on_notice,
             cancel=cancel,
             label=label_for(context.flow, context.request, origin),
         )
@@ -91,7 +91,7 @@ async def asign_in(
             context,
             slot=plan.slot,
             on_prompt=plan.on_prompt,
-            on_notice=on_notice or default_notice,
+            on_notice=default_notice if on_notice is None else on_notice,
             label=label_for(context.flow, context.request, origin),
         )
     return SSOToken(cached, context=context.settled())
@@ -125,7 +125,7 @@ def _planned(
 ) -> Iterator[_Plan]:
     """The one choice of flow: the device flow (RFC 8628), or PKCE with what it needs for
     the length of the block (a loopback listener, unless ``box`` is given)."""
-    shown = on_prompt or default_prompt
+    shown = default_prompt if on_prompt is None else on_prompt
     if context.flow != "pkce":
         yield _Plan(login_flow(context.request, utcnow), context.slot, shown)
         return
