@@ -366,6 +366,9 @@ def _code_from(
     """Wait for the redirect in ``box``; its code, or the error it brought as an exception."""
     while (result := box.result) is None:
         if now() >= deadline:
+            # The authorization page may have refused a cached client revoked meanwhile (the
+            # flow cannot tell before CreateToken): the next sign-in registers anew.
+            yield DropRegistration()
             raise LoginExpiredError(
                 "The sign-in page was not completed in time; start the sign-in again."
             )
