@@ -54,7 +54,7 @@ def plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     @contextlib.contextmanager
     def recorded(context: LoginContext, *args: Any) -> Iterator[Any]:
         with real(context, *args) as plan:
-            chosen.append(plan.flow.__name__)
+            chosen.append(plan.flow.__name__)  # type: ignore[attr-defined]
             yield plan
 
     monkeypatch.setattr(_runner, "_planned", recorded)
@@ -100,6 +100,21 @@ def browser_prompt(emu: Emulator, threads: list[threading.Thread]) -> Callable[[
     return on_prompt
 
 
+def answering(emu: Emulator, *, approve: bool = True) -> Callable[[LoginController], None]:
+    """A controller observer that plays the user at the device page once the code is out."""
+
+    def observe(controller: LoginController) -> None:
+        if controller.prompt is not None:
+            (emu.approve if approve else emu.deny)(controller.prompt.user_code)
+
+    return observe
+
+
+def code_of(login: ServerLogin) -> str:
+    assert login.prompt is not None
+    return login.prompt.user_code
+
+
 def deliver_redirect(emu: Emulator, login: ServerLogin) -> None:
     """What ``GET /ssooidc/oauth/callback`` does with the browser's redirect."""
     assert login.prompt is not None and login.box is not None
@@ -125,11 +140,11 @@ def test_login_controller_and_server_run_the_device_flow_through_the_runner(
     assert not token.expired
     # the notebook's controller
     controller = LoginController(context)
-    controller.observe(lambda c: c.prompt is not None and emu.approve(c.prompt.user_code))
+    controller.observe(answering(emu))
     assert not controller.start().wait(WITHIN).expired
     assert controller.state is LoginState.SIGNED_IN
     # the server
-    login = asyncio.run(_server_sign_in(context, lambda login: emu.approve(login.prompt.user_code)))
+    login = asyncio.run(_server_sign_in(context, lambda login: emu.approve(code_of(login))))
     assert login.to_json()["state"] == "signed_in"
 
     assert plans == ["login_flow"] * 3
@@ -149,7 +164,7 @@ def test_login_controller_and_server_run_pkce_through_the_runner(
     )  # fmt: skip
     # the notebook's controller (its loopback listener, its prompt)
     controller = LoginController(context_for(emu, tmp_path, force=True, flow="pkce"))
-    controller.observe(lambda c: c.prompt is not None and on_prompt(c.prompt))
+    controller.observe(lambda c: None if c.prompt is None else on_prompt(c.prompt))
     assert not controller.start().wait(WITHIN).expired
     # the server: its own callback route receives the redirect
     server = context_for(
@@ -165,9 +180,7 @@ def test_login_controller_and_server_run_pkce_through_the_runner(
     assert "StartDeviceAuthorization" not in operations(emu)
 
 
-async def _server_sign_in(
-    context: LoginContext, act: Callable[[ServerLogin], None]
-) -> ServerLogin:
+async def _server_sign_in(context: LoginContext, act: Callable[[ServerLogin], None]) -> ServerLogin:
     """A sign-in of the server's registry, on this loop; ``act`` plays the user (in a thread,
     as the user's browser is not the server's loop)."""
     registry = LoginRegistry()
@@ -224,7 +237,7 @@ def test_sign_in_is_the_package_s_runner() -> None:
     assert sign_in is _runner.sign_in and asign_in is _runner.asign_in
     assert asyncio.iscoroutinefunction(asign_in)
     with pytest.raises(AttributeError):
-        _ = sj.auth.complete_login  # type: ignore[attr-defined]
+        _ = sj.auth.complete_login
 
 
 # ---- one outcome model ------------------------------------------------------------------------
@@ -275,11 +288,11 @@ def test_the_outcome_of_each_exception(exc: BaseException, state: str, message: 
 def test_a_denial_ends_alike_in_the_notebook_and_the_server(emu: Emulator, tmp_path: Path) -> None:
     context = context_for(emu, tmp_path, cache=False)
     controller = LoginController(context)
-    controller.observe(lambda c: c.prompt is not None and emu.deny(c.prompt.user_code))
+    controller.observe(answering(emu, approve=False))
     controller.start()
     with pytest.raises(sj.LoginDeniedError):
         controller.wait(WITHIN)
-    login = asyncio.run(_server_sign_in(context, lambda login: emu.deny(login.prompt.user_code)))
+    login = asyncio.run(_server_sign_in(context, lambda login: emu.deny(code_of(login))))
 
     assert controller.outcome is not None and login.message is not None
     assert login.state is controller.state is LoginState.DENIED
@@ -371,9 +384,10 @@ def test_a_device_registration_under_the_pkce_key_is_not_reused(
     _pkce_sign_in(emu, tmp_path, redirect_uri="http://127.0.0.1:0/x")
     registered = _registrations(emu, before)
     assert len(registered) == 1
-    assert json.loads(pkce_file.read_text())["clientId"] != json.loads(device_file.read_text())[
-        "clientId"
-    ]
+    assert (
+        json.loads(pkce_file.read_text())["clientId"]
+        != json.loads(device_file.read_text())["clientId"]
+    )
 
 
 def test_pkce_raises_an_answer_that_is_not_a_token_as_the_device_flow_does(
