@@ -28,7 +28,7 @@ import secrets
 import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -41,7 +41,6 @@ from .._exceptions import (
     SSOOIDCError,
 )
 from .._secret import Secret, as_secret
-from ..oidc._protocol import validate_response
 from ._flow import login_flow
 from ._models import REGISTRATION_EXPIRY_WINDOW, CachedRegistration, CachedToken
 from ._steps import (
@@ -56,6 +55,7 @@ from ._steps import (
     ShowPrompt,
     Step,
     Wait,
+    registration_from_reply,
     token_from_reply,
 )
 
@@ -339,25 +339,14 @@ def _register(
             "issuerUrl": request.start_url,
         },
     )
-    if isinstance(reply, BaseException):
-        raise reply
-    validate_response("RegisterClient", reply)
-    expires = reply.get("clientSecretExpiresAt")
+    registration = registration_from_reply(
+        reply, now(), request.scopes, grant_types=PKCE_GRANT_TYPES
+    )
     endpoint = reply.get("authorizationEndpoint") or (
         f"https://oidc.{request.region}.amazonaws.com/authorize"
     )
-    return CachedRegistration(
-        client_id=reply["clientId"],
-        client_secret=as_secret(reply["clientSecret"]),
-        expires_at=(
-            datetime.fromtimestamp(int(expires), timezone.utc)
-            if expires
-            else now() + timedelta(days=90)
-        ),
-        scopes=list(request.scopes),
-        grant_types=list(PKCE_GRANT_TYPES),
-        extra={"redirectUris": [redirect_uri], "authorizationEndpoint": endpoint},
-    )
+    extra = {"redirectUris": [redirect_uri], "authorizationEndpoint": endpoint}
+    return replace(registration, extra=extra)
 
 
 def _code_from(
