@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter.auth import sign_in
 from ssooidc_jupyter.auth._context import resolve_login
 from ssooidc_jupyter.auth._flow import forget_refresh_failures
-from ssooidc_jupyter.auth._login import complete_login
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.emulator.model import FAULT_KINDS
 from ssooidc_jupyter.oidc import _retry
@@ -175,7 +175,7 @@ def test_sign_in_under_a_persistent_fault_explains_and_caches_no_token(
             emu.start_url, emu.region, endpoint=emu.url, timeout=2, http_timeout=TIMEOUT
         )
         with pytest.raises(sj.SSOOIDCError) as caught:
-            complete_login(context, on_prompt=lambda prompt: None)
+            sign_in(context, on_prompt=lambda prompt: None)
         secrets = emu.secrets
     message = str(caught.value)
     if operation != "CreateToken" or kind in ("malformed_json",):

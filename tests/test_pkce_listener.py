@@ -30,10 +30,11 @@ import httpx
 import pytest
 
 import ssooidc_jupyter as sj
+from ssooidc_jupyter.auth import sign_in
 from ssooidc_jupyter.auth._context import resolve_login
 from ssooidc_jupyter.auth._flow import DevicePrompt
 from ssooidc_jupyter.auth._loopback import MAX_CONNECTIONS, REUSED_LAUNCH, LoopbackReceiver
-from ssooidc_jupyter.auth._pkce import CallbackBox, complete_pkce_login
+from ssooidc_jupyter.auth._pkce import CallbackBox
 from ssooidc_jupyter.emulator import Emulator
 
 NOBODY = 65534
@@ -124,7 +125,7 @@ class SignIn:
 
     def _run(self, ctx: Any) -> None:
         try:
-            self.token = complete_pkce_login(ctx, on_prompt=self._show, open_browser=self._open)
+            self.token = sign_in(ctx, on_prompt=self._show, open_browser=self._open)
         except BaseException as exc:
             self.error = exc
         finally:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .._secret import Secret, as_optional_secret, as_secret
+from ._clock import utcnow
 
 __all__ = [
     "as_utc",
@@ -104,7 +105,7 @@ def as_utc(value: datetime, what: str) -> datetime:
 
 
 def now_utc(now: datetime | None) -> datetime:
-    return datetime.now(timezone.utc) if now is None else as_utc(now, "now")
+    return utcnow() if now is None else as_utc(now, "now")
 
 
 # -- JSON member helpers ------------------------------------------------------------------

@@ -30,12 +30,12 @@ from ._admin import (
     multi_visitor,
 )
 from ._cache import TokenCache, registration_key
-from ._drivers import CacheSlot
 from ._flow import LoginRequest
 from ._models import (
     DEFAULT_SCOPES,
     token_cache_key,
 )
+from ._slot import CacheSlot
 
 if TYPE_CHECKING:
     from ..oidc._config import ProfileSettings

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._exceptions import (
@@ -41,6 +41,7 @@ from ._steps import (
     ShowPrompt,
     Step,
     Wait,
+    registration_from_reply,
     token_from_reply,
 )
 
@@ -229,19 +230,6 @@ def _register(
         "RegisterClient",
         {"clientName": request.client_name, "clientType": "public", "scopes": list(request.scopes)},
     )
-    if isinstance(reply, BaseException):
-        raise reply
-    validate_response("RegisterClient", reply)
-    expires = reply.get("clientSecretExpiresAt")
-    registration = CachedRegistration(
-        client_id=reply["clientId"],
-        client_secret=as_secret(reply["clientSecret"]),
-        expires_at=(
-            datetime.fromtimestamp(int(expires), timezone.utc)
-            if expires
-            else now() + timedelta(days=90)
-        ),
-        scopes=list(request.scopes),
-    )
+    registration = registration_from_reply(reply, now(), request.scopes)
     yield SaveRegistration(registration)
     return registration

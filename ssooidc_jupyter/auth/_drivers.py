@@ -20,6 +20,7 @@ from typing import Any
 from .._exceptions import LoginCancelledError, SSOOIDCError
 from ..oidc._wire import wrap_secret_response
 from ._cache import CacheLockTimeout
+from ._context import LazyClient, LoginContext
 from ._flow import (
     Call,
     DevicePrompt,
@@ -40,7 +41,7 @@ from ._inflight import (
 from ._models import CachedToken
 from ._slot import CacheSlot
 
-__all__ = ["CacheSlot", "run_async", "run_sync"]
+__all__ = ["CacheSlot", "adrive", "drive", "run_async", "run_sync"]
 
 logger = logging.getLogger("ssooidc_jupyter.login")
 
@@ -207,6 +208,60 @@ def _sync_wait(seconds: float, cancel: threading.Event | None, others: _Others) 
         elif cancel.wait(chunk):
             raise LoginCancelledError("Sign-in cancelled.")
         others.check_cancelled()
+
+
+def drive(
+    flow: Flow,
+    context: LoginContext,
+    *,
+    slot: CacheSlot | None = None,
+    on_prompt: PromptHandler = default_prompt,
+    on_notice: NoticeHandler = default_notice,
+    cancel: threading.Event | None = None,
+    label: SignInLabel | None = None,
+) -> CachedToken:
+    """Drive ``flow`` for ``context`` in this thread: the sync entry of every sign-in and
+    :class:`SSOToken` method. The client is made at its first call, closed at the end.
+    ``slot``: other cache entries than the context's (PKCE keeps its registration apart)."""
+
+    client = LazyClient(context)
+    try:
+        return run_sync(
+            flow,
+            client,
+            context.slot if slot is None else slot,
+            on_prompt=on_prompt,
+            on_notice=on_notice,
+            cancel=cancel,
+            label=label,
+        )
+    finally:
+        client.close()
+
+
+async def adrive(
+    flow: Flow,
+    context: LoginContext,
+    *,
+    slot: CacheSlot | None = None,
+    on_prompt: PromptHandler = default_prompt,
+    on_notice: NoticeHandler = default_notice,
+    label: SignInLabel | None = None,
+) -> CachedToken:
+    """:func:`drive` on the running event loop; cancel the task to stop."""
+
+    client = LazyClient(context, asynchronous=True)
+    try:
+        return await run_async(
+            flow,
+            client,
+            context.slot if slot is None else slot,
+            on_prompt=on_prompt,
+            on_notice=on_notice,
+            label=label,
+        )
+    finally:
+        await client.aclose()
 
 
 def run_sync(

@@ -21,10 +21,11 @@ import os
 import re
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._clock import utcnow
 from ._files import atomic_write
 from ._models import format_timestamp, parse_timestamp
 
@@ -377,7 +378,7 @@ def new_pending(
         # one-time key to its listener: neither is published.
         verification_uri=verification_uri if flow == "device" else None,
         origin=origin,
-        started_at=datetime.now(timezone.utc),
+        started_at=utcnow(),
         expires_at=expires_at,
         pid=os.getpid(),
         host=socket.gethostname(),

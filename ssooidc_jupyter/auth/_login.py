@@ -1,8 +1,8 @@
 """``login()`` and ``login_async()``: one call that returns a usable :class:`SSOToken`.
 
 They resolve where to sign in (arguments, a profile or an sso-session from
-``~/.aws/config``), then hand :func:`._flow.login_flow` to a driver. A valid cached token is
-returned after one cache read and no network call.
+``~/.aws/config``), then run it with the one runner, :func:`._runner.sign_in` /
+``asign_in``. A valid cached token is returned after one cache read and no network call.
 """
 
 from __future__ import annotations
@@ -11,22 +11,14 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .._exceptions import ConfigurationError
-from ._context import LazyClient, LoginContext, resolve_login
-from ._drivers import (
-    NoticeHandler,
-    PromptHandler,
-    default_notice,
-    default_prompt,
-    run_async,
-    run_sync,
-)
-from ._flow import login_flow
-from ._inflight import label_for, request_cancel
+from ._context import LoginContext, resolve_login
+from ._drivers import NoticeHandler, PromptHandler
+from ._inflight import request_cancel
+from ._runner import asign_in, sign_in
 from ._token import SSOToken
 
 if TYPE_CHECKING:
@@ -36,8 +28,6 @@ __all__ = [
     "LoginArguments",
     "LoginContext",
     "cancel_pending",
-    "complete_login",
-    "complete_login_async",
     "login",
     "login_async",
     "resolve_login",
@@ -45,10 +35,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("ssooidc_jupyter.login")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class LoginArguments(TypedDict, total=False):
@@ -102,7 +88,7 @@ def login(
     the redirect (``redirect_uri=`` a loopback ``http`` URL to choose its address).
     """
     context = resolve_login(start_url, region, **arguments)
-    return complete_login(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
+    return sign_in(context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel)
 
 
 async def login_async(
@@ -118,72 +104,7 @@ async def login_async(
     The token's ``a``-methods (:meth:`SSOToken.acurrent_access_token`,
     :meth:`SSOToken.arefresh`, ...) keep it that way after the sign-in."""
     context = resolve_login(start_url, region, **arguments)
-    return await complete_login_async(context, on_prompt=on_prompt, on_notice=on_notice)
-
-
-def complete_login(
-    context: LoginContext,
-    *,
-    on_prompt: PromptHandler | None = None,
-    on_notice: NoticeHandler | None = None,
-    cancel: threading.Event | None = None,
-    origin: str | None = None,
-) -> SSOToken:
-    """Run the sign-in of a resolved ``context`` in this thread.
-
-    ``origin`` (``"status bar"``, ``"kernel"``, ``"script"``; None: found out) is where the
-    sign-in was started, as other processes waiting for it are told."""
-    if context.flow == "pkce":
-        # Lazy: only a PKCE sign-in needs the module (and its listener).
-        from ._pkce import complete_pkce_login
-
-        return complete_pkce_login(
-            context, on_prompt=on_prompt, on_notice=on_notice, cancel=cancel, origin=origin
-        )
-    client = LazyClient(context)
-    try:
-        cached = run_sync(
-            login_flow(context.request, _utcnow),
-            client,
-            context.slot,
-            on_prompt=default_prompt if on_prompt is None else on_prompt,
-            on_notice=default_notice if on_notice is None else on_notice,
-            cancel=cancel,
-            label=label_for(context.flow, context.request, origin),
-        )
-    finally:
-        client.close()
-    return SSOToken(cached, context=context.settled())
-
-
-async def complete_login_async(
-    context: LoginContext,
-    *,
-    on_prompt: PromptHandler | None = None,
-    on_notice: NoticeHandler | None = None,
-    origin: str | None = None,
-) -> SSOToken:
-    """:func:`complete_login` on the running event loop."""
-    if context.flow == "pkce":
-        # Lazy, as in complete_login.
-        from ._pkce import complete_pkce_login_async
-
-        return await complete_pkce_login_async(
-            context, on_prompt=on_prompt, on_notice=on_notice, origin=origin
-        )
-    client = LazyClient(context, asynchronous=True)
-    try:
-        cached = await run_async(
-            login_flow(context.request, _utcnow),
-            client,
-            context.slot,
-            on_prompt=default_prompt if on_prompt is None else on_prompt,
-            on_notice=default_notice if on_notice is None else on_notice,
-            label=label_for(context.flow, context.request, origin),
-        )
-    finally:
-        await client.aclose()
-    return SSOToken(cached, context=context.settled())
+    return await asign_in(context, on_prompt=on_prompt, on_notice=on_notice)
 
 
 def session(
@@ -212,7 +133,7 @@ def session(
             "add them to the profile, or call login() and token.session(account_id=..., "
             "role_name=...)."
         )
-    token = complete_login(context, on_prompt=on_prompt)
+    token = sign_in(context, on_prompt=on_prompt)
     if region_name is None:
         # botocore's order for the region: the environment, then the profile's own value.
         region_name = (

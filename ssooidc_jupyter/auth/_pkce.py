@@ -5,35 +5,29 @@ The browser flow the AWS CLI v2 uses by default: the user's browser goes to the
 PKCE verifier can redeem. Unlike the device flow, a phished link gives nothing: the code goes
 to the redirect URI, not to whoever started the sign-in.
 
-The flow itself (:func:`pkce_flow`, in ``_pkceflow.py``; this module runs it) is, like
-:mod:`._flow`, a generator of steps that does no I/O: the drivers of :mod:`._drivers` run
-it unchanged. The code arrives through a :class:`CallbackBox` filled by
-whoever receives the redirect -- the Jupyter server's ``/ssooidc/oauth/callback`` route, or
-:class:`LoopbackReceiver` (a listener on 127.0.0.1, for ``login(flow="pkce")`` outside
-Jupyter) -- and the flow checks it between short waits. The verifier never leaves this
-process; the ``state`` is checked in constant time, and a box takes one delivery only, so a
-replayed or forged callback is refused.
+The flow itself (:func:`pkce_flow`, in ``_pkceflow.py``) is, like :mod:`._flow`, a
+generator of steps that does no I/O; this module sets up what a run of it needs
+(:func:`pkce_run`: the redirect's receiver, the prompt, the registration's cache entry) for
+the one runner, :func:`._runner.sign_in` / ``asign_in``. The code arrives through a
+:class:`CallbackBox` filled by whoever receives the redirect -- the Jupyter server's
+``/ssooidc/oauth/callback`` route, or :class:`LoopbackReceiver` (a listener on 127.0.0.1,
+for ``login(flow="pkce")`` outside Jupyter) -- and the flow checks it between short waits.
+The verifier never leaves this process; the ``state`` is checked in constant time, and a box
+takes one delivery only, so a replayed or forged callback is refused.
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
 
 from .._exceptions import ConfigurationError
 from ..oidc._values import validate_redirect_uri
-from ._context import LazyClient, LoginContext
-from ._drivers import (
-    NoticeHandler,
-    PromptHandler,
-    default_notice,
-    default_prompt,
-    run_async,
-    run_sync,
-)
-from ._inflight import label_for
-from ._loopback import BrowserOpener, LoopbackReceiver, _open_in_background, open_browser
+from ._clock import utcnow
+from ._context import LoginContext
+from ._drivers import PromptHandler
+from ._loopback import BrowserOpener, LoopbackReceiver, _open_in_background
 from ._pkceflow import (
     ABORTED,
     AUTHORIZATION_CODE_GRANT,
@@ -42,9 +36,10 @@ from ._pkceflow import (
     authorize_url,
     pkce_flow,
     pkce_pair,
+    pkce_registration_key,
 )
-from ._steps import DevicePrompt
-from ._token import SSOToken
+from ._slot import CacheSlot
+from ._steps import DevicePrompt, Flow
 
 __all__ = [
     "ABORTED",
@@ -53,97 +48,44 @@ __all__ = [
     "CallbackResult",
     "LoopbackReceiver",
     "authorize_url",
-    "complete_pkce_login",
-    "complete_pkce_login_async",
     "pkce_flow",
     "pkce_pair",
+    "pkce_registration_key",
+    "pkce_run",
     "validate_redirect_uri",
 ]
 
 
-# ---- running it ------------------------------------------------------------------------------
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def complete_pkce_login(
+@contextlib.contextmanager
+def pkce_run(
     context: LoginContext,
-    *,
-    box: CallbackBox | None = None,
-    on_prompt: PromptHandler | None = None,
-    on_notice: NoticeHandler | None = None,
-    cancel: threading.Event | None = None,
-    open_browser: BrowserOpener | None = open_browser,
-    origin: str | None = None,
-) -> SSOToken:
-    """The PKCE sign-in of ``context`` in this thread. Without ``box``, a loopback listener
-    receives the redirect (at ``context.redirect_uri``, or a free port of 127.0.0.1), the
-    prompt shows its one-time launch link, and ``open_browser`` (default: this machine's
-    graphical browser, when it has one) opens that link."""
+    on_prompt: PromptHandler,
+    box: CallbackBox | None,
+    open_browser: BrowserOpener | None,
+) -> Iterator[tuple[Flow, CacheSlot, PromptHandler]]:
+    """The PKCE sign-in of ``context``, ready to drive: its flow, its cache entries (the
+    registration under its own key) and the prompt to show. Without ``box``, a loopback
+    listener receives the redirect (at ``context.redirect_uri``, or a free port of
+    127.0.0.1) until the block ends, the prompt shows its one-time launch link, and
+    ``open_browser`` (None: none) opens that link."""
     receiver = None
-    shown = on_prompt or default_prompt
     if box is None:
         box = CallbackBox()
         receiver = LoopbackReceiver(box, context.redirect_uri)
         redirect_uri = receiver.redirect_uri
-        shown = _launching(receiver, shown, open_browser)
+        on_prompt = _launching(receiver, on_prompt, open_browser)
     else:
         redirect_uri = _required_redirect(context)
-    client = LazyClient(context)
+    key = pkce_registration_key(context.request, redirect_uri)
     try:
-        cached = run_sync(
-            pkce_flow(context.request, redirect_uri, box, _utcnow),
-            client,
-            context.slot,
-            on_prompt=shown,
-            on_notice=on_notice or default_notice,
-            cancel=cancel,
-            label=label_for(context.flow, context.request, origin),
+        yield (
+            pkce_flow(context.request, redirect_uri, box, utcnow),
+            replace(context.slot, registration_key=key),
+            on_prompt,
         )
     finally:
-        client.close()
         if receiver is not None:
             receiver.close()
-    return SSOToken(cached, context=context.settled())
-
-
-async def complete_pkce_login_async(
-    context: LoginContext,
-    *,
-    box: CallbackBox | None = None,
-    on_prompt: PromptHandler | None = None,
-    on_notice: NoticeHandler | None = None,
-    open_browser: BrowserOpener | None = open_browser,
-    origin: str | None = None,
-) -> SSOToken:
-    """:func:`complete_pkce_login` on the running event loop (the listener, when there is
-    one, runs in its own thread; the flow only looks into the box between waits)."""
-    receiver = None
-    shown = on_prompt or default_prompt
-    if box is None:
-        box = CallbackBox()
-        receiver = LoopbackReceiver(box, context.redirect_uri)
-        redirect_uri = receiver.redirect_uri
-        shown = _launching(receiver, shown, open_browser)
-    else:
-        redirect_uri = _required_redirect(context)
-    client = LazyClient(context, asynchronous=True)
-    try:
-        cached = await run_async(
-            pkce_flow(context.request, redirect_uri, box, _utcnow),
-            client,
-            context.slot,
-            on_prompt=shown,
-            on_notice=on_notice or default_notice,
-            label=label_for(context.flow, context.request, origin),
-        )
-    finally:
-        await client.aclose()
-        if receiver is not None:
-            receiver.close()
-    return SSOToken(cached, context=context.settled())
 
 
 def _launching(

@@ -1,7 +1,17 @@
 """The authorization-code flow with PKCE as steps (no I/O): register a client for the
-redirect, show the authorization page, wait for the redirect in a :class:`CallbackBox`, redeem
-the code with the verifier, save. The PKCE pair, the one-delivery box (``state`` checked in
-constant time) and the authorization URL live here too.
+redirect (or reuse the cached registration), show the authorization page, wait for the
+redirect in a :class:`CallbackBox`, redeem the code with the verifier, save. The PKCE pair,
+the one-delivery box (``state`` checked in constant time) and the authorization URL live here
+too.
+
+Answers are checked as the device flow checks them (``validate_response``), and the client
+registration is cached as the device flow caches its own, but apart from it: the AWS CLI
+keys both under one name and tells them apart by ``grantTypes``, which is enough for its one
+redirect URI (``http://127.0.0.1/oauth/callback``); ours may be the Jupyter server's route,
+which a CLI reusing the registration would present in vain. So a PKCE registration has its
+own key (:func:`pkce_registration_key`: the CLI's members plus the grant types and the
+redirect URI, the port of a loopback one left out, as RFC 8252 lets the service ignore it),
+and is reused only when it names the authorization-code grant and this redirect URI.
 
 ``_pkce.py`` runs this flow with the drivers (and a loopback listener when no server
 receives the redirect); every name stays importable from there.
@@ -12,26 +22,40 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
+import json
 import secrets
 import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from .._exceptions import LoginDeniedError, LoginError, LoginExpiredError, SSOOIDCError
+from .._exceptions import (
+    InvalidClientException,
+    InvalidResponseError,
+    LoginDeniedError,
+    LoginError,
+    LoginExpiredError,
+    SSOOIDCError,
+)
 from .._secret import Secret, as_secret
 from ._flow import login_flow
-from ._models import CachedToken
+from ._models import REGISTRATION_EXPIRY_WINDOW, CachedRegistration, CachedToken
 from ._steps import (
     Call,
     DevicePrompt,
+    DropRegistration,
     Flow,
+    LoadRegistration,
+    LoginRequest,
+    SaveRegistration,
     SaveToken,
     ShowPrompt,
     Step,
     Wait,
+    registration_from_reply,
     token_from_reply,
 )
 
@@ -43,9 +67,12 @@ __all__ = [
     "authorize_url",
     "pkce_flow",
     "pkce_pair",
+    "pkce_registration_key",
 ]
 
 AUTHORIZATION_CODE_GRANT = "authorization_code"
+#: What a PKCE client registers for (the AWS CLI's ``_AUTH_GRANT_TYPES``).
+PKCE_GRANT_TYPES = (AUTHORIZATION_CODE_GRANT, "refresh_token")
 # How often the flow looks into its box for the code (an in-memory check, no I/O).
 _CHECK_EVERY = 0.2
 # How long the browser leg may take, when the request sets no timeout: as a device code.
@@ -151,7 +178,7 @@ def authorize_url(
 
 
 def pkce_flow(
-    request: Any, redirect_uri: str, box: CallbackBox, now: Callable[[], datetime]
+    request: LoginRequest, redirect_uri: str, box: CallbackBox, now: Callable[[], datetime]
 ) -> Flow:
     """Return a usable token: the cached or refreshed one (as :func:`login_flow`), else one
     from the authorization-code flow with PKCE through ``redirect_uri`` and ``box``."""
@@ -162,13 +189,11 @@ def pkce_flow(
         return (yield from login_flow(replace(request, interactive=False), now))
     except LoginError:
         pass
-    client_id, client_secret, registration_expires_at, endpoint = yield from _register(
-        request, redirect_uri, now
-    )
+    registration, endpoint = yield from _registration(request, redirect_uri, now)
     verifier, challenge = pkce_pair()
     url = authorize_url(
         endpoint,
-        client_id=client_id,
+        client_id=registration.client_id,
         redirect_uri=redirect_uri,
         scopes=list(request.scopes),
         state=box.state,
@@ -194,28 +219,29 @@ def pkce_flow(
     reply = yield Call(
         "CreateToken",
         {
-            "clientId": client_id,
-            "clientSecret": client_secret,
+            "clientId": registration.client_id,
+            "clientSecret": registration.client_secret,
             "grantType": AUTHORIZATION_CODE_GRANT,
             "code": code,
             "redirectUri": redirect_uri,
             "codeVerifier": verifier,
         },
     )
-    token = _redeemed(reply, issued, request, client_id, client_secret, registration_expires_at)
+    if isinstance(reply, InvalidClientException):
+        yield DropRegistration()  # revoked meanwhile: the next sign-in registers again
+    token = _redeemed(reply, issued, request, registration)
     yield SaveToken(token)
     return token
 
 
 def _redeemed(
-    reply: Any,
-    issued: datetime,
-    request: Any,
-    client_id: str,
-    client_secret: Secret,
-    registration_expires_at: datetime | None,
+    reply: Any, issued: datetime, request: LoginRequest, registration: CachedRegistration
 ) -> CachedToken:
-    """The token from CreateToken's answer to the code; a refusal as LoginError."""
+    """The token from CreateToken's answer to the code (checked as the device flow checks
+    it: an answer that is not a token is raised as InvalidResponseError, naming the member);
+    a refusal as LoginError."""
+    if isinstance(reply, InvalidResponseError):
+        raise reply
     if isinstance(reply, SSOOIDCError):
         raise LoginError(
             f"The authorization code could not be redeemed ({type(reply).__name__}); "
@@ -228,39 +254,99 @@ def _redeemed(
         issued,
         start_url=request.start_url,
         region=request.region,
-        client_id=client_id,
-        client_secret=client_secret,
-        registration_expires_at=registration_expires_at,
+        client_id=registration.client_id,
+        client_secret=registration.client_secret,
+        registration_expires_at=registration.expires_at,
     )
 
 
+def pkce_registration_key(request: LoginRequest, redirect_uri: str) -> str:
+    """The cache key of the PKCE client registration for ``redirect_uri`` (see the module's
+    docstring): never the device flow's, nor the key of another redirect URI."""
+    args = {
+        "tool": "botocore",
+        "startUrl": request.start_url,
+        "region": request.region,
+        "scopes": list(request.scopes),
+        "session_name": request.session_name,
+        "grantTypes": list(PKCE_GRANT_TYPES),
+        "redirectUri": _portless(redirect_uri),
+    }
+    cache_args = json.dumps(args, sort_keys=True).encode("utf-8")
+    # sha1, as the CLI names its registration files: a file name, not a security measure.
+    return hashlib.sha1(cache_args, usedforsecurity=False).hexdigest()
+
+
+def _portless(uri: str) -> str:
+    """``uri`` without the port when it is a loopback IP's (RFC 8252 section 7.3: the
+    service accepts any port there, so a listener on a new port reuses the registration)."""
+    parts = urlsplit(uri)
+    try:
+        loopback = parts.scheme == "http" and ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback or parts.port is None:
+        return uri
+    host = parts.netloc.rsplit(":", 1)[0]
+    return parts._replace(netloc=host).geturl()
+
+
+def _reusable(
+    cached: CachedRegistration, request: LoginRequest, redirect_uri: str, now: datetime
+) -> bool:
+    """A cached registration this sign-in may use: made for the authorization-code grant
+    (never a device-only one) and this redirect URI, for the scopes asked, not expiring."""
+    if cached.expires_at - now < REGISTRATION_EXPIRY_WINDOW:
+        return False
+    registered = cached.extra.get("redirectUris")
+    return (
+        AUTHORIZATION_CODE_GRANT in (cached.grant_types or [])
+        and set(request.scopes) <= set(cached.scopes)
+        and isinstance(registered, list)
+        and _portless(redirect_uri) in [_portless(str(uri)) for uri in registered]
+        and isinstance(cached.extra.get("authorizationEndpoint"), str)
+    )
+
+
+def _registration(
+    request: LoginRequest, redirect_uri: str, now: Callable[[], datetime]
+) -> Generator[Step, Any, tuple[CachedRegistration, str]]:
+    """The client registration for the redirect (the cached one when reusable, else a new
+    one, saved) and the authorization endpoint."""
+    cached = yield LoadRegistration()
+    if isinstance(cached, CachedRegistration) and _reusable(cached, request, redirect_uri, now()):
+        registration = cached
+    else:
+        registration = yield from _register(request, redirect_uri, now)
+        yield SaveRegistration(registration)
+    return registration, str(registration.extra["authorizationEndpoint"])
+
+
 def _register(
-    request: Any, redirect_uri: str, now: Callable[[], datetime]
-) -> Generator[Step, Any, tuple[str, Secret, datetime | None, str]]:
-    """RegisterClient for the authorization-code grant: the client id and secret, when the
-    registration expires, and the authorization endpoint."""
+    request: LoginRequest, redirect_uri: str, now: Callable[[], datetime]
+) -> Generator[Step, Any, CachedRegistration]:
+    """RegisterClient for the authorization-code grant, its answer checked as the device
+    flow checks its own; the registration as the CLI caches it, plus the redirect URI and
+    the authorization endpoint (members the CLI ignores)."""
     reply = yield Call(
         "RegisterClient",
         {
             "clientName": request.client_name,
             "clientType": "public",
             "scopes": list(request.scopes),
-            "grantTypes": [AUTHORIZATION_CODE_GRANT, "refresh_token"],
+            "grantTypes": list(PKCE_GRANT_TYPES),
             "redirectUris": [redirect_uri],
             "issuerUrl": request.start_url,
         },
     )
-    if isinstance(reply, BaseException):
-        raise reply
-    client_id, client_secret = reply["clientId"], as_secret(reply["clientSecret"])
-    expires = reply.get("clientSecretExpiresAt")
-    registration_expires_at = (
-        datetime.fromtimestamp(int(expires), now().tzinfo) if expires else None
+    registration = registration_from_reply(
+        reply, now(), request.scopes, grant_types=PKCE_GRANT_TYPES
     )
     endpoint = reply.get("authorizationEndpoint") or (
         f"https://oidc.{request.region}.amazonaws.com/authorize"
     )
-    return client_id, client_secret, registration_expires_at, endpoint
+    extra = {"redirectUris": [redirect_uri], "authorizationEndpoint": endpoint}
+    return replace(registration, extra=extra)
 
 
 def _code_from(
@@ -269,6 +355,9 @@ def _code_from(
     """Wait for the redirect in ``box``; its code, or the error it brought as an exception."""
     while (result := box.result) is None:
         if now() >= deadline:
+            # The authorization page may have refused a cached client revoked meanwhile (the
+            # flow cannot tell before CreateToken): the next sign-in registers anew.
+            yield DropRegistration()
             raise LoginExpiredError(
                 "The sign-in page was not completed in time; start the sign-in again."
             )

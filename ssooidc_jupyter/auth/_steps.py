@@ -9,13 +9,14 @@ steps; the drivers (``_drivers.py``) carry them out. Nothing here does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeAlias
 
 from .._secret import Secret, as_optional_secret, as_secret
 from ..oidc._protocol import validate_response
+from ._clock import utcnow
 from ._models import CachedRegistration, CachedToken
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Wait",
     "classify",
     "refreshable",
+    "registration_from_reply",
     "token_from_reply",
 ]
 
@@ -57,7 +59,7 @@ class DevicePrompt:
     interval: float
 
     def seconds_left(self, now: datetime | None = None) -> float:
-        now = now or datetime.now(timezone.utc)
+        now = now or utcnow()
         return max(0.0, (self.expires_at - now).total_seconds())
 
 
@@ -221,5 +223,34 @@ def token_from_reply(
         client_id=client_id,
         client_secret=client_secret,
         registration_expires_at=registration_expires_at,
+        extra=extra or {},
+    )
+
+
+def registration_from_reply(
+    reply: Any,
+    now: datetime,
+    scopes: Sequence[str],
+    *,
+    grant_types: Sequence[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> CachedRegistration:
+    """The client registration from RegisterClient's answer (or the error it got, raised),
+    checked first: an answer that is not a registration raises InvalidResponseError naming
+    the member, and nothing is saved. No expiry in the answer: 90 days, as the service's."""
+    if isinstance(reply, BaseException):
+        raise reply
+    validate_response("RegisterClient", reply)
+    expires = reply.get("clientSecretExpiresAt")
+    return CachedRegistration(
+        client_id=reply["clientId"],
+        client_secret=as_secret(reply["clientSecret"]),
+        expires_at=(
+            datetime.fromtimestamp(int(expires), timezone.utc)
+            if expires
+            else now + timedelta(days=90)
+        ),
+        scopes=list(scopes),
+        grant_types=None if grant_types is None else list(grant_types),
         extra=extra or {},
     )

@@ -7,15 +7,16 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LoginError, SSOOIDCError, UnauthorizedException
 from .._secret import Secret
 from ._aws import PortalClients, forget_sign_in
-from ._context import LazyClient, LoginContext
-from ._drivers import run_async, run_sync
+from ._clock import utcnow
+from ._context import LoginContext
+from ._drivers import adrive, drive
 from ._flow import Flow, current_token_flow, refresh_now_flow
 from ._models import CachedToken
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["SSOToken"]
 
 logger = logging.getLogger("ssooidc_jupyter.token")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _Held:
@@ -104,11 +101,11 @@ class SSOToken:
     @property
     def expires_in(self) -> int:
         """Whole seconds until expiry (0 once expired)."""
-        return max(0, int((self.expires_at - _utcnow()).total_seconds()))
+        return max(0, int((self.expires_at - utcnow()).total_seconds()))
 
     @property
     def expired(self) -> bool:
-        return self.expires_at <= _utcnow()
+        return self.expires_at <= utcnow()
 
     def __repr__(self) -> str:
         state = "expired" if self.expired else f"valid until {self.expires_at:%Y-%m-%d %H:%M} UTC"
@@ -133,24 +130,12 @@ class SSOToken:
     # ---- keeping it fresh ------------------------------------------------------------------
 
     def _run(self, flow: Flow) -> CachedToken:
-        """Drive a flow that never prompts, in this thread, with a client made on demand."""
-        client = LazyClient(self._context)
-        try:
-            return run_sync(
-                flow, client, self._context.slot, on_prompt=_no_prompt, on_notice=_ignore
-            )
-        finally:
-            client.close()
+        """Drive a flow that never prompts, in this thread: the sign-ins' own driver entry."""
+        return drive(flow, self._context, on_prompt=_no_prompt, on_notice=_ignore)
 
     async def _arun(self, flow: Flow) -> CachedToken:
         """:meth:`_run` on the running event loop (the async driver and client)."""
-        client = LazyClient(self._context, asynchronous=True)
-        try:
-            return await run_async(
-                flow, client, self._context.slot, on_prompt=_no_prompt, on_notice=_ignore
-            )
-        finally:
-            await client.aclose()
+        return await adrive(flow, self._context, on_prompt=_no_prompt, on_notice=_ignore)
 
     # The twins below differ only in the driver they call: the same flow, the same
     # compare-and-swap of the held token, the same cache lock (the flow's Lock step: the
@@ -163,13 +148,13 @@ class SSOToken:
         ago); write the result back. Raises :class:`SessionEndedError` when the session is
         over."""
         held = self._held.get()
-        self._held.swap(held, self._run(refresh_now_flow(held, _utcnow)))
+        self._held.swap(held, self._run(refresh_now_flow(held, utcnow)))
         return self
 
     async def arefresh(self) -> SSOToken:
         """:meth:`refresh` for asyncio: never blocks the event loop."""
         held = self._held.get()
-        self._held.swap(held, await self._arun(refresh_now_flow(held, _utcnow)))
+        self._held.swap(held, await self._arun(refresh_now_flow(held, utcnow)))
         return self
 
     def current_access_token(self) -> str:
@@ -185,12 +170,12 @@ class SSOToken:
     def _current(self) -> Secret:
         """:meth:`current_access_token`, still wrapped (what our own calls pass on)."""
         held = self._held.get()
-        current = self._run(current_token_flow(self._context.request, held, _utcnow))
+        current = self._run(current_token_flow(self._context.request, held, utcnow))
         return self._held.swap(held, current).access_token
 
     async def _acurrent(self) -> Secret:
         held = self._held.get()
-        current = await self._arun(current_token_flow(self._context.request, held, _utcnow))
+        current = await self._arun(current_token_flow(self._context.request, held, utcnow))
         return self._held.swap(held, current).access_token
 
     # ---- the AWS access portal: accounts, role credentials, logout ----------------------------
@@ -334,7 +319,7 @@ class SSOToken:
     ) -> datetime | None:
         """Mark ``access_token`` expired in this object; return the moment to write to the
         cache (or write it with ``flag_in_cache``), None if it is no longer held."""
-        now = _utcnow()
+        now = utcnow()
         held = self._held.get()
         if held.access_token != access_token:
             return None  # replaced meanwhile (refreshed by another call): nothing to do

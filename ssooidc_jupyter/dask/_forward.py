@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import LoginError, SSOOIDCError, UnauthorizedException
+from ..auth._clock import utcnow
 from ._plugin import PLUGIN_NAME, CredentialsPlugin
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ class CredentialForwarder:
     def _send(self) -> None:
         began = time.perf_counter()
         creds = self._fetch()  # GetRoleCredentials (refreshing the SSO token if need be)
-        fetched_at = datetime.now(timezone.utc)
+        fetched_at = utcnow()
         fetch_seconds = time.perf_counter() - began
         plugin = _plugin(creds, self._region)
         with _send_lock:

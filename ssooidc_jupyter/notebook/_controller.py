@@ -19,47 +19,23 @@ up as accounts the user does not know).
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from .._exceptions import (
-    LoginCancelledError,
-    LoginDeniedError,
-    LoginError,
-    LoginExpiredError,
-    SSOOIDCError,
-)
+from .._exceptions import LoginError, SSOOIDCError
 from ..auth._context import LoginContext
 from ..auth._flow import DevicePrompt
 from ..auth._inflight import PendingSignIn, WaitingNotice, request_cancel
-from ..auth._login import complete_login
+from ..auth._outcome import LoginOutcome, LoginState, outcome_of
+from ..auth._runner import sign_in
 from ..auth._token import SSOToken
 
 __all__ = ["LoginController", "LoginState"]
 
 logger = logging.getLogger("ssooidc_jupyter.controller")
-
-
-class LoginState(enum.Enum):
-    IDLE = "idle"
-    STARTING = "starting"  # resolving, reading the cache, registering
-    PENDING = "pending"  # the prompt is out: waiting for the user's approval
-    SIGNED_IN = "signed_in"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-    #: Was signed in, until the service refused the token (a logout elsewhere, a revoked
-    #: session): a new sign-in is needed.
-    SIGNED_OUT = "signed_out"
-
-    @property
-    def finished(self) -> bool:
-        return self not in (LoginState.IDLE, LoginState.STARTING, LoginState.PENDING)
 
 
 Observer = Callable[["LoginController"], None]
@@ -75,6 +51,8 @@ class LoginController:
         self.prompt: DevicePrompt | None = None
         self.token: SSOToken | None = None
         self.error: BaseException | None = None
+        #: How the last run ended (None while it runs): the state and the reason to show.
+        self.outcome: LoginOutcome | None = None
         self.notices: list[str] = []
         #: Another process's sign-in this one waits for (it holds the lock), while it does.
         self.waiting: PendingSignIn | None = None
@@ -130,6 +108,7 @@ class LoginController:
             self._done = threading.Event()
             self._settled = threading.Event()
             self.prompt, self.token, self.error, self.reused = None, None, None, False
+            self.outcome = None
             self.accounts = None
             self.notices = []
             self.waiting = None
@@ -182,9 +161,9 @@ class LoginController:
         return request_cancel(cache, pending.key)
 
     def _run(self) -> None:
-        state = LoginState.FAILED
+        outcome = LoginOutcome(LoginState.SIGNED_IN, "")
         try:
-            self.token = complete_login(
+            self.token = sign_in(
                 self.context,
                 on_prompt=self._on_prompt,
                 on_notice=self._on_notice,
@@ -193,20 +172,16 @@ class LoginController:
             self.reused = self.prompt is None
             if not self.reused:
                 self.accounts = _reachable(self.token)
-            state = LoginState.SIGNED_IN
-        except LoginCancelledError as exc:
-            self.error, state = exc, LoginState.CANCELLED
-        except LoginDeniedError as exc:
-            self.error, state = exc, LoginState.DENIED
-        except LoginExpiredError as exc:
-            self.error, state = exc, LoginState.EXPIRED
         except BaseException as exc:  # reported to the user, never lost in a thread
-            self.error, state = exc, LoginState.FAILED
+            self.error, outcome = exc, outcome_of(exc)
+            if not isinstance(exc, SSOOIDCError):
+                logger.error("ssooidc: the sign-in failed", exc_info=exc)
         finally:
             # The code is of no use any more: no view may show it again.
             self.prompt, self.waiting = None, None
+            self.outcome = outcome
             self._done.set()
-            self._set(state)
+            self._set(outcome.state)
             self._settled.set()
 
     def signed_out(self, reason: BaseException) -> None:
@@ -266,13 +241,13 @@ class LoginController:
             if self.waiting is not None:
                 return f"{self.waiting.message()}."
             return f"Starting sign-in to {url} ..."
-        reason = str(self.error) if self.error is not None else self.state.value
+        # The one outcome model's reason (as the server answers it), never a secret.
+        outcome = self.outcome
+        reason = outcome.message if outcome is not None else self.state.value
         return {
             LoginState.DENIED: f"Sign-in denied: {reason}",
             LoginState.EXPIRED: f"Sign-in expired: {reason}",
-            LoginState.CANCELLED: (
-                str(self.error) if self.error is not None else "Sign-in cancelled."
-            ),
+            LoginState.CANCELLED: reason if outcome is not None else "Sign-in cancelled.",
             LoginState.SIGNED_OUT: (
                 f"Signed out of {url}: the service no longer accepts the token (a logout "
                 "elsewhere, or the session was ended). Sign in again: %ssooidc login, or "

@@ -18,12 +18,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..auth._awsconfig import config_file_path
 from ..auth._cache import cache_dir
+from ..auth._clock import utcnow
 from ..auth._context import LoginContext
 from ..auth._flow import ADVISORY_REFRESH, MANDATORY_REFRESH
 from ..auth._models import parse_timestamp
@@ -247,7 +248,7 @@ class StatusEvents:
 
     async def _schedule(self) -> None:
         """Arm one timer for the next time a token's state changes by itself."""
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         try:
             # The config as the status route last parsed it: a tab reads the status after
             # every event, so a config change is parsed once, by that request.

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -25,6 +24,7 @@ from tornado import web
 
 from .._exceptions import ConfigurationError, SSOOIDCError
 from ..auth._cache import TokenCache
+from ..auth._clock import utcnow
 from ..auth._context import LoginContext
 from ..auth._inflight import read_pending, request_cancel
 from ..auth._token import SSOToken
@@ -43,10 +43,6 @@ _EVENTS_KEY = "ssooidc_events"
 # How long POST /login waits for the prompt (RegisterClient + StartDeviceAuthorization,
 # each bounded by the client's own timeout) before answering with the sign-in still pending.
 _PROMPT_WAIT = 30.0
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _SSOOIDCHandler(APIHandler):
@@ -110,7 +106,7 @@ class StatusHandler(_SSOOIDCHandler):
         # Off the loop: the config file is parsed (only when it changed) in a child process,
         # the cache entries read in a worker thread, so no other request waits on them.
         parses = reader.parses
-        entries, error, default = await reader.sign_ins(_now(), self.logins.known.values())
+        entries, error, default = await reader.sign_ins(utcnow(), self.logins.known.values())
         events = self.settings.get(_EVENTS_KEY)
         if events is not None and reader.parses != parses:
             events.rearm()  # new entries in the config: their expiry timers

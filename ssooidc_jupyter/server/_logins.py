@@ -10,7 +10,6 @@ prompt is known, cancels them, and keeps the last few finished ones so a client 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 import uuid
@@ -19,18 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .._exceptions import (
-    LoginCancelledError,
-    LoginDeniedError,
-    LoginExpiredError,
-    SSOOIDCError,
-)
+from .._exceptions import SSOOIDCError
 from ..auth._context import LoginContext
 from ..auth._flow import DevicePrompt
 from ..auth._inflight import WaitingNotice
-from ..auth._login import complete_login_async
 from ..auth._models import format_timestamp
-from ..auth._pkce import CallbackBox, complete_pkce_login_async
+from ..auth._outcome import CANCELLED, LoginState, outcome_of
+from ..auth._pkceflow import CallbackBox
+from ..auth._runner import asign_in, callback_box
 
 __all__ = ["LoginRegistry", "LoginState", "ServerLogin", "TooManySignIns"]
 
@@ -53,15 +48,6 @@ class TooManySignIns(Exception):
             "finish or cancel one of them (DELETE /ssooidc/api/login/{id}), or wait until "
             "they expire, then try again."
         )
-
-
-class LoginState(enum.Enum):
-    PENDING = "pending"
-    SIGNED_IN = "signed_in"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
 
 
 @dataclass(eq=False)
@@ -134,20 +120,6 @@ class ServerLogin:
         }
 
 
-def _outcome(exc: BaseException) -> tuple[LoginState, str]:
-    """How a failed sign-in ended, in a message fit for the user (ours carry no secret)."""
-    if isinstance(exc, LoginDeniedError):
-        return LoginState.DENIED, str(exc)
-    if isinstance(exc, LoginExpiredError):
-        return LoginState.EXPIRED, str(exc)
-    if isinstance(exc, LoginCancelledError):
-        return LoginState.CANCELLED, str(exc)
-    if isinstance(exc, SSOOIDCError):
-        return LoginState.FAILED, str(exc)
-    # Not one of ours: its message is unknown ground, so only its type goes out.
-    return LoginState.FAILED, f"The sign-in failed ({type(exc).__name__}); see the server log."
-
-
 class LoginRegistry:
     """The server's sign-ins, by id. Lives in the web app's settings; loop-bound."""
 
@@ -184,8 +156,7 @@ class LoginRegistry:
         if len(pending) >= MAX_PENDING:
             raise TooManySignIns
         login = ServerLogin(id=uuid.uuid4().hex, context=context, name=name)
-        if context.flow == "pkce":
-            login.box = CallbackBox()
+        login.box = callback_box(context)
         self._logins[login.id] = login
         self._forget_old()
         login.task = asyncio.get_running_loop().create_task(self._run(login))
@@ -194,26 +165,21 @@ class LoginRegistry:
 
     async def _run(self, login: ServerLogin) -> None:
         try:
-            if login.box is not None:
-                token = await complete_pkce_login_async(
-                    login.context,
-                    box=login.box,
-                    on_prompt=login.show,
-                    on_notice=login.notice,
-                    origin="status bar",
-                )
-            else:
-                token = await complete_login_async(
-                    login.context, on_prompt=login.show, on_notice=login.notice, origin="status bar"
-                )
-        except asyncio.CancelledError:
-            login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
-            raise
-        except Exception as exc:
-            state, message = _outcome(exc)
-            if state is LoginState.FAILED and not isinstance(exc, SSOOIDCError):
+            token = await asign_in(
+                login.context,
+                box=login.box,
+                on_prompt=login.show,
+                on_notice=login.notice,
+                origin="status bar",
+            )
+        except (Exception, asyncio.CancelledError) as exc:
+            # The one outcome model, as the notebook's controller reports it.
+            outcome = outcome_of(exc)
+            if not isinstance(exc, SSOOIDCError | asyncio.CancelledError):
                 logger.error("ssooidc sign-in %s failed", login.id, exc_info=exc)
-            login.finish(state, message)
+            login.finish(outcome.state, outcome.message)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
         else:
             login.token_expires_at = token.expires_at
             if login.name is None:
@@ -233,7 +199,7 @@ class LoginRegistry:
         if login.state is LoginState.PENDING and login.task is not None:
             login.task.cancel()
             # Shown at once; the task confirms it when it unwinds.
-            login.finish(LoginState.CANCELLED, "The sign-in was cancelled.")
+            login.finish(LoginState.CANCELLED, CANCELLED)
 
     def cancel_for(self, token_key: str) -> None:
         for login in self.pending():

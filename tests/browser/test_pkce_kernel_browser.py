@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from _harness import UI_TIMEOUT
 
+from ssooidc_jupyter.auth import sign_in
 from ssooidc_jupyter.auth._context import resolve_login
-from ssooidc_jupyter.auth._pkce import complete_pkce_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ def test_the_launch_link_in_chromium_signs_in(browser_context: Any, emu: Any) ->
 
     def run() -> None:
         try:
-            seen["token"] = complete_pkce_login(context, on_prompt=on_prompt, open_browser=None)
+            seen["token"] = sign_in(context, on_prompt=on_prompt, open_browser=None)
         except BaseException as exc:
             seen["error"] = exc
             shown.set()
