@@ -33,6 +33,10 @@ export interface ILoginWatch {
   readonly pushed: ISignal<unknown, void>;
   /** Whether the server pushes to this tab. */
   readonly pushing: boolean;
+  /** Emitted after each read of the status, whether it answered or not. */
+  readonly changed: ISignal<unknown, void>;
+  /** Why the status could not be read the last time, or null. */
+  readonly problem: string | null;
 }
 
 /** The dialog's body: the code and Copy (device flow) or a button to the AWS sign-in
@@ -125,6 +129,9 @@ class LoginFollower {
     this.pushing = _watch.pushing;
     if (this.pushing) {
       _watch.pushed.connect(this._onPush, this);
+      // A server that stops pushes nothing: the status read that fails (the hub's 424,
+      // a refused connection) is the sign that the sign-in may be lost.
+      _watch.changed.connect(this._onStatus, this);
     }
     // Only while the dialog is open (a sign-in in progress), never when idle; not while
     // the tab is hidden (the user approving in another tab): it reads again on return.
@@ -148,11 +155,18 @@ class LoginFollower {
 
   dispose(): void {
     this._watch.pushed.disconnect(this._onPush, this);
+    this._watch.changed.disconnect(this._onStatus, this);
     this._poll.dispose();
   }
 
   private _onPush(): void {
     void this._check();
+  }
+
+  private _onStatus(): void {
+    if (this._watch.problem !== null) {
+      void this._check();
+    }
   }
 
   private async _check(): Promise<void> {
