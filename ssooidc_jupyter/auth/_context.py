@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import ConfigurationError
 from ..oidc._values import (
     validate_endpoint,
+    validate_flow,
     validate_redirect_uri,
     validate_region,
+    validate_scopes,
     validate_start_url,
+    validate_timeout,
 )
 from ._admin import (
     ADMIN_ENV,
@@ -220,12 +223,11 @@ def _checked_options(
 ) -> str | None:
     """:func:`resolve_login`'s options that need no config file, refused one by one; the
     redirect URI, validated."""
-    if isinstance(scopes, str):
-        raise ConfigurationError("scopes must be a list of strings, not one string")
-    if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if flow not in ("device", "pkce"):
-        raise ConfigurationError(f"flow must be 'device' or 'pkce', not {flow!r}")
+    if scopes is not None:
+        validate_scopes(scopes)
+    if timeout is not None:
+        validate_timeout(timeout)
+    validate_flow(flow)
     if redirect_uri is not None:
         if flow != "pkce":
             raise ConfigurationError("redirect_uri is for flow='pkce' only")

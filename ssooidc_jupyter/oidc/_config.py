@@ -19,7 +19,7 @@ from typing import Any
 
 from .._exceptions import ConfigurationError
 from ._endpoints import SSO_OIDC, Service, resolve_endpoint
-from ._values import validate_endpoint, validate_region
+from ._values import validate_endpoint, validate_region, validate_timeout
 
 __all__ = [
     "ClientConfig",
@@ -273,9 +273,7 @@ def _endpoint_and_region(
 
 def _limits(options: Mapping[str, Any]) -> tuple[float, int, float]:
     """The timeout, the attempts and the retry back-off, each refused alone."""
-    timeout = options.get("timeout", 60)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    timeout = validate_timeout(options.get("timeout", 60))
     max_attempts = options.get("max_attempts", 3)
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise ConfigurationError(f"max_attempts must be an integer >= 1, not {max_attempts!r}")

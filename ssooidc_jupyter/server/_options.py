@@ -24,7 +24,7 @@ from jupyter_server.utils import url_path_join
 
 from .._exceptions import ConfigurationError
 from ..auth._context import ADMIN_ENV
-from ._targets import FLOWS
+from ..oidc._values import validate_flow
 
 __all__ = ["CALLBACK_PATH", "ServerOptions", "read_options", "terminals_see_environment"]
 
@@ -116,9 +116,12 @@ def read_options(serverapp: Any, environ: Mapping[str, str] | None = None) -> Se
         return ADMIN_ENV[name], env.get(ADMIN_ENV[name], "").strip() or None
 
     where, flow = pick("flow")
-    if flow is not None and flow not in FLOWS:
-        errors.append(f"{where} must be 'device' or 'pkce', not {flow!r}: ignored.")
-        flow = None
+    if flow is not None:
+        try:
+            validate_flow(flow, where)
+        except ConfigurationError as exc:
+            errors.append(f"{exc}: ignored.")
+            flow = None
     where, base = pick("redirect_base_url")
     if base is not None:
         # Lazy: only an admin's redirect base needs the check at start.

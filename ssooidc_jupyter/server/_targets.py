@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..auth._context import LoginContext, resolve_login
+from ..oidc._values import validate_flow
 
 __all__ = ["BadBody", "Target", "parse_target"]
 
 _STRING_KEYS = ("profile", "session_name", "start_url", "region", "endpoint")
-FLOWS = ("device", "pkce")
 _MAX_VALUE = 2048  # as MAX_URL_LENGTH: anything longer is a paste accident
 _FORMS = '{"profile": NAME}, {"session_name": NAME} or {"start_url": URL, "region": REGION}'
 
@@ -76,8 +76,8 @@ def parse_target(body: object, *, allow_force: bool = False) -> tuple[Target, bo
     if not isinstance(force, bool):
         raise BadBody("force must be true or false.")
     flow = body.get("flow")
-    if flow is not None and flow not in FLOWS:
-        raise BadBody('flow must be "device" or "pkce".')
+    if flow is not None:
+        validate_flow(flow)  # the package's one validator: a ConfigurationError is a 400 too
     named = [key for key in ("profile", "session_name", "start_url") if key in values]
     if len(named) != 1:
         raise BadBody(f"Name exactly one sign-in: {_FORMS}.")
