@@ -183,6 +183,47 @@ async def test_status_reports_a_broken_config_file(api: Api, aws_home: Path) -> 
     assert "config" in data["config_error"]
 
 
+@served
+async def test_status_lists_as_signable_only_what_sign_in_accepts(
+    api: Api, emu: Emulator, aws_home: Path
+) -> None:
+    """Issue 16: the status route judges each entry of ~/.aws/config by the sign-in's own
+    resolution, so an entry POST /login refuses (a region of no partition, a start URL a
+    sign-in refuses, an inline comment botocore would keep in the value) is listed with the
+    very message the sign-in answers, and no cache key; the valid ones are untouched."""
+    config = aws_home / ".aws" / "config"
+    config.write_text(
+        config.read_text()
+        + "\n[sso-session typo]\nsso_start_url = https://typo.awsapps.com/start\n"
+        + "sso_region = us-est-1\n"
+        + "\n[sso-session plain]\nsso_start_url = http://portal.example.com/start\n"
+        + "sso_region = us-east-1\n"
+        + "\n[profile commented]\nsso_start_url = https://old.awsapps.com/start\n"
+        + "sso_region = us-east-1 # production\n"
+    )
+    _code, status = await api("GET", "status")
+    by_name = {entry["name"]: entry for entry in status["sessions"]}
+    for body, name in (
+        ({"session_name": "typo"}, "typo"),
+        ({"session_name": "plain"}, "plain"),
+        ({"profile": "commented"}, "commented"),
+    ):
+        code, refused = await api("POST", "login", body=body)
+        assert code == 400, (name, refused)
+        entry = by_name[name]
+        assert entry["error"] == refused["message"], name
+        assert entry["state"] == "signed_out" and entry["pending"] is None
+    assert "us-est-1" in by_name["typo"]["error"] and "us-east-1" in by_name["typo"]["error"]
+    # What the sign-in accepts is listed as signable, and signs in under the listed entry.
+    assert by_name["dev"]["error"] is None and by_name["legacy"]["error"] is None
+    code, started = await api("POST", "login", body=by_name["dev"]["login"])
+    assert code == 202
+    emu.approve(started["user_code"])
+    await api.wait_state(started["id"], "signed_in")
+    _code, status = await api("GET", "status")
+    assert next(e for e in status["sessions"] if e["name"] == "dev")["state"] == "signed_in"
+
+
 @OVER_TLS_TOO
 @served
 async def test_sign_in_to_an_sso_session_then_status_and_cache(

@@ -48,6 +48,10 @@ _CONFIG_KEYS = frozenset(
         "verify",
         # What the AWS config file's profile says (ProfileSettings, read by auth/_awsconfig).
         "profile_settings",
+        # True: the endpoint argument was resolved by the caller (a sign-in's LoginContext,
+        # from the environment and the profile at resolution time): None then means the
+        # region's endpoint, and the environment is not read again here.
+        "endpoint_resolved",
     }
 )
 _CREDENTIAL_KEYS = frozenset({"creds", "profile", "anonymous"})
@@ -257,6 +261,8 @@ def _endpoint_and_region(
     chosen_endpoint = endpoint if endpoint is not None else options.get("endpoint")
     if chosen_endpoint is not None:
         endpoint_url: str | None = validate_endpoint(chosen_endpoint)
+    elif options.get("endpoint_resolved"):
+        endpoint_url = None
     else:
         configured = configured_endpoint(service, profile_settings)
         endpoint_url = configured[0] if configured else None

@@ -19,20 +19,19 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from ..auth._awsconfig import config_file_path, load_aws_config
+from ..auth._awsconfig import config_file_path, load_aws_config, sso_settings_in
 from ..auth._cache import TokenCache
-from ..auth._context import ADMIN_ENV, AdminDefaults, LoginContext, admin_defaults
+from ..auth._context import ADMIN_ENV, AdminDefaults, LoginContext, admin_defaults, check_where
 from ..auth._flow import MANDATORY_REFRESH, TokenState, classify
 from ..auth._inflight import read_pending
 from ..auth._models import format_timestamp, token_cache_key
-from ..oidc._values import validate_region, validate_start_url
 
 __all__ = ["SESSION_END_NOTICE", "STATE_NAMES", "StatusReader"]
 
@@ -74,15 +73,17 @@ class _Choice:
     # problem names the section to fix (the admin's entry names its variables instead).
     section: str | None = None
 
-    def check(self) -> _Choice:
+    def check(self, resolve: Callable[[], tuple[str, str | None]]) -> _Choice:
+        """Judge this entry by the sign-in's own resolution: ``resolve`` returns the start
+        URL and sso-session name as login resolves them (or raises what login raises), so the
+        status lists as signable exactly what ``POST /login`` accepts, under its cache key."""
         if self.error is None:
             try:
-                self.url = validate_start_url(self.start_url)
-                validate_region(self.region)
+                self.url, session_name = resolve()
             except ConfigurationError as exc:
                 self.error = self._explain(exc)
             else:
-                self.key = token_cache_key(self.session_name, self.url)
+                self.key = token_cache_key(session_name, self.url)
         return self
 
     def _explain(self, exc: ConfigurationError) -> str:
@@ -90,17 +91,17 @@ class _Choice:
         (not "None is not an AWS region name")."""
         if self.section is None:
             return str(exc)
-        setting, example, value = (
-            ("sso_start_url", "https://my-portal.awsapps.com/start", self.start_url)
-            if self.url is None
-            else ("sso_region", "us-east-1", self.region)
-        )
-        if value is None or value == "":
-            return (
-                f"{self.section} has no {setting}. Add a line {setting} = {example} (your "
-                f"organisation's value) to that section."
-            )
-        return f"{self.section}: {exc} Fix {setting} in that section."
+        for setting, example, value in (
+            ("sso_start_url", "https://my-portal.awsapps.com/start", self.start_url),
+            ("sso_region", "us-east-1", self.region),
+        ):
+            if value is None or value == "":
+                return (
+                    f"{self.section} has no {setting}. Add a line {setting} = {example} (your "
+                    f"organisation's value) to that section."
+                )
+        # Word for word what a sign-in answers (it names the section and the setting).
+        return str(exc)
 
     def entry(self, cache: TokenCache, now: datetime) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -141,9 +142,9 @@ def _session_end(token: Any) -> datetime:
     return expires if registration is None else max(expires, registration)
 
 
-def _from_config(config: Mapping[str, Any], path: str = "") -> list[_Choice]:
-    profiles: Mapping[str, Any] = config.get("profiles", {})
-    where = f" in {path}" if path else " in your AWS config file"
+def _by_sign_in(profiles: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The profiles of each sso-session, and of each legacy start URL (one entry per start
+    URL: its cache key is the start URL alone)."""
     users: dict[str, list[str]] = {}
     legacy: dict[str, list[str]] = {}
     for name, values in profiles.items():
@@ -152,42 +153,43 @@ def _from_config(config: Mapping[str, Any], path: str = "") -> list[_Choice]:
         if isinstance(session, str):
             users.setdefault(session, []).append(name)
         elif isinstance(url, str):
-            # Legacy profiles: one entry per start URL (the cache key is the start URL alone).
             legacy.setdefault(url, []).append(name)
+    return users, legacy
+
+
+def _from_config(config: Mapping[str, Any], path: str = "") -> list[_Choice]:
+    """Every entry of the parsed file, each resolved by ``sso_settings_in``: the one
+    resolution a sign-in uses (``resolve_login`` → ``resolve_sso_settings``)."""
+    profiles: Mapping[str, Any] = config.get("profiles", {})
+    sessions: Mapping[str, Any] = config.get("sso_sessions", {})
+    where = f" in {path}" if path else " in your AWS config file"
+    users, legacy = _by_sign_in(profiles)
+    file = Path(path or "~/.aws/config")
+
+    def resolved(**named: str) -> Callable[[], tuple[str, str | None]]:
+        def resolve() -> tuple[str, str | None]:
+            settings = sso_settings_in(config, file, **named)
+            return settings.start_url, settings.session_name
+
+        return resolve
+
     choices = [
         _Choice(
             name=name,
             kind="sso-session",
-            start_url=section.get("sso_start_url"),
-            region=section.get("sso_region"),
+            start_url=_raw(section, "sso_start_url"),
+            region=_raw(section, "sso_region"),
             session_name=name,
             login={"session_name": name},
             profiles=sorted(users.get(name, [])),
             section=f"[sso-session {name}]{where}",
-        ).check()
-        for name, section in config.get("sso_sessions", {}).items()
+        ).check(resolved(session_name=name))
+        for name, section in sessions.items()
     ]
-    sessions = config.get("sso_sessions", {})
-    for missing in sorted(set(users) - set(sessions)):
-        names = sorted(users[missing])
-        plural = "s" if len(names) > 1 else ""
-        choices.append(
-            _Choice(
-                name=missing,
-                kind="sso-session",
-                start_url=None,
-                region=None,
-                session_name=missing,
-                login={"session_name": missing},
-                profiles=names,
-                error=(
-                    f"The profile{plural} {', '.join(names)}{where} name{'' if plural else 's'} "
-                    f"sso_session = {missing}, but there is no [sso-session {missing}] section. "
-                    f"Add that section (with sso_start_url and sso_region), or correct the "
-                    f"name in the profile{plural}."
-                ),
-            )
-        )
+    choices += [
+        _missing_session(name, sorted(users[name]), where)
+        for name in sorted(set(users) - set(sessions))
+    ]
     for url, names in legacy.items():
         names.sort()
         choices.append(
@@ -195,14 +197,40 @@ def _from_config(config: Mapping[str, Any], path: str = "") -> list[_Choice]:
                 name=names[0],
                 kind="profile",
                 start_url=url,
-                region=profiles[names[0]].get("sso_region"),
+                region=_raw(profiles[names[0]], "sso_region"),
                 session_name=None,
                 login={"profile": names[0]},
                 profiles=names,
                 section=f"[profile {names[0]}]{where}",
-            ).check()
+            ).check(resolved(profile=names[0]))
         )
     return choices
+
+
+def _raw(section: Mapping[str, Any], key: str) -> str | None:
+    """A value as the file spells it, for display (an indented sub-section is no value)."""
+    value = section.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _missing_session(name: str, names: list[str], where: str) -> _Choice:
+    """Profiles naming an sso-session the file does not have: one entry saying so."""
+    plural = "s" if len(names) > 1 else ""
+    return _Choice(
+        name=name,
+        kind="sso-session",
+        start_url=None,
+        region=None,
+        session_name=name,
+        login={"session_name": name},
+        profiles=names,
+        error=(
+            f"The profile{plural} {', '.join(names)}{where} name{'' if plural else 's'} "
+            f"sso_session = {name}, but there is no [sso-session {name}] section. "
+            f"Add that section (with sso_start_url and sso_region), or correct the "
+            f"name in the profile{plural}."
+        ),
+    )
 
 
 def _admin_choice(defaults: AdminDefaults, config: list[_Choice]) -> _Choice | None:
@@ -228,7 +256,8 @@ def _admin_choice(defaults: AdminDefaults, config: list[_Choice]) -> _Choice | N
                 f"{ADMIN_ENV['start_url']} is set but {ADMIN_ENV['region']} is not: the "
                 "administrator must set the IAM Identity Center region too."
             )
-        return choice.check()
+        start_url, region = defaults.start_url, defaults.region
+        return choice.check(lambda: (check_where(start_url, region), name))
     named = defaults.session_name or defaults.profile
     if named is None:
         return None
@@ -345,38 +374,48 @@ class StatusReader:
         now: datetime, cached: list[_Choice], error: str | None, extra: list[LoginContext]
     ) -> tuple[list[dict[str, Any]], str | None, str | None]:
         cache = TokenCache()
-        # Copies: the admin's choice marks one as the default, and the cache is shared.
-        config = [_Choice(**vars(choice)) for choice in cached]
-        admin = _admin_choice(admin_defaults(), config)
-        choices = config
-        if admin is not None:
-            # The admin's default replaces the config's entry for the same cache entry (the
-            # environment wins, as it does when a sign-in is resolved), keeping its profiles.
-            same = [c for c in config if admin.key is not None and c.key == admin.key]
-            if same:
-                admin.profiles = same[0].profiles
-            choices = [admin, *(c for c in config if c not in same)]
-        else:
-            choices = sorted(config, key=lambda c: not c.default)
+        choices = _ordered(cached)
         entries = [choice.entry(cache, now) for choice in choices]
         default = next((choice.name for choice in choices if choice.default), None)
         seen = {choice.key for choice in choices}
         for context in extra:
-            request = context.request
-            choice = _Choice(
-                name=request.session_name or request.start_url,
-                kind="start-url",
-                start_url=request.start_url,
-                region=request.region,
-                session_name=request.session_name,
-                login={"start_url": request.start_url, "region": request.region},
-                profiles=[],
-            ).check()
-            if choice.key in seen:
+            # A sign-in this server made: resolved already, its key the one it signed in under.
+            key = context.slot.token_key
+            if key in seen:
                 continue
-            seen.add(choice.key)
-            entries.append(choice.entry(cache, now))
+            seen.add(key)
+            entries.append(_started_here(context).entry(cache, now))
         return entries, error, default
+
+
+def _ordered(cached: list[_Choice]) -> list[_Choice]:
+    """The admin's default first, then the config file's entries."""
+    # Copies: the admin's choice marks one as the default, and the cache is shared.
+    config = [_Choice(**vars(choice)) for choice in cached]
+    admin = _admin_choice(admin_defaults(), config)
+    if admin is None:
+        return sorted(config, key=lambda c: not c.default)
+    # The admin's default replaces the config's entry for the same cache entry (the
+    # environment wins, as it does when a sign-in is resolved), keeping its profiles.
+    same = [c for c in config if admin.key is not None and c.key == admin.key]
+    if same:
+        admin.profiles = same[0].profiles
+    return [admin, *(c for c in config if c not in same)]
+
+
+def _started_here(context: LoginContext) -> _Choice:
+    request = context.request
+    return _Choice(
+        name=request.session_name or request.start_url,
+        kind="start-url",
+        start_url=request.start_url,
+        region=request.region,
+        session_name=request.session_name,
+        login={"start_url": request.start_url, "region": request.region},
+        profiles=[],
+        url=request.start_url,
+        key=context.slot.token_key,
+    )
 
 
 def _main(argv: list[str]) -> int:
