@@ -23,6 +23,7 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
+from traitlets import Any as TraitAny
 from traitlets import Float, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
@@ -89,6 +90,15 @@ class SSOOIDC(Configurable):
         None,
         allow_none=True,
         help="Seconds to wait for the user's approval (unset: until the code expires).",
+    ).tag(config=True)
+
+    # The Jupyter server extension's options (server/_options.SSOOIDC, the same section in
+    # jupyter_server_config.py): declared so that naming them here draws no warning.
+    flow = TraitAny(
+        None, allow_none=True, help="The server extension's option: not used by kernels."
+    ).tag(config=True)
+    redirect_base_url = TraitAny(
+        None, allow_none=True, help="The server extension's option: not used by kernels."
     ).tag(config=True)
 
     # The admin's defaults from the environment (invalid ones are left out here; a sign-in
