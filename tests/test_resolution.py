@@ -229,3 +229,31 @@ def test_the_client_config_refuses_with_the_validators_message(emulator: Emulato
     with pytest.raises(sj.ConfigurationError) as caught:
         sj.ssooidc(config={"timeout": 0}, region="us-east-1")
     assert str(caught.value) == message(validate_timeout, 0, "timeout")
+
+
+# ---- the SSOOIDC section: the server's configurable and the kernels' -------------------------
+
+
+def test_the_server_and_kernel_configurables_share_the_section_without_warnings() -> None:
+    """``c.SSOOIDC.*`` is read by the server's Configurable (server/_options.py) and by the
+    kernels' (notebook/_configurable.py): each declares the other's options, so neither warns
+    about them; a typo still draws traitlets' "not recognized" warning."""
+    import warnings
+
+    from ssooidc_jupyter.server._options import SSOOIDC as ServerSSOOIDC
+
+    section = {
+        "flow": "pkce",
+        "redirect_base_url": "https://hub.example.org/",
+        "start_url": START_URL,
+        "region": "us-east-1",
+        "timeout": 30.0,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        server = ServerSSOOIDC(config=Config({"SSOOIDC": section}))
+        kernel = SSOOIDC(config=Config({"SSOOIDC": section}))
+    assert (server.flow, server.redirect_base_url) == ("pkce", "https://hub.example.org/")
+    assert (kernel.start_url, kernel.region, kernel.timeout) == (START_URL, "us-east-1", 30.0)
+    with pytest.warns(UserWarning, match="flwo"):
+        ServerSSOOIDC(config=Config({"SSOOIDC": {"flwo": "pkce"}}))

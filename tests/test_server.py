@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from jupyter_core.utils import ensure_event_loop
 
+import ssooidc_jupyter as sj
 from ssooidc_jupyter.emulator import Emulator
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -535,6 +536,49 @@ async def test_flow_is_checked(api: Api) -> None:
     assert code == 400 and "flow" in data["message"]
     code, data = await api("POST", "logout", body={"profile": "dev-admin", "flow": "pkce"})
     assert code == 400 and "flow" in data["message"]
+
+
+@served
+async def test_the_server_resolves_the_context_login_and_the_magic_resolve(
+    api: Api, emu: Emulator, jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: one resolution. The server's sign-in for a body naming a profile has the
+    context ``resolve_login`` gives login() and the magic for the same profile: both
+    endpoints (the portal's apart, from AWS_ENDPOINT_URL_SSO), start URL, region, scopes,
+    flow and cache keys."""
+    from ssooidc_jupyter.auth._context import resolve_login
+    from ssooidc_jupyter.notebook._source import Source, resolve_source
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", emu.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", emu.url + "/portal-apart")
+    code, started = await api("POST", "login", body={"profile": "dev-admin"})
+    assert code == 202, started
+    server = jp_serverapp.web_app.settings["ssooidc_logins"].get(started["id"]).context
+    for other in (resolve_login(profile="dev-admin"), resolve_source(Source(profile="dev-admin"))):
+        for context in (server, other):
+            assert (context.endpoint, context.portal_endpoint) == (
+                emu.url,
+                emu.url + "/portal-apart",
+            )
+        assert server.request == other.request
+        assert server.flow == other.flow == "device"
+        assert server.slot.token_key == other.slot.token_key
+        assert server.slot.registration_key == other.slot.registration_key
+    emu.approve(started["user_code"])
+    assert (await api.wait_state(started["id"], "signed_in"))["state"] == "signed_in"
+
+
+@served
+async def test_a_bad_flow_gets_the_validators_message(api: Api, emu: Emulator) -> None:
+    from ssooidc_jupyter.oidc._values import validate_flow
+
+    with pytest.raises(sj.ConfigurationError) as expected:
+        validate_flow("implicit")
+    code, data = await api("POST", "login", body={"profile": "dev-admin", "flow": "implicit"})
+    assert (code, data["message"]) == (400, str(expected.value))
+    code, started = await api("POST", "login", body={"profile": "dev-admin"})
+    emu.approve(started["user_code"])  # the secrets check needs something issued
+    await api.wait_state(started["id"], "signed_in")
 
 
 class TestDefaults:
