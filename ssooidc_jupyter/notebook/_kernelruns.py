@@ -7,7 +7,6 @@ What each command does is ``_signin.py``'s.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -43,23 +42,6 @@ class KernelSignIns:
         self._lock = threading.Lock()
         self._dask = DaskForwarding(shell, self._refused)
 
-    # -- resolving ------------------------------------------------------------------------
-
-    def context(
-        self,
-        source: Source,
-        *,
-        scopes: Sequence[str] | None = None,
-        force: bool = False,
-        timeout: float | None = None,
-        export: bool = False,
-        flow: str = "device",
-    ) -> LoginContext:
-        """Resolve where to sign in (``_source.resolve_source``: the one resolution)."""
-        return resolve_source(
-            source, scopes=scopes, force=force, timeout=timeout, export=export, flow=flow
-        )
-
     def _active(self) -> Run | None:
         """The run whose token the namespace holds now -- the sign-in the user works with --
         else the newest run that signed in. A later failed attempt (a typo in a start URL,
@@ -86,7 +68,7 @@ class KernelSignIns:
         if not source.explicit and self._signed_out is not None:
             context = self._signed_out  # after a logout, status still talks about it
         else:
-            context = self.context(source)
+            context = resolve_source(source)
         cached = context.slot.load_token()
         state = classify(cached, datetime.now(timezone.utc), context.request.start_url)
         if cached is None or state in (TokenState.MISSING, TokenState.EXPIRED):

@@ -37,7 +37,7 @@ from ._outputs import (
     usage_error,
     wait_until,
 )
-from ._source import LoginOptions, Source
+from ._source import LoginOptions, Source, resolve_source
 
 if TYPE_CHECKING:
     from ..auth._context import LoginContext
@@ -60,7 +60,7 @@ class NotebookSignIn(KernelSignIns):
         from ._controller import LoginController
         from ._pending import PendingSession, PendingSSOToken
 
-        context = self.context(
+        context = resolve_source(
             options.source,
             scopes=options.scopes,
             force=options.force,
