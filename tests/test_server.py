@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from jupyter_core.utils import ensure_event_loop
 
+import ssooidc_jupyter as sj
 from ssooidc_jupyter.emulator import Emulator
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -181,6 +182,47 @@ async def test_status_reports_a_broken_config_file(api: Api, aws_home: Path) -> 
     assert code == 200
     assert data["sessions"] == []
     assert "config" in data["config_error"]
+
+
+@served
+async def test_status_lists_as_signable_only_what_sign_in_accepts(
+    api: Api, emu: Emulator, aws_home: Path
+) -> None:
+    """Issue 16: the status route judges each entry of ~/.aws/config by the sign-in's own
+    resolution, so an entry POST /login refuses (a region of no partition, a start URL a
+    sign-in refuses, an inline comment botocore would keep in the value) is listed with the
+    very message the sign-in answers, and no cache key; the valid ones are untouched."""
+    config = aws_home / ".aws" / "config"
+    config.write_text(
+        config.read_text()
+        + "\n[sso-session typo]\nsso_start_url = https://typo.awsapps.com/start\n"
+        + "sso_region = us-est-1\n"
+        + "\n[sso-session plain]\nsso_start_url = http://portal.example.com/start\n"
+        + "sso_region = us-east-1\n"
+        + "\n[profile commented]\nsso_start_url = https://old.awsapps.com/start\n"
+        + "sso_region = us-east-1 # production\n"
+    )
+    _code, status = await api("GET", "status")
+    by_name = {entry["name"]: entry for entry in status["sessions"]}
+    for body, name in (
+        ({"session_name": "typo"}, "typo"),
+        ({"session_name": "plain"}, "plain"),
+        ({"profile": "commented"}, "commented"),
+    ):
+        code, refused = await api("POST", "login", body=body)
+        assert code == 400, (name, refused)
+        entry = by_name[name]
+        assert entry["error"] == refused["message"], name
+        assert entry["state"] == "signed_out" and entry["pending"] is None
+    assert "us-est-1" in by_name["typo"]["error"] and "us-east-1" in by_name["typo"]["error"]
+    # What the sign-in accepts is listed as signable, and signs in under the listed entry.
+    assert by_name["dev"]["error"] is None and by_name["legacy"]["error"] is None
+    code, started = await api("POST", "login", body=by_name["dev"]["login"])
+    assert code == 202
+    emu.approve(started["user_code"])
+    await api.wait_state(started["id"], "signed_in")
+    _code, status = await api("GET", "status")
+    assert next(e for e in status["sessions"] if e["name"] == "dev")["state"] == "signed_in"
 
 
 @OVER_TLS_TOO
@@ -494,6 +536,49 @@ async def test_flow_is_checked(api: Api) -> None:
     assert code == 400 and "flow" in data["message"]
     code, data = await api("POST", "logout", body={"profile": "dev-admin", "flow": "pkce"})
     assert code == 400 and "flow" in data["message"]
+
+
+@served
+async def test_the_server_resolves_the_context_login_and_the_magic_resolve(
+    api: Api, emu: Emulator, jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: one resolution. The server's sign-in for a body naming a profile has the
+    context ``resolve_login`` gives login() and the magic for the same profile: both
+    endpoints (the portal's apart, from AWS_ENDPOINT_URL_SSO), start URL, region, scopes,
+    flow and cache keys."""
+    from ssooidc_jupyter.auth._context import resolve_login
+    from ssooidc_jupyter.notebook._source import Source, resolve_source
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", emu.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", emu.url + "/portal-apart")
+    code, started = await api("POST", "login", body={"profile": "dev-admin"})
+    assert code == 202, started
+    server = jp_serverapp.web_app.settings["ssooidc_logins"].get(started["id"]).context
+    for other in (resolve_login(profile="dev-admin"), resolve_source(Source(profile="dev-admin"))):
+        for context in (server, other):
+            assert (context.endpoint, context.portal_endpoint) == (
+                emu.url,
+                emu.url + "/portal-apart",
+            )
+        assert server.request == other.request
+        assert server.flow == other.flow == "device"
+        assert server.slot.token_key == other.slot.token_key
+        assert server.slot.registration_key == other.slot.registration_key
+    emu.approve(started["user_code"])
+    assert (await api.wait_state(started["id"], "signed_in"))["state"] == "signed_in"
+
+
+@served
+async def test_a_bad_flow_gets_the_validators_message(api: Api, emu: Emulator) -> None:
+    from ssooidc_jupyter.oidc._values import validate_flow
+
+    with pytest.raises(sj.ConfigurationError) as expected:
+        validate_flow("implicit")
+    code, data = await api("POST", "login", body={"profile": "dev-admin", "flow": "implicit"})
+    assert (code, data["message"]) == (400, str(expected.value))
+    code, started = await api("POST", "login", body={"profile": "dev-admin"})
+    emu.approve(started["user_code"])  # the secrets check needs something issued
+    await api.wait_state(started["id"], "signed_in")
 
 
 class TestDefaults:

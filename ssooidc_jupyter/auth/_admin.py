@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from ..oidc._values import validate_endpoint, validate_region, validate_start_url
+from ..oidc._values import (
+    validate_endpoint,
+    validate_region,
+    validate_scopes,
+    validate_start_url,
+)
 
 __all__ = [
     "ADMIN_ENV",
@@ -106,7 +111,7 @@ def admin_defaults(environ: Mapping[str, str] | None = None) -> AdminDefaults:
         "session_name": _name_check,
         "profile": _name_check,
         "endpoint": validate_endpoint,
-        "scopes": lambda value: tuple(value.replace(",", " ").split()) or None,
+        "scopes": lambda value: validate_scopes(value.replace(",", " ").split()) or None,
     }
     values: dict[str, Any] = {}
     errors = []

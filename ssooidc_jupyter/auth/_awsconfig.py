@@ -38,6 +38,7 @@ __all__ = [
     "parse_registration_scopes",
     "profile_settings",
     "resolve_sso_settings",
+    "sso_settings_in",
     "write_sso_profile",
 ]
 
@@ -187,7 +188,7 @@ def _resolve_sso_settings(
     """
     path = config_file_path()
     config = load_aws_config(path)
-    settings = _settings_in(config, path, profile=profile, session_name=session_name)
+    settings = sso_settings_in(config, path, profile=profile, session_name=session_name)
     # The profile whose CA bundle and endpoints the clients use: this one, else botocore's
     # default; read from this same parse of the file.
     name = settings.profile if settings.profile is not None else default_profile_name()
@@ -364,10 +365,25 @@ def resolve_sso_settings(
 
     The start URL and region go through the same validators as ``login()``'s arguments, and
     an error names the profile or section they came from."""
-    settings = _resolve_sso_settings(profile=profile, session_name=session_name)
+    return _resolve_sso_settings(profile=profile, session_name=session_name)
+
+
+def sso_settings_in(
+    config: Mapping[str, Any],
+    path: Path,
+    *,
+    profile: str | None = None,
+    session_name: str | None = None,
+) -> SSOSettings:
+    """:func:`resolve_sso_settings` on a file already parsed (``load_aws_config(path)``): the
+    server's status route judges every entry of the file with it, so it lists as signable
+    exactly what a sign-in accepts, with the same message for what it refuses."""
+    settings = _settings_in(config, path, profile=profile, session_name=session_name)
     try:
         start_url = validate_start_url(settings.start_url)
-        validate_region(settings.region, known=True)
+        # No warning: the status route judges every entry on each parse; a sign-in warns
+        # when resolve_login validates the region it uses (its own call below).
+        validate_region(settings.region, known=True, warn=False)
     except ConfigurationError as exc:
         # The same class (an InvalidRegionError stays one), with where the value came from.
         raise type(exc)(f"{settings.source}: {exc}") from exc

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
 from ..oidc._values import (
     validate_endpoint,
+    validate_flow,
     validate_redirect_uri,
     validate_region,
+    validate_scopes,
     validate_start_url,
+    validate_timeout,
 )
 from ._admin import (
     ADMIN_ENV,
@@ -48,6 +51,7 @@ __all__ = [
     "LazyClient",
     "LoginContext",
     "admin_defaults",
+    "check_where",
     "multi_visitor",
     "resolve_login",
 ]
@@ -59,11 +63,13 @@ class LoginContext:
 
     It holds no secret; :class:`SSOToken` keeps one to refresh and re-read the cache.
 
-    Two endpoints: ``endpoint`` (sso-oidc: the sign-in and refreshes) and ``portal_endpoint``
-    (the AWS access portal, ``sso``: accounts, role credentials, logout), each the argument
-    given for it or None; None resolves as botocore does (``AWS_ENDPOINT_URL_SSO_OIDC`` /
+    Two endpoints, both resolved by :func:`resolve_login` (not later, by the clients):
+    ``endpoint`` (sso-oidc: the sign-in and refreshes) and ``portal_endpoint`` (the AWS
+    access portal, ``sso``: accounts, role credentials, logout), each the argument given for
+    it, else what botocore's configured-endpoint chain says (``AWS_ENDPOINT_URL_SSO_OIDC`` /
     ``AWS_ENDPOINT_URL_SSO``, ``AWS_ENDPOINT_URL``, the profile's ``[services]`` section and
-    ``endpoint_url``, else the region's AWS endpoint; see ``oidc/_config.py``).
+    ``endpoint_url``; see ``oidc/_config.configured_endpoint``); None: the region's AWS
+    endpoint (FIPS and dual-stack as the environment says).
     """
 
     request: LoginRequest
@@ -76,14 +82,19 @@ class LoginContext:
     flow: str = "device"
     redirect_uri: str | None = None
     portal_endpoint: str | None = None
+    #: The default profile's HTTP side when the config file did not say where to sign in
+    #: but was read for the endpoints (None: not read yet).
+    http: ProfileSettings | None = field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def profile_settings(self) -> ProfileSettings | None:
-        """The profile's CA bundle and endpoints (read from the config file once, when the
-        first client is made: a cached-token sign-in never reads it). The profile is the
+        """The profile's CA bundle and endpoints (read from the config file once: when the
+        sign-in was resolved, or when the first client is made). The profile is the
         sign-in's, else botocore's default (``AWS_PROFILE``, ``default``)."""
         if self.settings is not None:
             return self.settings.http  # from the reading that said where to sign in
+        if self.http is not None:
+            return self.http
         # Lazy: the config reader (configparser, shlex) only when a client is made.
         from ._awsconfig import profile_settings
 
@@ -118,7 +129,12 @@ class LoginContext:
         """The ``config`` of every client of this sign-in (sso-oidc and portal, in the kernel
         and in the Jupyter server alike): the timeout, and the profile's CA bundle and
         endpoints."""
-        return {"timeout": self.http_timeout, "profile_settings": self.profile_settings}
+        return {
+            "timeout": self.http_timeout,
+            "profile_settings": self.profile_settings,
+            # The endpoints were resolved with the context: the clients take them as given.
+            "endpoint_resolved": True,
+        }
 
     def sync_client(self) -> Any:
         # Lazy: the client pulls in httpx, which a cached sign-in never needs.
@@ -173,6 +189,7 @@ def resolve_login(
     if chosen_scopes is None:
         chosen_scopes = list(settings.scopes) if settings else list(DEFAULT_SCOPES)
     cache_dir, cache_enabled = _cache_choice(cache)
+    oidc_url, portal_url, http = _endpoints(endpoint, portal_endpoint, settings)
     return LoginContext(
         request=LoginRequest(
             start_url=chosen_url,
@@ -183,8 +200,9 @@ def resolve_login(
             timeout=timeout,
             legacy=_legacy(settings, scopes, session_name, chosen_url),
         ),
-        endpoint=None if endpoint is None else validate_endpoint(endpoint),
-        portal_endpoint=_portal_endpoint(endpoint, portal_endpoint),
+        endpoint=oidc_url,
+        portal_endpoint=portal_url,
+        http=http,
         cache_dir=cache_dir,
         cache_enabled=cache_enabled,
         http_timeout=http_timeout,
@@ -220,12 +238,11 @@ def _checked_options(
 ) -> str | None:
     """:func:`resolve_login`'s options that need no config file, refused one by one; the
     redirect URI, validated."""
-    if isinstance(scopes, str):
-        raise ConfigurationError("scopes must be a list of strings, not one string")
-    if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if flow not in ("device", "pkce"):
-        raise ConfigurationError(f"flow must be 'device' or 'pkce', not {flow!r}")
+    if scopes is not None:
+        validate_scopes(scopes)
+    if timeout is not None:
+        validate_timeout(timeout)
+    validate_flow(flow)
     if redirect_uri is not None:
         if flow != "pkce":
             raise ConfigurationError("redirect_uri is for flow='pkce' only")
@@ -247,8 +264,15 @@ def _config_settings(
     return resolve_sso_settings(profile=profile, session_name=session_name)
 
 
+def check_where(start_url: str | None, region: str | None) -> str:
+    """The start URL, normalised, if a sign-in accepts this start URL and region; else the
+    :class:`ConfigurationError` it raises (the server's status route lists the admin's
+    default by this rule). No warning for a region newer than the table: a sign-in gives it."""
+    return _where(start_url, region, None, warn=False)[0]
+
+
 def _where(
-    start_url: str | None, region: str | None, settings: SSOSettings | None
+    start_url: str | None, region: str | None, settings: SSOSettings | None, *, warn: bool = True
 ) -> tuple[str, str]:
     """The start URL and region (arguments over the config file), validated."""
     chosen_url = start_url or (settings.start_url if settings else None)
@@ -265,7 +289,7 @@ def _where(
             f"No region for {chosen_url}: pass region= (the region of your IAM Identity Center "
             "instance, as in sso_region)."
         )
-    validate_region(chosen_region, known=True)
+    validate_region(chosen_region, known=True, warn=warn)
     return chosen_url, chosen_region
 
 
@@ -296,10 +320,35 @@ def _legacy(
     )
 
 
-def _portal_endpoint(endpoint: str | None, portal_endpoint: str | None) -> str | None:
-    if portal_endpoint is not None:
-        return validate_endpoint(portal_endpoint)
-    return None if endpoint is None else validate_endpoint(endpoint)
+def _endpoints(
+    endpoint: str | None, portal_endpoint: str | None, settings: SSOSettings | None
+) -> tuple[str | None, str | None, ProfileSettings | None]:
+    """The sso-oidc and portal endpoints, resolved now, and the profile's HTTP side if the
+    file was read for them. The portal's is ``portal_endpoint``, else ``endpoint`` (one
+    emulator, proxy or gateway serving both APIs), else botocore's chain for ``sso``; the
+    sso-oidc one is ``endpoint``, else botocore's chain for ``sso-oidc``."""
+    oidc = None if endpoint is None else validate_endpoint(endpoint)
+    portal = validate_endpoint(portal_endpoint) if portal_endpoint is not None else oidc
+    if oidc is not None and portal is not None:
+        return oidc, portal, None
+    # Lazy: the endpoint rule set and the config reader, only when the arguments do not say.
+    from ..oidc._config import configured_endpoint
+    from ..oidc._endpoints import SSO_OIDC, SSO_PORTAL
+
+    http = None
+    if settings is not None:
+        profile = settings.http  # the same reading of the file as where to sign in
+    else:
+        from ._awsconfig import profile_settings
+
+        profile = http = profile_settings()
+    if oidc is None:
+        found = configured_endpoint(SSO_OIDC, profile)
+        oidc = found[0] if found else None
+    if portal is None:
+        found = configured_endpoint(SSO_PORTAL, profile)
+        portal = found[0] if found else None
+    return oidc, portal, http
 
 
 class LazyClient:

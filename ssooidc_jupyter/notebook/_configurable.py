@@ -23,6 +23,7 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
+from traitlets import Any as TraitAny
 from traitlets import Float, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
@@ -89,6 +90,15 @@ class SSOOIDC(Configurable):
         None,
         allow_none=True,
         help="Seconds to wait for the user's approval (unset: until the code expires).",
+    ).tag(config=True)
+
+    # The Jupyter server extension's options (server/_options.SSOOIDC, the same section in
+    # jupyter_server_config.py): declared so that naming them here draws no warning.
+    flow = TraitAny(
+        None, allow_none=True, help="The server extension's option: not used by kernels."
+    ).tag(config=True)
+    redirect_base_url = TraitAny(
+        None, allow_none=True, help="The server extension's option: not used by kernels."
     ).tag(config=True)
 
     # The admin's defaults from the environment (invalid ones are left out here; a sign-in
@@ -174,11 +184,12 @@ class SSOOIDC(Configurable):
 
     @validate("scopes")
     def _check_scopes(self, proposal: Any) -> list[str]:
-        scopes = list(proposal["value"])
-        for scope in scopes:
-            if not scope or any(ch.isspace() or ch == "," for ch in scope):
-                raise TraitError(f"SSOOIDC.scopes: {scope!r} is not a scope name")
-        return scopes
+        from ..oidc._values import validate_scopes
+
+        try:
+            return list(validate_scopes(list(proposal["value"]), "SSOOIDC.scopes"))
+        except ConfigurationError as exc:
+            raise TraitError(str(exc)) from exc
 
     @validate("variable", "session_variable")
     def _check_variable(self, proposal: Any) -> str:
@@ -192,6 +203,11 @@ class SSOOIDC(Configurable):
     @validate("timeout")
     def _check_timeout(self, proposal: Any) -> float | None:
         value = proposal["value"]
-        if value is not None and not value > 0:
-            raise TraitError(f"SSOOIDC.timeout must be a positive number of seconds, not {value}")
-        return value  # type: ignore[no-any-return]
+        if value is None:
+            return None
+        from ..oidc._values import validate_timeout
+
+        try:
+            return validate_timeout(value, "SSOOIDC.timeout")
+        except ConfigurationError as exc:
+            raise TraitError(str(exc)) from exc

@@ -290,9 +290,14 @@ class SSOOIDCMagics(Magics):
             raise UsageError("--account and --role go together: pass both, or neither")
         if args.session_var and not args.account:
             raise UsageError("--session-var needs --account and --role")
-        if args.timeout is not None and not args.timeout > 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
         try:
+            # The package's one validator of each value, named as this magic's option.
+            from ..oidc._values import validate_scopes, validate_timeout
+
+            if args.timeout is not None:
+                validate_timeout(args.timeout, "--timeout")
+            if args.scopes is not None:
+                validate_scopes(args.scopes, "--scopes")
             variable = check_variable("--var", args.var or self.settings.variable)
             session_variable = check_variable(
                 "--session-var", args.session_var or self.settings.session_variable

@@ -19,7 +19,7 @@ from typing import Any
 
 from .._exceptions import ConfigurationError
 from ._endpoints import SSO_OIDC, Service, resolve_endpoint
-from ._values import validate_endpoint, validate_region
+from ._values import validate_endpoint, validate_region, validate_timeout
 
 __all__ = [
     "ClientConfig",
@@ -48,6 +48,10 @@ _CONFIG_KEYS = frozenset(
         "verify",
         # What the AWS config file's profile says (ProfileSettings, read by auth/_awsconfig).
         "profile_settings",
+        # True: the endpoint argument was resolved by the caller (a sign-in's LoginContext,
+        # from the environment and the profile at resolution time): None then means the
+        # region's endpoint, and the environment is not read again here.
+        "endpoint_resolved",
     }
 )
 _CREDENTIAL_KEYS = frozenset({"creds", "profile", "anonymous"})
@@ -257,6 +261,8 @@ def _endpoint_and_region(
     chosen_endpoint = endpoint if endpoint is not None else options.get("endpoint")
     if chosen_endpoint is not None:
         endpoint_url: str | None = validate_endpoint(chosen_endpoint)
+    elif options.get("endpoint_resolved"):
+        endpoint_url = None
     else:
         configured = configured_endpoint(service, profile_settings)
         endpoint_url = configured[0] if configured else None
@@ -273,9 +279,7 @@ def _endpoint_and_region(
 
 def _limits(options: Mapping[str, Any]) -> tuple[float, int, float]:
     """The timeout, the attempts and the retry back-off, each refused alone."""
-    timeout = options.get("timeout", 60)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    timeout = validate_timeout(options.get("timeout", 60))
     max_attempts = options.get("max_attempts", 3)
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise ConfigurationError(f"max_attempts must be an integer >= 1, not {max_attempts!r}")

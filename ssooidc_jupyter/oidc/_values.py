@@ -1,4 +1,5 @@
-"""The one validator of each value a user gives: region, endpoint URL, start URL.
+"""The one validator of each value a user gives: region, endpoint URL, start URL, redirect
+URI, and the sign-in's timeout, flow and registration scopes.
 
 Every entry point (``login()``, the magic, the widget, the ``SSOOIDC`` configurable, the
 AWS config resolver, the clients) calls these functions, so a value is judged by one rule
@@ -11,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
+from collections.abc import Sequence
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
@@ -18,15 +20,22 @@ from .._exceptions import ConfigurationError, InvalidRegionError
 from ._partitions import PARTITIONS, known_partition, listed_region
 
 __all__ = [
+    "FLOWS",
     "MAX_URL_LENGTH",
     "UnlistedRegionWarning",
     "is_loopback_host",
     "safe_link",
     "validate_endpoint",
+    "validate_flow",
     "validate_redirect_uri",
     "validate_region",
+    "validate_scopes",
     "validate_start_url",
+    "validate_timeout",
 ]
+
+#: The sign-in flows: ``device`` (RFC 8628) and ``pkce`` (the authorization code with PKCE).
+FLOWS = ("device", "pkce")
 
 # A region is one DNS label: lowercase letters, digits and inner dashes. Anything else
 # ("us-east-1.evil.example/", " us-east-1", "") could steer the request to another host.
@@ -65,7 +74,7 @@ def _unknown_region(region: str) -> InvalidRegionError:
     )
 
 
-def validate_region(region: object, *, known: bool = False) -> str:
+def validate_region(region: object, *, known: bool = False, warn: bool = True) -> str:
     """Return ``region`` if it is a region name, else raise :class:`InvalidRegionError`.
 
     ``known=True`` (a sign-in) also checks it against the partitions' tables before any
@@ -73,7 +82,9 @@ def validate_region(region: object, *, known: bool = False) -> str:
     a DNS error: a listed region passes; a region of a partition's pattern whose direction
     word is one AWS uses (``ap-east-9``: newer than our table) passes with an
     :class:`UnlistedRegionWarning`; anything else is refused. The client alone accepts any
-    well-formed name, as botocore does (new regions, private endpoints).
+    well-formed name, as botocore does (new regions, private endpoints). ``warn=False``
+    judges by the same rule without the warning (the server's status route lists entries
+    from a worker thread, where a warning would be noise on every poll).
     """
     if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
         raise InvalidRegionError(
@@ -86,6 +97,8 @@ def validate_region(region: object, *, known: bool = False) -> str:
     partition = known_partition(region)
     if partition is None or region.rsplit("-", 2)[-2] not in _DIRECTIONS:
         raise _unknown_region(region)
+    if not warn:
+        return region
     warnings.warn(
         f"{region!r} is not in this package's table of {partition.name} regions; going on "
         "as it looks like a region newer than the table (a DNS error follows if it is not).",
@@ -192,3 +205,41 @@ def validate_redirect_uri(uri: object) -> str:
             "localhost, without a fragment or a user name."
         )
     return uri
+
+
+def validate_timeout(timeout: object, what: str = "timeout") -> float:
+    """A number of seconds above zero (not a bool), as a float, or ConfigurationError.
+    ``what`` names the value in the message (``timeout``, ``--timeout``, ``SSOOIDC.timeout``)."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not timeout > 0
+        or timeout != timeout  # NaN
+    ):
+        raise ConfigurationError(f"{what} must be a positive number of seconds, not {timeout!r}")
+    return float(timeout)
+
+
+def validate_flow(flow: object, what: str = "flow") -> str:
+    """``device`` or ``pkce`` (see :data:`FLOWS`), or ConfigurationError."""
+    if not isinstance(flow, str) or flow not in FLOWS:
+        raise ConfigurationError(f"{what} must be 'device' or 'pkce', not {flow!r}")
+    return flow
+
+
+def validate_scopes(scopes: object, what: str = "scopes") -> tuple[str, ...]:
+    """Registration scopes: a sequence (list, tuple) of scope names, each non-empty without
+    whitespace or commas (``sso_registration_scopes`` is comma-separated), or
+    ConfigurationError. One string is refused: ``"a,b"`` for ``["a", "b"]`` is a mistake."""
+    if isinstance(scopes, str) or not isinstance(scopes, Sequence):
+        raise ConfigurationError(f"{what} must be a list of strings, not {scopes!r}")
+    for scope in scopes:
+        if (
+            not isinstance(scope, str)
+            or not scope
+            or any(ch.isspace() or ch == "," for ch in scope)
+        ):
+            raise ConfigurationError(
+                f"{what}: {scope!r} is not a scope name (like 'sso:account:access')"
+            )
+    return tuple(scopes)

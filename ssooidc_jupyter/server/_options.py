@@ -21,15 +21,59 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jupyter_server.utils import url_path_join
+from traitlets import Any as TraitAny
+from traitlets.config import Configurable
 
 from .._exceptions import ConfigurationError
 from ..auth._context import ADMIN_ENV
-from ._targets import FLOWS
+from ..oidc._values import validate_flow
 
-__all__ = ["CALLBACK_PATH", "ServerOptions", "read_options", "terminals_see_environment"]
+__all__ = ["CALLBACK_PATH", "SSOOIDC", "ServerOptions", "read_options", "terminals_see_environment"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 CALLBACK_PATH = ("ssooidc", "oauth", "callback")
+
+
+def _kernels_option() -> Any:
+    return TraitAny(
+        None,
+        allow_none=True,
+        help="An option of %ssooidc in kernels (IPython's config): not used by the server.",
+    ).tag(config=True)
+
+
+class SSOOIDC(Configurable):
+    """The server extension's options: ``c.SSOOIDC.*`` in ``jupyter_server_config.py``.
+
+    The section is the one the kernels' ``SSOOIDC`` (``notebook/_configurable.py``, read
+    from IPython's config) uses: each class declares the other's options too, so an admin's
+    config naming one side's option in the other's file draws no "not recognized" warning.
+    Values are loaded by traitlets as they are, and judged by :func:`read_options` with the
+    package's validators, each refused alone (a bad one never stops the extension)."""
+
+    flow = TraitAny(
+        None,
+        allow_none=True,
+        help="The sign-in flow of the status bar: 'device' or 'pkce' (unset: SSOOIDC_FLOW, "
+        "else PKCE on a loopback server and the device flow elsewhere).",
+    ).tag(config=True)
+    redirect_base_url = TraitAny(
+        None,
+        allow_none=True,
+        help="The public base URL of this server for the PKCE callback (unset: "
+        "SSOOIDC_REDIRECT_BASE_URL, else JUPYTERHUB_PUBLIC_URL, else the request's).",
+    ).tag(config=True)
+
+    # The kernels' options (see notebook/_configurable.SSOOIDC).
+    start_url = _kernels_option()
+    region = _kernels_option()
+    sso_session = _kernels_option()
+    profile = _kernels_option()
+    scopes = _kernels_option()
+    variable = _kernels_option()
+    session_variable = _kernels_option()
+    endpoint = _kernels_option()
+    timeout = _kernels_option()
 
 
 @dataclass(frozen=True)
@@ -107,18 +151,22 @@ def _forwarded_proto(value: str | None) -> str | None:
 def read_options(serverapp: Any, environ: Mapping[str, str] | None = None) -> ServerOptions:
     """The options, each checked alone: a bad one is refused with a message, the rest kept."""
     env = os.environ if environ is None else environ
-    section = serverapp.config.get("SSOOIDC", {})
+    section = SSOOIDC(config=serverapp.config)
     errors: list[str] = []
 
     def pick(name: str) -> tuple[str, object]:
-        if section.get(name) is not None:
-            return f"c.SSOOIDC.{name}", section.get(name)
+        value = getattr(section, name)
+        if value is not None:
+            return f"c.SSOOIDC.{name}", value
         return ADMIN_ENV[name], env.get(ADMIN_ENV[name], "").strip() or None
 
     where, flow = pick("flow")
-    if flow is not None and flow not in FLOWS:
-        errors.append(f"{where} must be 'device' or 'pkce', not {flow!r}: ignored.")
-        flow = None
+    if flow is not None:
+        try:
+            validate_flow(flow, where)
+        except ConfigurationError as exc:
+            errors.append(f"{exc}: ignored.")
+            flow = None
     where, base = pick("redirect_base_url")
     if base is not None:
         # Lazy: only an admin's redirect base needs the check at start.

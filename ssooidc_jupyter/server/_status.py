@@ -19,20 +19,16 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
 from ..auth._awsconfig import config_file_path, load_aws_config
 from ..auth._cache import TokenCache
-from ..auth._context import ADMIN_ENV, AdminDefaults, LoginContext, admin_defaults
-from ..auth._flow import MANDATORY_REFRESH, TokenState, classify
-from ..auth._inflight import read_pending
-from ..auth._models import format_timestamp, token_cache_key
-from ..oidc._values import validate_region, validate_start_url
+from ..auth._context import LoginContext, admin_defaults
+from ._choices import SESSION_END_NOTICE, STATE_NAMES, Choice, from_config, ordered, started_here
 
 __all__ = ["SESSION_END_NOTICE", "STATE_NAMES", "StatusReader"]
 
@@ -41,219 +37,11 @@ logger = logging.getLogger("ssooidc_jupyter.server")
 # A config file the child takes longer than this to parse is parsed in a thread instead.
 _PARSE_TIMEOUT = 30.0
 
-#: How long before ``session_ends_at`` the tabs warn that the session is about to end (a
-#: sign-in can no longer be refreshed after it). As long as the MANDATORY refresh window.
-SESSION_END_NOTICE: timedelta = MANDATORY_REFRESH
 
-STATE_NAMES = {
-    TokenState.FRESH: "signed_in",
-    TokenState.ADVISORY: "expiring",
-    TokenState.MANDATORY: "expiring",
-    TokenState.EXPIRED: "expired",
-    TokenState.MISSING: "signed_out",
-}
-
-
-@dataclass
-class _Choice:
-    """One sign-in as the status lists it, without its state (what the config says)."""
-
-    name: str
-    kind: str
-    start_url: object
-    region: object
-    session_name: str | None
-    login: dict[str, str]
-    profiles: list[str]
-    default: bool = False
-    error: str | None = None
-    # The validated start URL and the cache key (None when the entry has an error).
-    url: str | None = None
-    key: str | None = None
-    # "[sso-session dev] in /home/u/.aws/config": set for entries of the config file, so a
-    # problem names the section to fix (the admin's entry names its variables instead).
-    section: str | None = None
-
-    def check(self) -> _Choice:
-        if self.error is None:
-            try:
-                self.url = validate_start_url(self.start_url)
-                validate_region(self.region)
-            except ConfigurationError as exc:
-                self.error = self._explain(exc)
-            else:
-                self.key = token_cache_key(self.session_name, self.url)
-        return self
-
-    def _explain(self, exc: ConfigurationError) -> str:
-        """What is wrong with this entry and how to fix it, naming its section and setting
-        (not "None is not an AWS region name")."""
-        if self.section is None:
-            return str(exc)
-        setting, example, value = (
-            ("sso_start_url", "https://my-portal.awsapps.com/start", self.start_url)
-            if self.url is None
-            else ("sso_region", "us-east-1", self.region)
-        )
-        if value is None or value == "":
-            return (
-                f"{self.section} has no {setting}. Add a line {setting} = {example} (your "
-                f"organisation's value) to that section."
-            )
-        return f"{self.section}: {exc} Fix {setting} in that section."
-
-    def entry(self, cache: TokenCache, now: datetime) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "start_url": self.start_url if isinstance(self.start_url, str) else None,
-            "region": self.region if isinstance(self.region, str) else None,
-            "state": "signed_out",
-            "expires_at": None,
-            "profiles": self.profiles,
-            "login": self.login,
-            "error": self.error,
-            "pending": None,
-        }
-        if self.key is None or self.url is None:
-            return entry
-        # Issue 20: a sign-in in progress for this entry, in any process (here: this
-        # server's own); what the user must do, never a device code or verifier.
-        pending = read_pending(cache, self.key)
-        entry["pending"] = pending.summary() if pending is not None else None
-        token = cache.load_token(self.key)
-        state = classify(token, now, self.url)
-        entry["state"] = STATE_NAMES[state]
-        if token is not None and state is not TokenState.MISSING:
-            entry["expires_at"] = format_timestamp(token.expires_at)
-            entry["session_ends_at"] = format_timestamp(_session_end(token))
-        return entry
-
-
-def _session_end(token: Any) -> datetime:
-    """When a refresh can no longer extend this sign-in: the client registration's end for
-    a token that can be refreshed, else the access token's own expiry."""
-    expires: datetime = token.expires_at
-    refreshable = token.refresh_token and token.client_id and token.client_secret
-    if not refreshable:
-        return expires
-    registration: datetime | None = token.registration_expires_at
-    return expires if registration is None else max(expires, registration)
-
-
-def _from_config(config: Mapping[str, Any], path: str = "") -> list[_Choice]:
-    profiles: Mapping[str, Any] = config.get("profiles", {})
-    where = f" in {path}" if path else " in your AWS config file"
-    users: dict[str, list[str]] = {}
-    legacy: dict[str, list[str]] = {}
-    for name, values in profiles.items():
-        session = values.get("sso_session")
-        url = values.get("sso_start_url")
-        if isinstance(session, str):
-            users.setdefault(session, []).append(name)
-        elif isinstance(url, str):
-            # Legacy profiles: one entry per start URL (the cache key is the start URL alone).
-            legacy.setdefault(url, []).append(name)
-    choices = [
-        _Choice(
-            name=name,
-            kind="sso-session",
-            start_url=section.get("sso_start_url"),
-            region=section.get("sso_region"),
-            session_name=name,
-            login={"session_name": name},
-            profiles=sorted(users.get(name, [])),
-            section=f"[sso-session {name}]{where}",
-        ).check()
-        for name, section in config.get("sso_sessions", {}).items()
-    ]
-    sessions = config.get("sso_sessions", {})
-    for missing in sorted(set(users) - set(sessions)):
-        names = sorted(users[missing])
-        plural = "s" if len(names) > 1 else ""
-        choices.append(
-            _Choice(
-                name=missing,
-                kind="sso-session",
-                start_url=None,
-                region=None,
-                session_name=missing,
-                login={"session_name": missing},
-                profiles=names,
-                error=(
-                    f"The profile{plural} {', '.join(names)}{where} name{'' if plural else 's'} "
-                    f"sso_session = {missing}, but there is no [sso-session {missing}] section. "
-                    f"Add that section (with sso_start_url and sso_region), or correct the "
-                    f"name in the profile{plural}."
-                ),
-            )
-        )
-    for url, names in legacy.items():
-        names.sort()
-        choices.append(
-            _Choice(
-                name=names[0],
-                kind="profile",
-                start_url=url,
-                region=profiles[names[0]].get("sso_region"),
-                session_name=None,
-                login={"profile": names[0]},
-                profiles=names,
-                section=f"[profile {names[0]}]{where}",
-            ).check()
-        )
-    return choices
-
-
-def _admin_choice(defaults: AdminDefaults, config: list[_Choice]) -> _Choice | None:
-    """The admin's default sign-in, resolved as ``resolve_login`` resolves it for a kernel's
-    bare ``%ssooidc login`` (so both use one cache entry); None when the admin set none."""
-    if defaults.start_url:
-        name = defaults.session_name
-        choice = _Choice(
-            name=name or defaults.start_url,
-            kind="sso-session" if name else "start-url",
-            start_url=defaults.start_url,
-            region=defaults.region,
-            session_name=name,
-            # Resolved by the server from the same environment: the admin's values win.
-            login={"session_name": name}
-            if name
-            else {"start_url": defaults.start_url, "region": defaults.region or ""},
-            profiles=[],
-            default=True,
-        )
-        if not defaults.region:
-            choice.error = (
-                f"{ADMIN_ENV['start_url']} is set but {ADMIN_ENV['region']} is not: the "
-                "administrator must set the IAM Identity Center region too."
-            )
-        return choice.check()
-    named = defaults.session_name or defaults.profile
-    if named is None:
-        return None
-    for choice in config:
-        if choice.name == defaults.session_name or defaults.profile in choice.profiles:
-            choice.default = True
-            return None
-    variable = ADMIN_ENV["session_name" if defaults.session_name else "profile"]
-    return _Choice(
-        name=named,
-        kind="sso-session" if defaults.session_name else "profile",
-        start_url=None,
-        region=None,
-        session_name=defaults.session_name,
-        login={"session_name": named} if defaults.session_name else {"profile": named},
-        profiles=[],
-        default=True,
-        error=f"{variable} names {named!r}, which the AWS config file does not have.",
-    )
-
-
-def _parse(path: str) -> tuple[list[_Choice], str | None]:
+def _parse(path: str) -> tuple[list[Choice], str | None]:
     """The config file's choices, or why it cannot be read."""
     try:
-        return _from_config(load_aws_config(Path(path)), path), None
+        return from_config(load_aws_config(Path(path)), path), None
     except ConfigurationError as exc:
         return [], str(exc)
 
@@ -273,11 +61,11 @@ class StatusReader:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._stamp: tuple[object, ...] | None = None
-        self._config: tuple[list[_Choice], str | None] = ([], None)
+        self._config: tuple[list[Choice], str | None] = ([], None)
         #: How many times the config file was parsed (the tests read it).
         self.parses = 0
 
-    async def _config_choices(self) -> tuple[list[_Choice], str | None]:
+    async def _config_choices(self) -> tuple[list[Choice], str | None]:
         path = str(config_file_path())
         # One parse for every poll waiting on it: the lock is held across the await.
         async with self._lock:
@@ -291,7 +79,7 @@ class StatusReader:
             return self._config
 
     @staticmethod
-    async def _parse_elsewhere(path: str) -> tuple[list[_Choice], str | None]:
+    async def _parse_elsewhere(path: str) -> tuple[list[Choice], str | None]:
         """Parse ``path`` in a child process (its own GIL); in a thread if that fails."""
         try:
             child = await asyncio.create_subprocess_exec(
@@ -312,7 +100,7 @@ class StatusReader:
             if child.returncode != 0:
                 raise OSError(f"exit status {child.returncode}")
             data = json.loads(out)
-            return [_Choice(**values) for values in data["choices"]], data["error"]
+            return [Choice(**values) for values in data["choices"]], data["error"]
         except (OSError, ValueError, KeyError, TypeError, asyncio.TimeoutError) as exc:
             logger.warning("ssooidc: parsing %s in a child process failed (%s)", path, exc)
             return await asyncio.to_thread(_parse, path)
@@ -342,40 +130,20 @@ class StatusReader:
 
     @staticmethod
     def _entries(
-        now: datetime, cached: list[_Choice], error: str | None, extra: list[LoginContext]
+        now: datetime, cached: list[Choice], error: str | None, extra: list[LoginContext]
     ) -> tuple[list[dict[str, Any]], str | None, str | None]:
         cache = TokenCache()
-        # Copies: the admin's choice marks one as the default, and the cache is shared.
-        config = [_Choice(**vars(choice)) for choice in cached]
-        admin = _admin_choice(admin_defaults(), config)
-        choices = config
-        if admin is not None:
-            # The admin's default replaces the config's entry for the same cache entry (the
-            # environment wins, as it does when a sign-in is resolved), keeping its profiles.
-            same = [c for c in config if admin.key is not None and c.key == admin.key]
-            if same:
-                admin.profiles = same[0].profiles
-            choices = [admin, *(c for c in config if c not in same)]
-        else:
-            choices = sorted(config, key=lambda c: not c.default)
+        choices = ordered(cached)
         entries = [choice.entry(cache, now) for choice in choices]
         default = next((choice.name for choice in choices if choice.default), None)
         seen = {choice.key for choice in choices}
         for context in extra:
-            request = context.request
-            choice = _Choice(
-                name=request.session_name or request.start_url,
-                kind="start-url",
-                start_url=request.start_url,
-                region=request.region,
-                session_name=request.session_name,
-                login={"start_url": request.start_url, "region": request.region},
-                profiles=[],
-            ).check()
-            if choice.key in seen:
+            # A sign-in this server made: resolved already, its key the one it signed in under.
+            key = context.slot.token_key
+            if key in seen:
                 continue
-            seen.add(choice.key)
-            entries.append(choice.entry(cache, now))
+            seen.add(key)
+            entries.append(started_here(context).entry(cache, now))
         return entries, error, default
 
 
