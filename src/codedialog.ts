@@ -17,9 +17,12 @@ import { timeLeft } from './format';
 /** Where the server does not push: how often a pending sign-in is asked for its state
  * (the code is approved elsewhere). */
 const LOGIN_POLL_MS = 500;
-/** Where it pushes (a sign-in's start and end are pushed): a slow read, only to notice a
- * server that restarted and forgot the sign-in, which no push would tell. */
-const LOST_CHECK_MS = 30_000;
+/** Where it pushes (a sign-in's start and end are pushed): a slower read, only to notice
+ * a server that stopped or restarted and forgot the sign-in, which no push tells. It must
+ * come before JupyterLab's own session poll (10 s) notices the stopped server: on
+ * JupyterHub that opens the hub's "Server unavailable" dialog, and every dialog opened
+ * later (ours saying the sign-in was lost) waits behind it. */
+const LOST_CHECK_MS = 2_000;
 /** Answers that mean the server no longer has the sign-in: 404 (it restarted and forgot
  * it) and 424 (JupyterHub: the user's server is not running). */
 const LOST_STATUSES = new Set([404, 424]);
