@@ -30,14 +30,12 @@ from botocore.config import Config
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.oidc._http import ca_setting
+from tests._support import emulator_fixture, wait_for
 
 CA_VARS = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(tls=True, interval=0.05, auto_approve=0.0) as emulator:
-        yield emulator
+emu = emulator_fixture(scope="module", scheme="https", interval=0.05, auto_approve=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -290,10 +288,11 @@ def test_https_proxy_carries_botocore_and_ours_and_no_proxy_bypasses_it(
 
 def _wait_for_tunnels(log: Path, emu: Emulator, at_least: int) -> int:
     # proxy.py writes its access-log line when a tunnel closes: wait for it (bounded).
-    deadline = time.monotonic() + 10
-    while tunnels(log, emu) < at_least and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return tunnels(log, emu)
+    return wait_for(
+        lambda: (found := tunnels(log, emu)) >= at_least and found,
+        f"{at_least} tunnels in proxy.py's log",
+        interval=0.05,
+    )
 
 
 @pytest.mark.parametrize(

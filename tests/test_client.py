@@ -21,6 +21,7 @@ import pytest
 import ssooidc_jupyter as sj
 from ssooidc_jupyter import AsyncSSOOIDCClient, SSOOIDCClient
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import SLACK_TIMEOUT, assert_one_fault_retried, emulator_fixture, wait_for
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 FAST_RETRY = {"retry_backoff": 0.01}
@@ -62,10 +63,7 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.2) as emulator:
-        yield emulator
+emu = emulator_fixture(interval=0.2)
 
 
 @pytest.fixture
@@ -234,19 +232,20 @@ RETRIED = [
 def test_transient_fault_is_retried_then_succeeds(
     make: Callable[..., Driver], emu: Emulator, kind: str, error: type[Exception]
 ) -> None:
-    oidc = make(timeout=0.5)
+    oidc = make(timeout=0.5 if kind == "timeout" else SLACK_TIMEOUT)
     emu.inject("RegisterClient", kind, times=1, delay=1.0 if kind == "timeout" else None)
+    since = len(emu.requests)
     reg = register(oidc)
     assert reg["clientId"]
-    assert reg["ResponseMetadata"]["RetryAttempts"] == 1
-    assert [r["operation"] for r in emu.requests].count("RegisterClient") == 2
+    retried = reg["ResponseMetadata"]["RetryAttempts"]
+    assert_one_fault_retried(emu, "RegisterClient", kind, retried, since)
 
 
 @pytest.mark.parametrize(("kind", "error"), RETRIED)
 def test_persistent_fault_raises_a_clear_error_after_three_attempts(
     make: Callable[..., Driver], emu: Emulator, kind: str, error: type[Exception]
 ) -> None:
-    oidc = make(timeout=0.5)
+    oidc = make(timeout=0.5 if kind == "timeout" else SLACK_TIMEOUT)
     emu.inject("RegisterClient", kind, times=3, delay=1.0 if kind == "timeout" else None)
     with pytest.raises(error) as info:
         register(oidc)
@@ -491,11 +490,9 @@ def test_an_answer_too_large_is_cut_short(mode: str, big: BigBodyServer) -> None
             asyncio.run(client.aclose())
     assert caught.value.operation == "RegisterClient"
     assert caught.value.status_code == 200
-    deadline = time.monotonic() + 5
-    while not big.sent and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: big.sent, "the emulator to report what it sent", timeout=5, interval=0.01)
     # The server could push only what fits in the socket buffers before we hung up.
-    assert big.sent and big.sent[0] < BIG // 4
+    assert big.sent[0] < BIG // 4
     assert MAX_RESPONSE_BYTES == 256 * 1024
 
 

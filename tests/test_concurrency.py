@@ -7,7 +7,6 @@ import json
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from ssooidc_jupyter.auth._cache import cache_dir
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 PROCESSES = 8
 pytestmark = pytest.mark.slow
@@ -56,11 +56,7 @@ class CacheReader(threading.Thread):
                     self.failures.append(path.name)
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=1.0) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.1, auto_approve=1.0)
 
 
 def run_processes(emu: Emulator, refreshes: int) -> list[str]:

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests._support import emulator_fixture, wait_for
+
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("moto")
 
@@ -85,10 +87,7 @@ def s3() -> Iterator[tuple[str, _SigningLog]]:
 # ---- IAM Identity Center, the sign-in, the cluster ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=0.05, role_credentials_ttl=TTL) as emulator:
-        yield emulator
+emu = emulator_fixture(scope="module", interval=0.1, auto_approve=0.05, role_credentials_ttl=TTL)
 
 
 @pytest.fixture(autouse=True)
@@ -287,15 +286,6 @@ def _text(captured: Any) -> str:
     return "".join(output.data.get("text/plain", "") for output in captured.outputs)
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def _workers(client: Any) -> list[str]:
     return sorted(client.scheduler_info()["workers"])
 
@@ -354,7 +344,7 @@ def test_a_worker_added_later_gets_them(client: Any, cluster: Any, forwarded: An
     finally:
         # Back to one worker process: two cores are shared with the rest of the suite.
         cluster.scale(len(before))
-        assert _wait_until(lambda: len(_workers(client)) == len(before), 30)
+        assert wait_for(lambda: len(_workers(client)) == len(before), timeout=30)
 
 
 def test_pandas_and_dask_dataframe_read_s3_on_the_workers(
@@ -504,15 +494,15 @@ def test_ssooidc_dask_forwards_then_the_session_ends_and_they_lapse(
 
     # The IAM Identity Center session ends elsewhere (the portal's sign-out, another tool).
     ip.user_ns["ssooidc_token"].logout()
-    assert _wait_until(lambda: handle.state is ForwardState.ENDED, TTL), handle
+    assert wait_for(lambda: handle.state is ForwardState.ENDED, timeout=TTL), handle
     assert isinstance(handle.error, sj.UnauthorizedException)
     # The notebook says so: the sign-in's usual "signed out".
-    assert _wait_until(lambda: controller.state.value == "signed_out", 5)
+    assert wait_for(lambda: controller.state.value == "signed_out", timeout=5)
     # What the workers hold stays usable until it expires, then it lapses.
     expiry = handle.expiration
     assert expiry is not None
     assert all(ROLE_ARN.match(a) for a in _on_each_worker(client, _identity).values())
-    assert _wait_until(lambda: datetime.now(timezone.utc) > expiry, TTL + 5)
+    assert wait_for(lambda: datetime.now(timezone.utc) > expiry, timeout=TTL + 5)
     with pytest.raises(Exception, match=r"expired|ExpiredToken"):
         _on_each_worker(client, _identity)
 
@@ -538,12 +528,12 @@ def test_the_role_picker_forwards_the_chosen_role(client: Any, emu: Emulator, ip
     )
     picker = view.picker
     assert picker is not None and picker.forward.layout.display != "none"
-    assert _wait_until(lambda: bool(picker.account_select.options), 10)
+    assert wait_for(lambda: bool(picker.account_select.options), timeout=10)
     picker.account_select.value = ACCOUNT
     picker.role_select.value = "Administrator"
     picker.forward.value = True
     picker.use.click()
-    assert _wait_until(lambda: picker.picked == (ACCOUNT, "Administrator"), 30)
+    assert wait_for(lambda: picker.picked == (ACCOUNT, "Administrator"), timeout=30)
     assert "Dask workers" in picker.bound.value
     handle = signin.forwarder
     assert handle is not None and handle.role_name == "Administrator"

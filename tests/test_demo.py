@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._support import wait_for
+
 pytestmark = pytest.mark.slow
 
 
@@ -215,10 +217,7 @@ def test_the_demo_stops_everything_it_started(how: signal.Signals, ignore_sigint
     try:
         _, token, home = demo.started()
         assert _get(port, "/api/kernels", token, method="POST") == 201  # as the notebook does
-        deadline = time.monotonic() + 30
-        while len(demo.watch()) < 2 and time.monotonic() < deadline:  # server and kernel
-            time.sleep(0.1)
-        assert len(demo.watch()) >= 2, demo.seen
+        wait_for(lambda: len(demo.watch()) >= 2, "server and kernel", timeout=30, interval=0.1)
         temporary = str(Path(home).parent)
         assert len(_processes_under(temporary)) >= 2  # the check below can see them
         demo.process.send_signal(how)

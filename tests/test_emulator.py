@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from ssooidc_jupyter.emulator import FAULT_KINDS, OPERATIONS, Emulator, FaultKind
+from tests._support import emulator_fixture, wait_for
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Only a registration with this scope gets refresh tokens (as on IAM Identity Center).
@@ -29,19 +30,7 @@ SCOPE = "sso:account:access"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.01) -> None:
-    """Wait for a condition with a deadline (no fixed sleeps that flake under load)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(step)
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.2) as e:
-        yield e
+emu = emulator_fixture(interval=0.2)
 
 
 @pytest.fixture
@@ -287,7 +276,7 @@ def test_auto_approve_after_delay() -> None:
             time.sleep(0.06)  # stay slower than the interval
             return poll(http, flow).status_code == 200
 
-        wait_for(approved, timeout=10, step=0)
+        wait_for(approved, timeout=10, interval=0)
 
 
 def test_helpers_reject_unknown_values(emu: Emulator) -> None:

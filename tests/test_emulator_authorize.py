@@ -23,6 +23,7 @@ import pytest
 from botocore.config import Config
 
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 SCOPE = "sso:account:access"
 REGISTERED = "http://127.0.0.1/oauth/callback"  # loopback: any port matches
@@ -37,10 +38,7 @@ def pkce() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as e:
-        yield e
+emu = emulator_fixture()
 
 
 @pytest.fixture

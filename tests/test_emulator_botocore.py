@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -51,10 +52,7 @@ def make_client(emu: Emulator, service: str, **kwargs: Any) -> Any:
     return session.create_client(service, region_name=emu.region, endpoint_url=emu.url, **kwargs)
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=INTERVAL) as e:
-        yield e
+emu = emulator_fixture(interval=INTERVAL)
 
 
 @pytest.fixture

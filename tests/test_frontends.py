@@ -26,13 +26,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
@@ -50,11 +50,8 @@ STEP = 60.0
 # ---- set-up -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    """Nobody approves but the test; clients poll every 0.2 s."""
-    with Emulator(interval=0.2, auto_approve=None) as emulator:
-        yield emulator
+#: Nobody approves but the test; clients poll every 0.2 s.
+emu = emulator_fixture(scope="module", interval=0.2, auto_approve=None)
 
 
 def client_env(home: Path, emu: Emulator) -> dict[str, str]:

@@ -33,6 +33,7 @@ from ssooidc_jupyter.oidc._protocol import (
     parse_error,
     parse_success,
 )
+from tests._support import emulator_fixture
 
 FUZZ = settings(
     max_examples=150,
@@ -159,10 +160,7 @@ request_members = st.sampled_from(
 )
 
 
-@pytest.fixture(scope="module")
-def emu() -> Any:
-    with Emulator(interval=0.05) as emulator:
-        yield emulator
+emu = emulator_fixture(scope="module", interval=0.05)
 
 
 @FUZZ

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +14,12 @@ import pytest
 import ssooidc_jupyter as sj
 from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 REDIRECT = "http://127.0.0.1:8400/callback"
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.05, auto_approve=0.0) as emulator:
-        yield emulator
+emu = emulator_fixture(interval=0.05, auto_approve=0.0)
 
 
 def creds(emu: Emulator) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from ssooidc_jupyter.auth._inflight import (
 )
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -96,12 +97,8 @@ class Holder:
             self.proc.stdout.close()
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """Nobody approves: the tests decide."""
-    with Emulator(interval=0.1) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+#: Nobody approves: the tests decide.
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.1)
 
 
 @pytest.fixture
@@ -316,13 +313,6 @@ def test_a_stale_file_is_ignored_and_cleaned(tmp_path: Path) -> None:
     assert read_pending(cache, KEY) is None
     assert not path.exists()
     assert request_cancel(cache, KEY) is False
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_the_notebook_controller_and_widget_offer_cancel(holder: Holder, emu: Emulator) -> None:

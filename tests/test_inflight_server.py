@@ -6,23 +6,21 @@ emulator, and real second processes."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_core.utils import ensure_event_loop
 
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
+from tests.test_server import Api, Fetch, served
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.timeout(90)
 
-Fetch = Callable[..., Awaitable[Any]]
 KEY = token_cache_key("dev", "")
 
 # A script that signs in to "dev": prints what it is told, cancels the sign-in it waits for
@@ -44,14 +42,6 @@ except Exception as exc:
 """
 
 
-def served(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        ensure_event_loop().run_until_complete(test(*args, **kwargs))
-
-    return run
-
-
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
     return {
@@ -60,9 +50,7 @@ def jp_server_config() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def emu(emulator_factory: Callable[..., Emulator]) -> Emulator:
-    return emulator_factory("http", interval=0.1, auto_approve=None)
+emu = emulator_fixture(interval=0.1, auto_approve=None)
 
 
 @pytest.fixture
@@ -78,23 +66,6 @@ def aws_home(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
     return home
-
-
-async def call(fetch: Fetch, method: str, *path: str, body: Any = None) -> tuple[int, Any]:
-    if method == "POST" and body is None:
-        body = ""
-    response = await fetch(
-        "ssooidc",
-        "api",
-        *path,
-        method=method,
-        body=json.dumps(body) if isinstance(body, dict) else body,
-        raise_error=False,
-    )
-    text = response.body.decode()
-    if not text or not response.headers.get("Content-Type", "").startswith("application/json"):
-        return response.code, text or None  # a 404 of no route is an HTML page
-    return response.code, json.loads(text)
 
 
 async def script(mode: str) -> asyncio.subprocess.Process:
@@ -115,7 +86,7 @@ async def line(proc: asyncio.subprocess.Process, prefix: str) -> Any:
 
 
 async def dev_pending(fetch: Fetch) -> Any:
-    code, data = await call(fetch, "GET", "status")
+    code, data = await Api(fetch)("GET", "status")
     assert code == 200
     (dev,) = [entry for entry in data["sessions"] if entry["name"] == "dev"]
     return dev["pending"]
@@ -144,15 +115,15 @@ async def test_status_shows_a_scripts_pending_sign_in_and_delete_cancels_it(
         assert pending["key"] == KEY and pending["flow"] == "device"
         assert pending["user_code"] == code_shown and code_shown in pending["verification_uri"]
         assert pending["origin"] == "script" and pending["here"] is False
-        code, _ = await call(jp_fetch, "DELETE", "pending", KEY)
+        code, _ = await Api(jp_fetch)("DELETE", "pending", KEY)
         assert code == 204
         assert holder.stdout is not None
         end = (await asyncio.wait_for(holder.stdout.readline(), 10)).decode()
         assert end.strip() == "END LoginCancelledError Sign-in cancelled from another process."
         assert await dev_pending(jp_fetch) is None
-        code, _ = await call(jp_fetch, "DELETE", "pending", KEY)
+        code, _ = await Api(jp_fetch)("DELETE", "pending", KEY)
         assert code == 404
-        code, _ = await call(jp_fetch, "DELETE", "pending", "not-a-key")
+        code, _ = await Api(jp_fetch)("DELETE", "pending", "not-a-key")
         assert code == 404  # no such route
     finally:
         if holder.returncode is None:
@@ -166,8 +137,8 @@ async def test_status_shows_a_scripts_pending_sign_in_and_delete_cancels_it(
 async def test_a_script_sees_the_status_bars_pkce_sign_in_and_cancels_it(
     aws_home: Path, jp_fetch: Fetch, emu: Emulator
 ) -> None:
-    code, started = await call(
-        jp_fetch, "POST", "login", body={"session_name": "dev", "flow": "pkce"}
+    code, started = await Api(jp_fetch)(
+        "POST", "login", body={"session_name": "dev", "flow": "pkce"}
     )
     assert code == 202 and started["state"] == "pending"
     pending = await dev_pending(jp_fetch)
@@ -183,7 +154,7 @@ async def test_a_script_sees_the_status_bars_pkce_sign_in_and_cancels_it(
         )
         assert await line(waiter, "CANCEL") is True
         await line(waiter, "PROMPT")  # the script took over
-        code, data = await call(jp_fetch, "GET", "login", started["id"])
+        code, data = await Api(jp_fetch)("GET", "login", started["id"])
         assert data["state"] == "cancelled"
         assert data["message"] == "Sign-in cancelled from another process."
         pending = await dev_pending(jp_fetch)
@@ -205,7 +176,7 @@ async def test_a_status_bar_sign_in_waiting_for_a_script_answers_at_once(
         code_shown = await line(holder, "PROMPT")
         loop = asyncio.get_running_loop()
         began = loop.time()
-        code, started = await call(jp_fetch, "POST", "login", body={"session_name": "dev"})
+        code, started = await Api(jp_fetch)("POST", "login", body={"session_name": "dev"})
         took = loop.time() - began
         assert code == 202 and started["state"] == "pending", started
         assert took < 2.0, took
@@ -215,17 +186,17 @@ async def test_a_status_bar_sign_in_waiting_for_a_script_answers_at_once(
         assert started["message"].startswith(
             "A sign-in to dev is waiting for approval, started from a script at "
         )
-        code, _ = await call(jp_fetch, "DELETE", "pending", KEY)
+        code, _ = await Api(jp_fetch)("DELETE", "pending", KEY)
         assert code == 204
         deadline = loop.time() + 10
         while True:
-            code, data = await call(jp_fetch, "GET", "login", started["id"])
+            code, data = await Api(jp_fetch)("GET", "login", started["id"])
             if data["user_code"] or loop.time() > deadline:
                 break
             await asyncio.sleep(0.05)
         assert data["state"] == "pending" and data["user_code"] not in (None, code_shown)
         assert data["waiting"] is None and data["message"] is None
-        code, data = await call(jp_fetch, "DELETE", "login", started["id"])
+        code, data = await Api(jp_fetch)("DELETE", "login", started["id"])
         assert data["state"] == "cancelled"
     finally:
         if holder.returncode is None:

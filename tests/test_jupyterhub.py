@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from jupyter_client import KernelManager
 
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -76,10 +76,7 @@ class Kernel:
         self.km.shutdown_kernel(now=True)
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=0.3) as emulator:
-        yield emulator
+emu = emulator_fixture(interval=0.1, auto_approve=0.3)
 
 
 def write(path: Path, text: str) -> None:

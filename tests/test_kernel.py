@@ -29,6 +29,7 @@ from jupyter_client import KernelManager
 
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import wait_for
 
 Message = dict[str, Any]
 HAS_WIDGET = importlib.util.find_spec("ssooidc_jupyter.notebook._widget") is not None
@@ -183,13 +184,6 @@ class Kernel:
             time.sleep(0.05)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def ops(emu: Emulator, name: str) -> int:
     return [r["operation"] for r in emu.requests].count(name)
 
@@ -199,7 +193,7 @@ def approve_next_code(emu: Emulator, delay: float = 0.0) -> threading.Thread:
     known = len(emu.user_codes)
 
     def approve() -> None:
-        wait_until(lambda: len(emu.user_codes) > known)
+        wait_for(lambda: len(emu.user_codes) > known, timeout=20)
         time.sleep(delay)
         emu.approve(emu.user_codes[-1])
 
@@ -242,7 +236,7 @@ def start_pending_login(s: Setup, options: str = "--force") -> Cell:
     known = len(s.emu.user_codes)
     cell = s.kernel.execute(f"%ssooidc login {s.where} {options}")
     assert cell.reply["status"] == "ok", cell.texts
-    wait_until(lambda: len(s.emu.user_codes) > known)
+    wait_for(lambda: len(s.emu.user_codes) > known, timeout=20)
     return cell
 
 
@@ -323,7 +317,7 @@ def test_cancel_stops_polling(setup: Setup) -> None:
     s, emu = setup, setup.emu
     login = start_pending_login(s)
     polls = ops(emu, "CreateToken")
-    wait_until(lambda: ops(emu, "CreateToken") > polls)  # it is polling
+    wait_for(lambda: ops(emu, "CreateToken") > polls, timeout=20)  # it is polling
     cancel = s.kernel.execute("%ssooidc cancel")
     assert cancel.shown == ["Sign-in cancelled."]
     s.kernel.wait_for_update(login.display_id, "Sign-in cancelled.")
@@ -418,7 +412,9 @@ def test_interrupting_wait_cancels_and_the_code_leaves_the_cell(setup: Setup) ->
     known, polls = len(s.emu.user_codes), ops(s.emu, "CreateToken")
 
     def interrupt() -> None:  # once the cell is waiting: the code is out and polled for
-        wait_until(lambda: len(s.emu.user_codes) > known and ops(s.emu, "CreateToken") > polls)
+        wait_for(
+            lambda: len(s.emu.user_codes) > known and ops(s.emu, "CreateToken") > polls, timeout=20
+        )
         # What interrupt_kernel() does for ipykernel (signal mode), without the event loop
         # jupyter_client's sync wrapper would leave behind in this thread.
         os.kill(s.kernel.km.provisioner.process.pid, signal.SIGINT)

@@ -18,18 +18,10 @@ from ssooidc_jupyter._secret import reveal
 from ssooidc_jupyter.auth._cache import TokenCache, cache_dir
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture, wait_for
 
-
-@pytest.fixture
-def emu(
-    request: pytest.FixtureRequest,
-    emulator_factory: Callable[..., Emulator],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Emulator:
-    emulator = emulator_factory(getattr(request, "param", "http"), interval=0.1, auto_approve=0.05)
-    # As a user would point every AWS SDK at it: our client, boto3's sso and sts.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-    return emulator
+#: As a user would point every AWS SDK at it: our client, boto3's sso and sts.
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.1, auto_approve=0.05)
 
 
 #: The tests that also run over TLS (the emulator with a private CA, in AWS_CA_BUNDLE).
@@ -185,9 +177,7 @@ def test_cancel_stops_polling_at_once() -> None:
 
         worker = threading.Thread(target=run)
         worker.start()
-        deadline = time.monotonic() + 5
-        while ops(emu).count("CreateToken") < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: ops(emu).count("CreateToken") >= 2, "two polls", timeout=5)
         cancel.set()
         cancelled_at = time.monotonic()
         worker.join(5)

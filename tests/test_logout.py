@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._cache import cache_dir
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -44,11 +45,7 @@ def expected(*, forget_registration: bool) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(interval=0.05, auto_approve=0.0) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.05, auto_approve=0.0)
 
 
 @pytest.mark.parametrize("forget", [False, True], ids=["keep", "forget"])

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.notebook._configurable import SSOOIDC
 from ssooidc_jupyter.notebook._pending import PendingSession, PendingSSOToken
+from tests._support import emulator_fixture, wait_for
 
 # Never loaded by %load_ext: the HTTP stack, widgets, AWS SDK and file lock load at first use.
 HEAVY = ("httpx", "httpcore", "anyio", "h11", "ipywidgets", "boto3", "botocore", "filelock")
@@ -66,19 +67,11 @@ def ip() -> Iterator[InteractiveShell]:
         InteractiveShell.clear_instance()
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=0.2) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.1, auto_approve=0.2)
 
 
-@pytest.fixture
-def manual_emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """An emulator nobody approves on: the test decides."""
-    with Emulator(interval=0.1) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+#: An emulator nobody approves on: the test decides.
+manual_emu = emulator_fixture(name="manual_emu", endpoint_env="AWS_ENDPOINT_URL", interval=0.1)
 
 
 def where(emu: Emulator) -> str:
@@ -108,13 +101,6 @@ def emu_prompt_expiry(text: str) -> str:
     found = re.search(r"\(it expires at (\d\d:\d\d \S+)\)", text)
     assert found, text
     return found.group(1)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 # ---- loading ----------------------------------------------------------------------------
@@ -354,11 +340,11 @@ def test_login_returns_at_once_and_the_token_waits_when_used(
         assert elapsed < 2.0
         pending = ip.user_ns["ssooidc_token"]
         assert isinstance(pending, PendingSSOToken)
-        wait_for(lambda: bool(emu.user_codes))
+        wait_for(lambda: bool(emu.user_codes), timeout=15)
         assert "pending approval" in repr(pending)  # the repr never waits
         emu.approve(emu.user_codes[-1])
         assert pending.expires_in > 3000  # waits for the approval, then works
-        wait_for(lambda: type(ip.user_ns["ssooidc_token"]) is SSOToken)
+        wait_for(lambda: type(ip.user_ns["ssooidc_token"]) is SSOToken, timeout=15)
     assert_no_secret(emu, repr(pending))
 
 
@@ -395,7 +381,7 @@ def test_account_and_role_bind_a_session_at_once(ip: InteractiveShell, emu: Emul
         assert "waiting for the sign-in" in repr(bound) or bound.ready
         identity = bound.client("sts").get_caller_identity()  # waits, then works
         assert identity["Account"] == account["accountId"]
-        wait_for(lambda: not isinstance(ip.user_ns["aws"], PendingSession))
+        wait_for(lambda: not isinstance(ip.user_ns["aws"], PendingSession), timeout=15)
     import boto3
 
     real = ip.user_ns["aws"]
@@ -413,7 +399,7 @@ def test_a_denied_wait_fails_the_cell_in_one_line(
     import threading
 
     def deny() -> None:
-        wait_for(lambda: bool(manual_emu.user_codes))
+        wait_for(lambda: bool(manual_emu.user_codes), timeout=15)
         manual_emu.deny(manual_emu.user_codes[-1])
 
     denier = threading.Thread(target=deny)
@@ -431,7 +417,7 @@ def test_cancel_stops_the_sign_in(ip: InteractiveShell, manual_emu: Emulator) ->
     emu = manual_emu
     with capture_output() as cap:
         ip.run_line_magic("ssooidc", f"login {where(emu)}")
-        wait_for(lambda: ops(emu, "CreateToken") >= 1)
+        wait_for(lambda: ops(emu, "CreateToken") >= 1, timeout=15)
         ip.run_line_magic("ssooidc", "cancel")
         polls = ops(emu, "CreateToken")
         time.sleep(0.5)  # five polling intervals
@@ -689,7 +675,10 @@ def test_logout_acts_on_the_active_sign_in_not_the_last_attempt(
 ) -> None:
     emu = manual_emu
     approver = threading.Thread(
-        target=lambda: (wait_for(lambda: bool(emu.user_codes)), emu.approve(emu.user_codes[-1]))
+        target=lambda: (
+            wait_for(lambda: bool(emu.user_codes), timeout=15),
+            emu.approve(emu.user_codes[-1]),
+        )
     )
     approver.start()
     with capture_output():
@@ -746,7 +735,7 @@ def test_the_pending_token_is_composition_and_private_names_never_wait(
     assert "access_token" in dir(pending)
     assert not pending.ready
     assert time.monotonic() - started < 1.0
-    wait_for(lambda: bool(manual_emu.user_codes))
+    wait_for(lambda: bool(manual_emu.user_codes), timeout=15)
     manual_emu.approve(manual_emu.user_codes[-1])
     assert pending.access_token in manual_emu.secrets  # public names wait, then delegate
     assert pending.ready and pending.resolve() is pending.controller.token
@@ -798,7 +787,7 @@ def test_login_with_the_pkce_flow(ip: InteractiveShell, manual_emu: Emulator) ->
         ip.run_line_magic("ssooidc", f"login {where(emu)} --flow pkce")
         signin = ip.magics_manager.registry["SSOOIDCMagics"].signin
         controller = signin.current.controller
-        wait_for(lambda: controller.prompt is not None)
+        wait_for(lambda: controller.prompt is not None, timeout=15)
         prompt = controller.prompt
         # The one-time launch link of the kernel's listener (no state in the saved notebook).
         assert prompt.user_code == "" and "/start?" in prompt.verification_uri_complete

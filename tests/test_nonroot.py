@@ -22,6 +22,7 @@ import pytest
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._cache import CacheWarning
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534
@@ -109,12 +110,7 @@ def _run_cache_tests_as_nobody(tmp_path: Path) -> None:
     assert " passed" in summary and "failed" not in summary
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    emulator = Emulator(interval=0.05, auto_approve=0.02).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-    yield emulator  # type: ignore[misc]
-    emulator.stop()
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.05, auto_approve=0.02)
 
 
 def _unwritable_cache(home: Path) -> Path:

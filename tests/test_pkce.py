@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,12 +16,9 @@ from ssooidc_jupyter.auth._context import resolve_login
 from ssooidc_jupyter.auth._pkce import CallbackBox
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.oidc._values import validate_redirect_uri
+from tests._support import emulator_fixture
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=None) as emu:
-        yield emu
+emu = emulator_fixture(interval=0.1, auto_approve=None)
 
 
 def _browser(emu: Emulator, *, approve: bool = True, tamper: Any = None) -> Any:

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -35,16 +34,14 @@ from ssooidc_jupyter.auth._flow import DevicePrompt
 from ssooidc_jupyter.auth._loopback import MAX_CONNECTIONS, REUSED_LAUNCH, LoopbackReceiver
 from ssooidc_jupyter.auth._pkce import CallbackBox, complete_pkce_login
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 NOBODY = 65534
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 CROSS_USER = IS_ROOT and shutil.which("setpriv") is not None
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.1, auto_approve=None) as emu:
-        yield emu
+emu = emulator_fixture(interval=0.1, auto_approve=None)
 
 
 def co_tenant(code: str) -> subprocess.Popen[str]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-
-import pytest
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._cache import TokenCache
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 
 def cli_registration_name(
@@ -30,11 +28,7 @@ def cli_registration_name(
     return digest.hexdigest() + ".json"
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(interval=0.05, auto_approve=0.0) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.05, auto_approve=0.0)
 
 
 def test_a_sign_in_writes_its_registration_where_the_cli_reads_it(emu: Emulator) -> None:

@@ -37,17 +37,15 @@ from traitlets.config import Config
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 MODES = ("Verbose", "Context", "Minimal")
 RENDERINGS = (*MODES, "capture_locals", "pytest -l", "reporter walk")
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    # One per test: a fault a failing test left queued cannot reach the next one.
-    # auto_approve=None: device codes wait for emu.approve / emu.deny, as a person would.
-    with Emulator(interval=0.05, auto_approve=None) as emulator:
-        yield emulator
+#: One per test: a fault a failing test left queued cannot reach the next one.
+#: auto_approve=None: device codes wait for emu.approve / emu.deny, as a person would.
+emu = emulator_fixture(interval=0.05, auto_approve=None)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import pytest
 from jupyter_core.utils import ensure_event_loop
 
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -49,9 +50,7 @@ def jp_server_config() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def emu(request: pytest.FixtureRequest, emulator_factory: Callable[..., Emulator]) -> Emulator:
-    return emulator_factory(getattr(request, "param", "http"), interval=0.1, auto_approve=None)
+emu = emulator_fixture(interval=0.1, auto_approve=None)
 
 
 #: Also over TLS: the emulator's private CA is then trusted through the profiles' ca_bundle
@@ -116,7 +115,9 @@ class Api:
         )
         text = response.body.decode()
         self.bodies.append(text)
-        return response.code, json.loads(text) if text else None
+        if not text or not response.headers.get("Content-Type", "").startswith("application/json"):
+            return response.code, text or None  # a 404 of no route is an HTML page
+        return response.code, json.loads(text)
 
     async def wait_state(self, login_id: str, *states: str, timeout: float = 5.0) -> Any:
         loop = asyncio.get_running_loop()

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from test_server import (  # the fixtures and helpers of the server's own tests
+from ssooidc_jupyter.emulator import Emulator
+from ssooidc_jupyter.server._events import STATUS_SCHEMA_ID
+from tests.test_server import (  # the fixtures and helpers of the server's own tests
     Api,
     Fetch,
     _follow,
@@ -22,9 +24,6 @@ from test_server import (  # the fixtures and helpers of the server's own tests
     jp_server_config,
     served,
 )
-
-from ssooidc_jupyter.emulator import Emulator
-from ssooidc_jupyter.server._events import STATUS_SCHEMA_ID
 
 __all__ = ["api", "aws_home", "emu", "jp_server_config"]
 

@@ -20,7 +20,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from test_server import (  # the fixtures and helpers of the server's own tests
+
+from ssooidc_jupyter.emulator import Emulator
+from ssooidc_jupyter.server import _logins
+from tests.test_server import (  # the fixtures and helpers of the server's own tests
     Api,
     Fetch,
     api,
@@ -29,9 +32,6 @@ from test_server import (  # the fixtures and helpers of the server's own tests
     jp_server_config,
     served,
 )
-
-from ssooidc_jupyter.emulator import Emulator
-from ssooidc_jupyter.server import _logins
 
 __all__ = ["api", "aws_home", "emu", "jp_server_config"]  # fixtures, used by name
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

@@ -21,14 +21,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import test_server
-from test_server import Api, Fetch, served
 
 from ssooidc_jupyter.auth._context import admin_defaults, resolve_login
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.notebook._configurable import SSOOIDC
 from ssooidc_jupyter.server import _status
+from tests import test_server
+from tests.test_server import Api, Fetch, served
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ import pytest
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._context import MULTI_VISITOR_ENV, multi_visitor, resolve_login
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 VOILA = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which("voila")
 # What Voilà 0.5 sets in a visitor's kernel (voila/handler.py), and in a pre-heated one.
@@ -93,10 +93,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(auto_approve=0.1, interval=0.1) as emu:
-        yield emu
+emu = emulator_fixture(auto_approve=0.1, interval=0.1)
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
@@ -26,6 +26,7 @@ from ssooidc_jupyter.auth._context import resolve_login
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.notebook._controller import LoginController
 from ssooidc_jupyter.notebook._widget import LoginView, LoginWidget, copy_button_html
+from tests._support import emulator_fixture, wait_for
 
 INTERVAL = 0.1
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -57,22 +58,8 @@ def comm_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     ipywidgets.Widget.close_all()
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(interval=INTERVAL) as emulator:
-        # The portal and STS clients are boto3's: they find the emulator through this.
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+#: The portal and STS clients are boto3's: they find the emulator through AWS_ENDPOINT_URL.
+emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=INTERVAL)
 
 
 def shown(root: Any) -> Iterator[Any]:
