@@ -60,10 +60,10 @@ def backoff() -> Iterator[BackoffStarted]:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.05) as emulator:
-        emulator.inject("RegisterClient", "http_500", times=100)
-        yield emulator
+def emu(emulator_factory: Callable[..., Emulator]) -> Iterator[Emulator]:
+    emulator = emulator_factory(interval=0.05)
+    emulator.inject("RegisterClient", "http_500", times=100)
+    yield emulator
 
 
 def _cancel_when_backing_off(

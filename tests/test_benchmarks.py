@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests._support import ROOT
 
 MILLISECONDS = [
     "load_ext_ms",

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -687,15 +688,14 @@ def test_lock_file_is_private_and_not_a_cache_entry(store: Path) -> None:
 
 
 def test_sign_in_and_logout_leave_no_lock_beside_the_tokens(
-    clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch
+    clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Any]
 ) -> None:
-    from ssooidc_jupyter.emulator import Emulator
 
-    with Emulator(interval=0.05, auto_approve=0.02) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
-        token.refresh()
-        token.logout()
+    emu = emulator_factory(interval=0.05, auto_approve=0.02)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None)
+    token.refresh()
+    token.logout()
     directory = clean_aws_env / ".aws" / "sso" / "cache"
     visible = [p.name for p in directory.iterdir() if not p.name.startswith(".")]
     assert all(name.endswith(".json") for name in visible), visible
@@ -985,14 +985,13 @@ def _signed_in_with(left: timedelta, emu: Any) -> tuple[TokenCache, str]:
 
 
 @pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Any:
+def emu(monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Any]) -> Any:
     from ssooidc_jupyter.auth._flow import forget_refresh_failures
-    from ssooidc_jupyter.emulator import Emulator
 
     forget_refresh_failures()
-    with Emulator(interval=0.05, auto_approve=0.02) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator
+    emulator = emulator_factory(interval=0.05, auto_approve=0.02)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+    yield emulator
     forget_refresh_failures()
 
 

@@ -180,23 +180,23 @@ def test_denied_and_expired(make: Callable[..., Driver], emu: Emulator) -> None:
     assert denied.value.error == "access_denied"
 
 
-def test_expired_code() -> None:
-    with Emulator(interval=0.05, code_ttl=0.3) as emu:
-        client = SSOOIDCClient(endpoint=emu.url, region=emu.region)
-        reg = dict(client.register_client(clientName="t", clientType="public"))
-        device = client.start_device_authorization(
-            clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=emu.start_url
+def test_expired_code(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=0.05, code_ttl=0.3)
+    client = SSOOIDCClient(endpoint=emu.url, region=emu.region)
+    reg = dict(client.register_client(clientName="t", clientType="public"))
+    device = client.start_device_authorization(
+        clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=emu.start_url
+    )
+    time.sleep(0.4)
+    with pytest.raises(sj.ExpiredTokenException) as info:
+        client.create_token(
+            clientId=reg["clientId"],
+            clientSecret=reg["clientSecret"],
+            grantType=DEVICE_GRANT,
+            deviceCode=device["deviceCode"],
         )
-        time.sleep(0.4)
-        with pytest.raises(sj.ExpiredTokenException) as info:
-            client.create_token(
-                clientId=reg["clientId"],
-                clientSecret=reg["clientSecret"],
-                grantType=DEVICE_GRANT,
-                deviceCode=device["deviceCode"],
-            )
-        assert info.value.error == "expired_token"
-        client.close()
+    assert info.value.error == "expired_token"
+    client.close()
 
 
 def test_invalid_client_is_401_and_not_retried(oidc: Driver, emu: Emulator) -> None:

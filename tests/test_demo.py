@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._support import wait_for
+from tests._support import ROOT, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -238,7 +238,7 @@ def test_make_demo_installs_the_demo_extra_only_and_passes_the_port(tmp_path: Pa
     """`make demo` (dry run, every target out of date): its own stamp and extra, PORT
     passed through; the demo extra has JupyterLab and boto3, not the test toolchain."""
     tomllib = pytest.importorskip("tomllib")
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     venv = tmp_path / "venv"
     dry = subprocess.run(
         ["make", "-n", "-B", "demo", f"VENV={venv}", "PORT=9123"],

@@ -15,19 +15,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from ssooidc_jupyter.emulator import FAULT_KINDS, OPERATIONS, Emulator, FaultKind
-from tests._support import emulator_fixture, wait_for
+from tests._support import ROOT, emulator_fixture, wait_for
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Only a registration with this scope gets refresh tokens (as on IAM Identity Center).
 SCOPE = "sso:account:access"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 emu = emulator_fixture(interval=0.2)

@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -199,8 +199,9 @@ def test_a_consent_is_answered_once(http: httpx.Client) -> None:
     assert submit(http, other, "deny").status_code == 302  # a bad button did not use it up
 
 
-def test_a_consent_expires_with_code_ttl() -> None:
-    with Emulator(code_ttl=0.3) as emu, httpx.Client(base_url=emu.url, timeout=10) as http:
+def test_a_consent_expires_with_code_ttl(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(code_ttl=0.3)
+    with httpx.Client(base_url=emu.url, timeout=10) as http:
         reg = register(http)
         consent = consent_id(http.get("/authorize", params=authorize_params(reg, pkce()[1])))
         time.sleep(0.4)
@@ -208,11 +209,11 @@ def test_a_consent_expires_with_code_ttl() -> None:
 
 
 @pytest.mark.parametrize("delay", [0, 30], ids=["auto-approve-0", "auto-approve-30"])
-def test_auto_approve_redirects_at_once(delay: float) -> None:
-    with (
-        Emulator(auto_approve=delay) as emu,
-        httpx.Client(base_url=emu.url, timeout=10, follow_redirects=False) as http,
-    ):
+def test_auto_approve_redirects_at_once(
+    delay: float, emulator_factory: Callable[..., Emulator]
+) -> None:
+    emu = emulator_factory(auto_approve=delay)
+    with httpx.Client(base_url=emu.url, timeout=10, follow_redirects=False) as http:
         reg = register(http)
         answer = http.get("/authorize", params=authorize_params(reg, pkce()[1]))
         assert answer.status_code == 302
@@ -438,11 +439,9 @@ def test_a_code_is_single_use_and_bound_to_its_client(http: httpx.Client, oidc: 
     assert reused.value.response["error"] == "invalid_grant"
 
 
-def test_a_code_is_short_lived() -> None:
-    with (
-        Emulator(code_ttl=0.3) as emu,
-        httpx.Client(base_url=emu.url, timeout=10, follow_redirects=False) as http,
-    ):
+def test_a_code_is_short_lived(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(code_ttl=0.3)
+    with httpx.Client(base_url=emu.url, timeout=10, follow_redirects=False) as http:
         oidc: Any = botocore.session.get_session().create_client(
             "sso-oidc", region_name=emu.region, endpoint_url=emu.url, config=NO_RETRY
         )

@@ -185,32 +185,32 @@ def test_device_flow_end_to_end(emu: Emulator, oidc: Any) -> None:
 SLOW_INTERVAL = 0.5
 
 
-def test_slow_down_then_interval_grows() -> None:
-    with Emulator(interval=SLOW_INTERVAL) as emu:
-        oidc = make_client(emu, "sso-oidc")
-        login = start(oidc, emu)
-        with pytest.raises(oidc.exceptions.AuthorizationPendingException):
-            poll(oidc, login)  # the first poll is never too fast
-        with pytest.raises(oidc.exceptions.SlowDownException) as slow:
-            poll(oidc, login, wait=0)
-        assert_modeled(slow.value, oidc, "SlowDownException", 400)
-        assert slow.value.response["error"] == "slow_down"
-        # Waiting the *original* interval is no longer enough: it grew by 5 s.
-        with pytest.raises(oidc.exceptions.SlowDownException):
-            poll(oidc, login, wait=SLOW_INTERVAL + 0.1)
+def test_slow_down_then_interval_grows(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=SLOW_INTERVAL)
+    oidc = make_client(emu, "sso-oidc")
+    login = start(oidc, emu)
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        poll(oidc, login)  # the first poll is never too fast
+    with pytest.raises(oidc.exceptions.SlowDownException) as slow:
+        poll(oidc, login, wait=0)
+    assert_modeled(slow.value, oidc, "SlowDownException", 400)
+    assert slow.value.response["error"] == "slow_down"
+    # Waiting the *original* interval is no longer enough: it grew by 5 s.
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        poll(oidc, login, wait=SLOW_INTERVAL + 0.1)
 
 
-def test_slow_down_applies_even_when_approved() -> None:
-    with Emulator(interval=SLOW_INTERVAL) as emu:
-        oidc = make_client(emu, "sso-oidc")
-        login = start(oidc, emu)
-        with pytest.raises(oidc.exceptions.AuthorizationPendingException):
-            poll(oidc, login)
-        emu.approve(login.user_code)
-        with pytest.raises(oidc.exceptions.SlowDownException):
-            poll(oidc, login, wait=0)
-        # Once the client slows down, the approved code still yields its tokens.
-        assert poll(oidc, login, wait=SLOW_INTERVAL + 5 + 0.05)["accessToken"]
+def test_slow_down_applies_even_when_approved(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=SLOW_INTERVAL)
+    oidc = make_client(emu, "sso-oidc")
+    login = start(oidc, emu)
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException):
+        poll(oidc, login)
+    emu.approve(login.user_code)
+    with pytest.raises(oidc.exceptions.SlowDownException):
+        poll(oidc, login, wait=0)
+    # Once the client slows down, the approved code still yields its tokens.
+    assert poll(oidc, login, wait=SLOW_INTERVAL + 5 + 0.05)["accessToken"]
 
 
 def test_access_denied(emu: Emulator, oidc: Any) -> None:
@@ -222,24 +222,24 @@ def test_access_denied(emu: Emulator, oidc: Any) -> None:
     assert denied.value.response["error"] == "access_denied"
 
 
-def test_expired_device_code() -> None:
-    with Emulator(interval=INTERVAL, code_ttl=0.3) as emu:
-        oidc = make_client(emu, "sso-oidc")
-        login = start(oidc, emu)
-        time.sleep(0.4)
-        with pytest.raises(oidc.exceptions.ExpiredTokenException) as expired:
-            poll(oidc, login)
-        assert_modeled(expired.value, oidc, "ExpiredTokenException", 400)
-        assert expired.value.response["error"] == "expired_token"
-        with pytest.raises(ValueError):
-            emu.approve(login.user_code)
+def test_expired_device_code(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=INTERVAL, code_ttl=0.3)
+    oidc = make_client(emu, "sso-oidc")
+    login = start(oidc, emu)
+    time.sleep(0.4)
+    with pytest.raises(oidc.exceptions.ExpiredTokenException) as expired:
+        poll(oidc, login)
+    assert_modeled(expired.value, oidc, "ExpiredTokenException", 400)
+    assert expired.value.response["error"] == "expired_token"
+    with pytest.raises(ValueError):
+        emu.approve(login.user_code)
 
 
-def test_auto_approve_immediately() -> None:
-    with Emulator(interval=INTERVAL, auto_approve=0) as emu:
-        oidc = make_client(emu, "sso-oidc")
-        token = poll(oidc, start(oidc, emu))
-        assert token["accessToken"] in emu.secrets
+def test_auto_approve_immediately(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=INTERVAL, auto_approve=0)
+    oidc = make_client(emu, "sso-oidc")
+    token = poll(oidc, start(oidc, emu))
+    assert token["accessToken"] in emu.secrets
 
 
 def test_refresh_rotates_and_rejects_reuse(emu: Emulator, oidc: Any, sso: Any) -> None:
@@ -473,7 +473,7 @@ def test_paginators_return_every_account_and_role(emu: Emulator, oidc: Any, sso:
     assert len(big_pages) == 1 and big_pages[0]["accountList"] == expected
 
 
-def test_custom_accounts_and_page_size() -> None:
+def test_custom_accounts_and_page_size(emulator_factory: Callable[..., Emulator]) -> None:
     accounts = [
         {
             "accountId": f"{i:012d}",
@@ -483,14 +483,14 @@ def test_custom_accounts_and_page_size() -> None:
         }
         for i in range(1, 6)
     ]
-    with Emulator(interval=INTERVAL, accounts=accounts, page_size=2) as emu:
-        oidc, sso = make_client(emu, "sso-oidc"), make_client(emu, "sso")
-        _, token = signed_in(oidc, emu)
-        pages = list(sso.get_paginator("list_accounts").paginate(accessToken=token["accessToken"]))
-        assert [len(p["accountList"]) for p in pages] == [2, 2, 1]
-        assert [a["accountId"] for p in pages for a in p["accountList"]] == [
-            a["accountId"] for a in accounts
-        ]
+    emu = emulator_factory(interval=INTERVAL, accounts=accounts, page_size=2)
+    oidc, sso = make_client(emu, "sso-oidc"), make_client(emu, "sso")
+    _, token = signed_in(oidc, emu)
+    pages = list(sso.get_paginator("list_accounts").paginate(accessToken=token["accessToken"]))
+    assert [len(p["accountList"]) for p in pages] == [2, 2, 1]
+    assert [a["accountId"] for p in pages for a in p["accountList"]] == [
+        a["accountId"] for a in accounts
+    ]
 
 
 def test_role_credentials_and_caller_identity(emu: Emulator, oidc: Any, sso: Any) -> None:
@@ -531,25 +531,25 @@ def test_role_credentials_and_caller_identity(emu: Emulator, oidc: Any, sso: Any
     assert sts2.get_caller_identity()["Arn"] == identity["Arn"]
 
 
-def test_sts_expired_role_credentials() -> None:
-    with Emulator(interval=INTERVAL, role_credentials_ttl=0.3) as emu:
-        oidc, sso = make_client(emu, "sso-oidc"), make_client(emu, "sso")
-        _, token = signed_in(oidc, emu)
-        creds = sso.get_role_credentials(
-            accessToken=token["accessToken"], accountId="111111111111", roleName="ReadOnly"
-        )["roleCredentials"]
-        sts = make_client(
-            emu,
-            "sts",
-            aws_access_key_id=creds["accessKeyId"],
-            aws_secret_access_key=creds["secretAccessKey"],
-            aws_session_token=creds["sessionToken"],
-        )
-        time.sleep(0.4)
-        with pytest.raises(ClientError) as caught:
-            sts.get_caller_identity()
-        assert caught.value.response["Error"]["Code"] == "ExpiredToken"
-        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+def test_sts_expired_role_credentials(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=INTERVAL, role_credentials_ttl=0.3)
+    oidc, sso = make_client(emu, "sso-oidc"), make_client(emu, "sso")
+    _, token = signed_in(oidc, emu)
+    creds = sso.get_role_credentials(
+        accessToken=token["accessToken"], accountId="111111111111", roleName="ReadOnly"
+    )["roleCredentials"]
+    sts = make_client(
+        emu,
+        "sts",
+        aws_access_key_id=creds["accessKeyId"],
+        aws_secret_access_key=creds["secretAccessKey"],
+        aws_session_token=creds["sessionToken"],
+    )
+    time.sleep(0.4)
+    with pytest.raises(ClientError) as caught:
+        sts.get_caller_identity()
+    assert caught.value.response["Error"]["Code"] == "ExpiredToken"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,20 +162,24 @@ SIGN_IN = [
 
 @pytest.mark.parametrize(("operation", "kind"), SIGN_IN)
 def test_sign_in_under_a_persistent_fault_explains_and_caches_no_token(
-    clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch, operation: str, kind: str
+    clean_aws_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    operation: str,
+    kind: str,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
     """Transient faults are retried, then (for polls) counted as failed polls; persistent
     ones end the sign-in with an error saying which operation failed and how."""
     # The backoff between attempts shrunk: the schedule is not under test here, the outcome is.
     monkeypatch.setattr(_retry, "backoff_delay", lambda attempt, base: 0.01)
-    with Emulator(interval=0.05, auto_approve=0.0) as emu:
-        emu.inject(operation, kind, times=100, delay=1.0 if kind == "timeout" else None)
-        context = resolve_login(
-            emu.start_url, emu.region, endpoint=emu.url, timeout=2, http_timeout=TIMEOUT
-        )
-        with pytest.raises(sj.SSOOIDCError) as caught:
-            complete_login(context, on_prompt=lambda prompt: None)
-        secrets = emu.secrets
+    emu = emulator_factory(interval=0.05, auto_approve=0.0)
+    emu.inject(operation, kind, times=100, delay=1.0 if kind == "timeout" else None)
+    context = resolve_login(
+        emu.start_url, emu.region, endpoint=emu.url, timeout=2, http_timeout=TIMEOUT
+    )
+    with pytest.raises(sj.SSOOIDCError) as caught:
+        complete_login(context, on_prompt=lambda prompt: None)
+    secrets = emu.secrets
     message = str(caught.value)
     if operation != "CreateToken" or kind in ("malformed_json",):
         assert operation in message

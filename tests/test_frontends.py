@@ -32,14 +32,13 @@ import nbformat
 import pytest
 
 from ssooidc_jupyter.emulator import Emulator
-from tests._support import emulator_fixture
+from tests._support import ROOT, emulator_fixture
 
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CODE = r"[A-Z]{4}-[A-Z]{4}"
 #: Upper bound for one step (a kernel start, a cell) on a busy 2-core machine; every wait

@@ -19,7 +19,7 @@ from jupyter_client import KernelManager
 
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
-from tests._support import emulator_fixture
+from tests._support import ROOT, emulator_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +145,7 @@ def test_startup_file_survives_a_user_config_that_resets_extensions(
         c.SSOOIDC.sso_session = "corp"
         """,
     )
-    startup = Path(__file__).parents[1] / "docs" / "jupyterhub.md"
+    startup = ROOT / "docs" / "jupyterhub.md"
     source = startup.read_text().split("```python startup\n")[1].split("```")[0]
     write(profile / "startup" / "50-ssooidc.py", source)
     write(

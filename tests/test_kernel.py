@@ -215,21 +215,23 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(
+    tmp_path_factory: pytest.TempPathFactory, module_emulator_factory: Callable[..., Emulator]
+) -> Iterator[Setup]:
     home = tmp_path_factory.mktemp("kernel-home")
-    with Emulator(interval=0.2) as emu:
-        started = time.perf_counter()
-        kernel = Kernel.start(kernel_env(home, AWS_ENDPOINT_URL=emu.url), home)
-        try:
-            figures = {"kernel start": time.perf_counter() - started}
-            load = kernel.execute("%load_ext ssooidc_jupyter")
-            assert load.reply["status"] == "ok", load.texts
-            figures["load_ext cell"] = load.elapsed
-            yield Setup(kernel, emu, home, figures)
-        finally:
-            kernel.shutdown()
-            for name, seconds in figures.items():
-                print(f"\n[kernel figures] {name}: {seconds * 1000:.0f} ms", end="")
+    emu = module_emulator_factory(interval=0.2)
+    started = time.perf_counter()
+    kernel = Kernel.start(kernel_env(home, AWS_ENDPOINT_URL=emu.url), home)
+    try:
+        figures = {"kernel start": time.perf_counter() - started}
+        load = kernel.execute("%load_ext ssooidc_jupyter")
+        assert load.reply["status"] == "ok", load.texts
+        figures["load_ext cell"] = load.elapsed
+        yield Setup(kernel, emu, home, figures)
+    finally:
+        kernel.shutdown()
+        for name, seconds in figures.items():
+            print(f"\n[kernel figures] {name}: {seconds * 1000:.0f} ms", end="")
 
 
 def start_pending_login(s: Setup, options: str = "--force") -> Cell:

@@ -142,91 +142,91 @@ def test_invalid_client_on_start_registers_again_once(emu: Emulator) -> None:
     assert ops(emu).count("RegisterClient") == 2
 
 
-def test_denied() -> None:
-    with Emulator(interval=0.05) as emu:
+def test_denied(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=0.05)
 
-        def deny(prompt: sj.DevicePrompt) -> None:
-            emu.deny(prompt.user_code)
+    def deny(prompt: sj.DevicePrompt) -> None:
+        emu.deny(prompt.user_code)
 
-        with pytest.raises(sj.LoginDeniedError, match="denied"):
-            sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=deny)
-        assert list(cache_dir().glob("*.json"))  # the registration, but no token
-        assert TokenCache().load_token(token_cache_key(None, emu.start_url)) is None
-
-
-def test_code_expiry_stops_polling() -> None:
-    with Emulator(interval=0.05, code_ttl=0.5) as emu:
-        started = time.monotonic()
-        with pytest.raises(sj.LoginExpiredError):
-            sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=Prompts())
-        assert time.monotonic() - started < 5
+    with pytest.raises(sj.LoginDeniedError, match="denied"):
+        sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=deny)
+    assert list(cache_dir().glob("*.json"))  # the registration, but no token
+    assert TokenCache().load_token(token_cache_key(None, emu.start_url)) is None
 
 
-def test_cancel_stops_polling_at_once() -> None:
-    with Emulator(interval=0.1) as emu:
-        cancel = threading.Event()
-        errors: list[BaseException] = []
+def test_code_expiry_stops_polling(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=0.05, code_ttl=0.5)
+    started = time.monotonic()
+    with pytest.raises(sj.LoginExpiredError):
+        sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=Prompts())
+    assert time.monotonic() - started < 5
 
-        def run() -> None:
-            try:
-                sj.login(
-                    emu.start_url, emu.region, endpoint=emu.url, on_prompt=Prompts(), cancel=cancel
-                )
-            except BaseException as exc:
-                errors.append(exc)
 
-        worker = threading.Thread(target=run)
-        worker.start()
-        wait_for(lambda: ops(emu).count("CreateToken") >= 2, "two polls", timeout=5)
-        cancel.set()
-        cancelled_at = time.monotonic()
-        worker.join(5)
-        assert not worker.is_alive()
-        assert time.monotonic() - cancelled_at < 0.5
-        assert isinstance(errors[0], sj.LoginCancelledError)
+def test_cancel_stops_polling_at_once(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=0.1)
+    cancel = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sj.login(
+                emu.start_url, emu.region, endpoint=emu.url, on_prompt=Prompts(), cancel=cancel
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    wait_for(lambda: ops(emu).count("CreateToken") >= 2, "two polls", timeout=5)
+    cancel.set()
+    cancelled_at = time.monotonic()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert time.monotonic() - cancelled_at < 0.5
+    assert isinstance(errors[0], sj.LoginCancelledError)
+    polls = ops(emu).count("CreateToken")
+    time.sleep(0.4)
+    assert ops(emu).count("CreateToken") == polls
+    assert TokenCache().load_token(token_cache_key(None, emu.start_url)) is None
+
+
+def test_login_async_and_task_cancellation(emulator_factory: Callable[..., Emulator]) -> None:
+    emu = emulator_factory(interval=0.1)
+
+    async def main() -> None:
+        prompts = Prompts()
+        task = asyncio.create_task(
+            sj.login_async(emu.start_url, emu.region, endpoint=emu.url, on_prompt=prompts)
+        )
+        # The loop stays free while the login waits: this coroutine keeps running.
+        ticks = 0
+        while not prompts:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks > 0
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
         polls = ops(emu).count("CreateToken")
-        time.sleep(0.4)
+        await asyncio.sleep(0.3)
         assert ops(emu).count("CreateToken") == polls
-        assert TokenCache().load_token(token_cache_key(None, emu.start_url)) is None
 
+        emu_codes = len(emu.user_codes)
+        task = asyncio.create_task(
+            sj.login_async(emu.start_url, emu.region, endpoint=emu.url, on_prompt=prompts)
+        )
+        while len(emu.user_codes) == emu_codes:
+            await asyncio.sleep(0.01)
+        emu.approve(emu.user_codes[-1])
+        token = await task
+        assert token.access_token in emu.secrets
+        # And a second async login is served from the cache.
+        before = len(emu.requests)
+        again = await sj.login_async(emu.start_url, emu.region, endpoint=emu.url)
+        assert again.access_token == token.access_token
+        assert len(emu.requests) == before
 
-def test_login_async_and_task_cancellation() -> None:
-    with Emulator(interval=0.1) as emu:
-
-        async def main() -> None:
-            prompts = Prompts()
-            task = asyncio.create_task(
-                sj.login_async(emu.start_url, emu.region, endpoint=emu.url, on_prompt=prompts)
-            )
-            # The loop stays free while the login waits: this coroutine keeps running.
-            ticks = 0
-            while not prompts:
-                await asyncio.sleep(0.01)
-                ticks += 1
-            assert ticks > 0
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            polls = ops(emu).count("CreateToken")
-            await asyncio.sleep(0.3)
-            assert ops(emu).count("CreateToken") == polls
-
-            emu_codes = len(emu.user_codes)
-            task = asyncio.create_task(
-                sj.login_async(emu.start_url, emu.region, endpoint=emu.url, on_prompt=prompts)
-            )
-            while len(emu.user_codes) == emu_codes:
-                await asyncio.sleep(0.01)
-            emu.approve(emu.user_codes[-1])
-            token = await task
-            assert token.access_token in emu.secrets
-            # And a second async login is served from the cache.
-            before = len(emu.requests)
-            again = await sj.login_async(emu.start_url, emu.region, endpoint=emu.url)
-            assert again.access_token == token.access_token
-            assert len(emu.requests) == before
-
-        asyncio.run(main())
+    asyncio.run(main())
 
 
 def test_cache_off_and_custom_directory(emu: Emulator, tmp_path: Path) -> None:
@@ -401,20 +401,21 @@ def test_session_get_caller_identity_survives_expiring_role_credentials(
 
 def test_session_keeps_working_after_the_token_is_renewed_elsewhere(
     monkeypatch: pytest.MonkeyPatch,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
-    with Emulator(interval=0.05, auto_approve=0.0, role_credentials_ttl=1) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        token = sj.login(emu.start_url, emu.region, on_prompt=Prompts())
-        account = emu.accounts[0]
-        session = token.session(account["accountId"], account["roles"][0])
-        sts = session.client("sts")
-        sts.get_caller_identity()
-        # The token dies (logged out elsewhere), and a new login in "another kernel" renews it.
-        emu.expire_access_token(token.access_token)
-        renewed = sj.login(emu.start_url, emu.region, on_prompt=Prompts(), force=True)
-        time.sleep(1.1)
-        assert sts.get_caller_identity()["Account"] == account["accountId"]
-        assert token.current_access_token() == renewed.access_token
+    emu = emulator_factory(interval=0.05, auto_approve=0.0, role_credentials_ttl=1)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    token = sj.login(emu.start_url, emu.region, on_prompt=Prompts())
+    account = emu.accounts[0]
+    session = token.session(account["accountId"], account["roles"][0])
+    sts = session.client("sts")
+    sts.get_caller_identity()
+    # The token dies (logged out elsewhere), and a new login in "another kernel" renews it.
+    emu.expire_access_token(token.access_token)
+    renewed = sj.login(emu.start_url, emu.region, on_prompt=Prompts(), force=True)
+    time.sleep(1.1)
+    assert sts.get_caller_identity()["Account"] == account["accountId"]
+    assert token.current_access_token() == renewed.access_token
 
 
 @OVER_TLS_TOO

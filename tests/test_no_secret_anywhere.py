@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -86,48 +87,50 @@ print(w.state, sorted(ns), repr(w.token), w.status)
 ]
 
 
-def test_no_secret_in_any_output_log_repr_or_saved_notebook(tmp_path: Path) -> None:
+def test_no_secret_in_any_output_log_repr_or_saved_notebook(
+    tmp_path: Path, emulator_factory: Callable[..., Emulator]
+) -> None:
     from nbclient import NotebookClient
 
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    with Emulator(interval=0.1, auto_approve=0.2) as emu:
-        account = emu.accounts[0]
-        values = {
-            "start_url": emu.start_url,
-            "region": emu.region,
-            "endpoint": emu.url,
-            "account": account["accountId"],
-            "role": account["roles"][0],
-        }
-        cells = [nbformat.v4.new_code_cell(source.format(**values)) for source in CELLS]
-        notebook = nbformat.v4.new_notebook(cells=cells)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_"))}
-        env.update(
-            HOME=str(home),
-            AWS_CONFIG_FILE=str(home / ".aws" / "config"),
-            AWS_ENDPOINT_URL=emu.url,
-            AWS_EC2_METADATA_DISABLED="true",
-            IPYTHONDIR=str(home / ".ipython"),
-            JUPYTER_PLATFORM_DIRS="1",
-        )
-        client = NotebookClient(
-            notebook,
-            timeout=90,
-            kernel_name="python3",
-            store_widget_state=True,
-            allow_errors=True,  # the error paths are part of the test
-            resources={"metadata": {"path": str(tmp_path)}},
-        )
-        client.execute(env=env)
-        saved = tmp_path / "saved.ipynb"
-        nbformat.write(notebook, saved)
-        secrets = set(emu.secrets)
-        for path in home.rglob("*"):
-            # Secrets legitimately live in the token cache files (0600): nowhere else.
-            if path.is_file() and path.suffix != ".json" and ".aws" not in path.parts:
-                text = path.read_text(errors="replace")
-                assert not [s for s in secrets if s in text], path
+    emu = emulator_factory(interval=0.1, auto_approve=0.2)
+    account = emu.accounts[0]
+    values = {
+        "start_url": emu.start_url,
+        "region": emu.region,
+        "endpoint": emu.url,
+        "account": account["accountId"],
+        "role": account["roles"][0],
+    }
+    cells = [nbformat.v4.new_code_cell(source.format(**values)) for source in CELLS]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_"))}
+    env.update(
+        HOME=str(home),
+        AWS_CONFIG_FILE=str(home / ".aws" / "config"),
+        AWS_ENDPOINT_URL=emu.url,
+        AWS_EC2_METADATA_DISABLED="true",
+        IPYTHONDIR=str(home / ".ipython"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    client = NotebookClient(
+        notebook,
+        timeout=90,
+        kernel_name="python3",
+        store_widget_state=True,
+        allow_errors=True,  # the error paths are part of the test
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env=env)
+    saved = tmp_path / "saved.ipynb"
+    nbformat.write(notebook, saved)
+    secrets = set(emu.secrets)
+    for path in home.rglob("*"):
+        # Secrets legitimately live in the token cache files (0600): nowhere else.
+        if path.is_file() and path.suffix != ".json" and ".aws" not in path.parts:
+            text = path.read_text(errors="replace")
+            assert not [s for s in secrets if s in text], path
 
     assert len(secrets) >= 6, "the emulator issued too few secrets: the test proves nothing"
     text = saved.read_text()
@@ -153,15 +156,15 @@ def test_no_secret_in_any_output_log_repr_or_saved_notebook(tmp_path: Path) -> N
     assert any("ssooidc-view" in json.dumps(model) for model in state.values())
 
 
-def test_the_checker_sees_a_leak(tmp_path: Path) -> None:
+def test_the_checker_sees_a_leak(tmp_path: Path, emulator_factory: Callable[..., Emulator]) -> None:
     # The scan above must be able to fail: a cell that prints the token is caught.
-    with Emulator(interval=0.1, auto_approve=0.1) as emu:
-        os.environ["AWS_ENDPOINT_URL"] = emu.url
-        try:
-            import ssooidc_jupyter as sj
+    emu = emulator_factory(interval=0.1, auto_approve=0.1)
+    os.environ["AWS_ENDPOINT_URL"] = emu.url
+    try:
+        import ssooidc_jupyter as sj
 
-            token = sj.login(emu.start_url, emu.region, cache=tmp_path, on_prompt=lambda p: None)
-            printed = f"oops {token.access_token}"
-        finally:
-            del os.environ["AWS_ENDPOINT_URL"]
-        assert any(secret in printed for secret in emu.secrets)
+        token = sj.login(emu.start_url, emu.region, cache=tmp_path, on_prompt=lambda p: None)
+        printed = f"oops {token.access_token}"
+    finally:
+        del os.environ["AWS_ENDPOINT_URL"]
+    assert any(secret in printed for secret in emu.secrets)

@@ -22,9 +22,8 @@ import pytest
 import ssooidc_jupyter as sj
 from ssooidc_jupyter.auth._cache import CacheWarning
 from ssooidc_jupyter.emulator import Emulator
-from tests._support import emulator_fixture
+from tests._support import ROOT, emulator_fixture
 
-ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

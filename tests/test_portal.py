@@ -551,10 +551,12 @@ def test_the_sign_in_http_timeout_reaches_the_portal(
 
 
 @pytest.fixture
-def signed_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, sj.SSOToken]]:
-    with Emulator(interval=0.05, auto_approve=0.0) as emulator:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        yield emulator, sj.login(emulator.start_url, emulator.region, on_prompt=lambda p: None)
+def signed_in(
+    monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Emulator]
+) -> Iterator[tuple[Emulator, sj.SSOToken]]:
+    emulator = emulator_factory(interval=0.05, auto_approve=0.0)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+    yield emulator, sj.login(emulator.start_url, emulator.region, on_prompt=lambda p: None)
 
 
 def test_async_surface(signed_in: tuple[Emulator, sj.SSOToken]) -> None:

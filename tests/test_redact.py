@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -119,21 +119,23 @@ def _all_secrets(emu: Emulator, token: sj.SSOToken) -> set[str]:
 
 
 def test_device_login_portal_boto3_and_logout_log_no_secret(
-    debug_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    debug_log: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
-    with Emulator(interval=0.05, auto_approve=0.02) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None, force=True)
-        accounts = token.accounts()
-        account = accounts[0]
-        session = token.session(account.account_id, account.roles[0])
-        identity = session.client("sts", region_name=emu.region).get_caller_identity()
-        assert identity["Account"] == account.account_id
-        first = token.access_token
-        token.refresh()
-        assert token.access_token != first, "the refresh gave no new token"
-        secrets = _all_secrets(emu, token) | {first}
-        token.logout()
+    emu = emulator_factory(interval=0.05, auto_approve=0.02)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    token = sj.login(emu.start_url, emu.region, on_prompt=lambda prompt: None, force=True)
+    accounts = token.accounts()
+    account = accounts[0]
+    session = token.session(account.account_id, account.roles[0])
+    identity = session.client("sts", region_name=emu.region).get_caller_identity()
+    assert identity["Account"] == account.account_id
+    first = token.access_token
+    token.refresh()
+    assert token.access_token != first, "the refresh gave no new token"
+    secrets = _all_secrets(emu, token) | {first}
+    token.logout()
     text = debug_log.getvalue()
     # The log did see the places where secrets travel: the test is not passing by silence.
     # (The portal calls go through our httpx client, which never logs the bearer header or

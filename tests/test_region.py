@@ -7,6 +7,7 @@ partition's pattern and fail three attempts later with a DNS error.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,14 @@ def test_the_tables_are_botocores() -> None:
         ("nowhere-1", "not a region of any AWS partition"),
     ],
 )
-def test_a_region_of_no_partition_is_refused_before_any_request(region: str, hint: str) -> None:
-    with Emulator() as emu:
-        with pytest.raises(sj.InvalidRegionError) as caught:
-            sj.login(emu.start_url, region, endpoint=emu.url, cache=False)
-        assert hint in str(caught.value)
-        assert emu.requests == []
+def test_a_region_of_no_partition_is_refused_before_any_request(
+    region: str, hint: str, emulator_factory: Callable[..., Emulator]
+) -> None:
+    emu = emulator_factory()
+    with pytest.raises(sj.InvalidRegionError) as caught:
+        sj.login(emu.start_url, region, endpoint=emu.url, cache=False)
+    assert hint in str(caught.value)
+    assert emu.requests == []
 
 
 def test_a_malformed_region_is_refused() -> None:
@@ -57,12 +60,14 @@ def test_a_malformed_region_is_refused() -> None:
             validate_region(region, known=True)
 
 
-def test_a_region_newer_than_the_table_warns_and_goes_on() -> None:
+def test_a_region_newer_than_the_table_warns_and_goes_on(
+    emulator_factory: Callable[..., Emulator],
+) -> None:
     """ap-east-9: the aws partition's pattern and a direction AWS uses, not yet listed."""
-    with Emulator(interval=0.05, auto_approve=0.0) as emu:
-        with pytest.warns(UnlistedRegionWarning, match="'ap-east-9' is not in this package"):
-            token = sj.login(emu.start_url, "ap-east-9", endpoint=emu.url, cache=False)
-        assert token.region == "ap-east-9"
+    emu = emulator_factory(interval=0.05, auto_approve=0.0)
+    with pytest.warns(UnlistedRegionWarning, match="'ap-east-9' is not in this package"):
+        token = sj.login(emu.start_url, "ap-east-9", endpoint=emu.url, cache=False)
+    assert token.region == "ap-east-9"
 
 
 def test_a_typo_in_the_config_file_names_the_profile() -> None:

@@ -24,8 +24,7 @@ import pytest
 from botocore.config import Config
 
 from ssooidc_jupyter.emulator import Emulator
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests._support import ROOT
 
 
 def test_botocore_reaches_the_tls_emulator_with_its_ca_and_not_without(

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,26 +62,29 @@ def test_multi_visitor_detection(
 
 
 def test_a_voila_kernel_signs_in_in_memory_only(
-    monkeypatch: pytest.MonkeyPatch, no_voila: None, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    no_voila: None,
+    tmp_path: Path,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
-    with Emulator(auto_approve=0.1, interval=0.1) as emu:
-        owner = sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda p: None)
-        cache = Path.home() / ".aws" / "sso" / "cache"
-        before = {path.name: path.read_bytes() for path in cache.glob("*.json")}
-        assert before
-        for name, value in VOILA_KERNEL_ENV.items():
-            monkeypatch.setenv(name, value)
-        context = resolve_login(emu.start_url, emu.region, cache=str(tmp_path / "explicit"))
-        assert not context.cache_enabled and context.slot.cache is None
-        visitors = [
-            sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda p: None)
-            for _ in range(2)
-        ]
-        tokens = {owner.access_token, *(v.access_token for v in visitors)}
-        assert len(tokens) == 3  # nobody got anybody else's session
-        after = {path.name: path.read_bytes() for path in cache.glob("*.json")}
-        assert after == before  # not read into a visitor, not overwritten by one
-        assert not (tmp_path / "explicit").exists()
+    emu = emulator_factory(auto_approve=0.1, interval=0.1)
+    owner = sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda p: None)
+    cache = Path.home() / ".aws" / "sso" / "cache"
+    before = {path.name: path.read_bytes() for path in cache.glob("*.json")}
+    assert before
+    for name, value in VOILA_KERNEL_ENV.items():
+        monkeypatch.setenv(name, value)
+    context = resolve_login(emu.start_url, emu.region, cache=str(tmp_path / "explicit"))
+    assert not context.cache_enabled and context.slot.cache is None
+    visitors = [
+        sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda p: None)
+        for _ in range(2)
+    ]
+    tokens = {owner.access_token, *(v.access_token for v in visitors)}
+    assert len(tokens) == 3  # nobody got anybody else's session
+    after = {path.name: path.read_bytes() for path in cache.glob("*.json")}
+    assert after == before  # not read into a visitor, not overwritten by one
+    assert not (tmp_path / "explicit").exists()
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from typing import Any
 
@@ -240,17 +240,19 @@ def test_deny_shows_reason_and_retry_gives_new_code(emu: Emulator) -> None:
     wait_for(lambda: widget.signed_in, "signed in after retry")
 
 
-def test_code_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
-    with Emulator(interval=INTERVAL, code_ttl=1) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        widget = sign_in_widget(emu)
-        click_until_pending(widget)
-        wait_for(lambda: widget.state == "expired", "expired")
-        assert "expired" in find(widget, "ssooidc-status").value
-        assert find(widget, "ssooidc-retry") is not None
-        view = widget.view
-        assert view is not None
-        wait_for(lambda: not view.ticking, "the ticker to stop", timeout=2.5)
+def test_code_expiry(
+    monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Emulator]
+) -> None:
+    emu = emulator_factory(interval=INTERVAL, code_ttl=1)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    widget = sign_in_widget(emu)
+    click_until_pending(widget)
+    wait_for(lambda: widget.state == "expired", "expired")
+    assert "expired" in find(widget, "ssooidc-status").value
+    assert find(widget, "ssooidc-retry") is not None
+    view = widget.view
+    assert view is not None
+    wait_for(lambda: not view.ticking, "the ticker to stop", timeout=2.5)
 
 
 def test_configuration_error_is_shown() -> None:
@@ -370,7 +372,9 @@ def test_copy_button_keeps_hostile_code_inert() -> None:
     assert "navigator.clipboard.writeText(c)" in (attrs["onclick"] or "")
 
 
-def test_hostile_strings_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_strings_are_escaped(
+    monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Emulator]
+) -> None:
     # Nothing runs here: the status line of a resolved (not started) sign-in.
     # A start URL has no spaces (the validator refuses them), but may carry markup.
     hostile_url = HOSTILE.replace(" ", "/")
@@ -380,17 +384,17 @@ def test_hostile_strings_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "&lt;img/src=x" in status and hostile_url not in status
 
     accounts = [{"accountId": "123456789012", "accountName": HOSTILE, "roles": ["Admin&Co"]}]
-    with Emulator(interval=INTERVAL, accounts=accounts) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        widget = sign_in_widget(emu)
-        emu.approve(click_until_pending(widget))
-        select = wait_for(lambda: find(widget, "ssooidc-account-select"), "the selector")
-        # Dropdown labels are text in the browser: shown as given, never parsed.
-        assert select.label == f"{HOSTILE} (123456789012)"
-        pick(widget, "123456789012", "Admin&Co")
-        wait_for(lambda: widget.session is not None, "the session")
-        bound = bound_text(widget)
-        assert "Admin&amp;Co" in bound and "&lt;img src=x" in bound and HOSTILE not in bound
+    emu = emulator_factory(interval=INTERVAL, accounts=accounts)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    widget = sign_in_widget(emu)
+    emu.approve(click_until_pending(widget))
+    select = wait_for(lambda: find(widget, "ssooidc-account-select"), "the selector")
+    # Dropdown labels are text in the browser: shown as given, never parsed.
+    assert select.label == f"{HOSTILE} (123456789012)"
+    pick(widget, "123456789012", "Admin&Co")
+    wait_for(lambda: widget.session is not None, "the session")
+    bound = bound_text(widget)
+    assert "Admin&amp;Co" in bound and "&lt;img src=x" in bound and HOSTILE not in bound
 
 
 def test_no_secret_reaches_widget_state(emu: Emulator, comm_log: list[str]) -> None:
@@ -508,25 +512,26 @@ print(w.state, sorted(ns), w.session.client("sts").get_caller_identity()["Accoun
 
 
 @pytest.mark.slow
-def test_in_a_real_kernel_no_secret_in_the_saved_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_a_real_kernel_no_secret_in_the_saved_notebook(
+    monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Emulator]
+) -> None:
     """In ipykernel, state set from the sign-in's threads reaches the frontend (here
     nbclient, which saves the widget state into the notebook as Jupyter does) -- and the
     saved notebook holds none of the secrets."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    with Emulator(interval=INTERVAL, auto_approve=0) as emu:
-        # The kernel inherits this environment (and the test's HOME).
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        setup = f"START_URL, REGION = {emu.start_url!r}, {emu.region!r}\n"
-        cells = [nbformat.v4.new_code_cell(setup + KERNEL_CELLS[0])]
-        cells += [nbformat.v4.new_code_cell(source) for source in KERNEL_CELLS[1:]]
-        notebook = nbformat.v4.new_notebook(cells=cells)
-        client = nbclient.NotebookClient(
-            notebook, timeout=60, kernel_name="python3", store_widget_state=True
-        )
-        client.execute()
-        saved = nbformat.writes(notebook)
-        secrets = emu.secrets
+    emu = emulator_factory(interval=INTERVAL, auto_approve=0)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    setup = f"START_URL, REGION = {emu.start_url!r}, {emu.region!r}\n"
+    cells = [nbformat.v4.new_code_cell(setup + KERNEL_CELLS[0])]
+    cells += [nbformat.v4.new_code_cell(source) for source in KERNEL_CELLS[1:]]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    client = nbclient.NotebookClient(
+        notebook, timeout=60, kernel_name="python3", store_widget_state=True
+    )
+    client.execute()
+    saved = nbformat.writes(notebook)
+    secrets = emu.secrets
 
     account = emu.accounts[0]["accountId"]
     assert f"signed_in ['sess', 'tok'] {account}" in notebook.cells[1].outputs[0]["text"]
