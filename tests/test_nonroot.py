@@ -69,9 +69,11 @@ def _run_cache_tests_as_nobody(tmp_path: Path) -> None:
     # the pytest configuration. Dependencies come from this environment's site-packages.
     tree = tmp_path / "tree"
     shutil.copytree(ROOT / "ssooidc_jupyter", tree / "ssooidc_jupyter")
-    (tree / "tests").mkdir(parents=True)
-    for name in ("conftest.py", "test_cache.py", "test_nonroot.py"):
-        shutil.copy(ROOT / "tests" / name, tree / "tests" / name)
+    packages = [str(init.relative_to(ROOT)) for init in ROOT.glob("tests/**/__init__.py")]
+    support = ["tests/conftest.py", "tests/_support.py", *packages]
+    for name in (*support, "tests/test_cache.py", "tests/test_nonroot.py"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tree / name)
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
     home = tmp_path / "nobody-home"
     home.mkdir()
