@@ -136,6 +136,7 @@ def test_device_login_portal_boto3_and_logout_log_no_secret(
     assert token.access_token != first, "the refresh gave no new token"
     secrets = _all_secrets(emu, token) | {first}
     token.logout()
+    emu.stop()  # the log is read with the emulator stopped, its last lines in it
     text = debug_log.getvalue()
     # The log did see the places where secrets travel: the test is not passing by silence.
     # (The portal calls go through our httpx client, which never logs the bearer header or
@@ -147,12 +148,15 @@ def test_device_login_portal_boto3_and_logout_log_no_secret(
 
 
 async def test_async_login_logs_no_secret(
-    debug_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    debug_log: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
-    with Emulator(interval=0.05, auto_approve=0.02) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        token = await sj.login_async(emu.start_url, emu.region, on_prompt=lambda p: None)
-        secrets = _all_secrets(emu, token)
+    emu = emulator_factory(interval=0.05, auto_approve=0.02)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    token = await sj.login_async(emu.start_url, emu.region, on_prompt=lambda p: None)
+    secrets = _all_secrets(emu, token)
+    emu.stop()  # the log is read with the emulator stopped, its last lines in it
     text = debug_log.getvalue()
     assert "CreateToken" in text
     assert [s for s in secrets if s in text] == []
