@@ -21,7 +21,14 @@ import pytest
 import ssooidc_jupyter as sj
 from ssooidc_jupyter import AsyncSSOOIDCClient, SSOOIDCClient
 from ssooidc_jupyter.emulator import Emulator
-from tests._support import SLACK_TIMEOUT, assert_one_fault_retried, emulator_fixture, wait_for
+from tests._support import (
+    SLACK_TIMEOUT,
+    TIMEOUT_HOLD,
+    assert_attempts,
+    assert_one_fault_retried,
+    emulator_fixture,
+    wait_for,
+)
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 FAST_RETRY = {"retry_backoff": 0.01}
@@ -233,7 +240,7 @@ def test_transient_fault_is_retried_then_succeeds(
     make: Callable[..., Driver], emu: Emulator, kind: str, error: type[Exception]
 ) -> None:
     oidc = make(timeout=0.5 if kind == "timeout" else SLACK_TIMEOUT)
-    emu.inject("RegisterClient", kind, times=1, delay=1.0 if kind == "timeout" else None)
+    emu.inject("RegisterClient", kind, times=1, delay=TIMEOUT_HOLD if kind == "timeout" else None)
     since = len(emu.requests)
     reg = register(oidc)
     assert reg["clientId"]
@@ -246,7 +253,7 @@ def test_persistent_fault_raises_a_clear_error_after_three_attempts(
     make: Callable[..., Driver], emu: Emulator, kind: str, error: type[Exception]
 ) -> None:
     oidc = make(timeout=0.5 if kind == "timeout" else SLACK_TIMEOUT)
-    emu.inject("RegisterClient", kind, times=3, delay=1.0 if kind == "timeout" else None)
+    emu.inject("RegisterClient", kind, times=3, delay=TIMEOUT_HOLD if kind == "timeout" else None)
     with pytest.raises(error) as info:
         register(oidc)
     message = str(info.value)
@@ -255,7 +262,7 @@ def test_persistent_fault_raises_a_clear_error_after_three_attempts(
     assert isinstance(info.value, sj.SSOOIDCError)
     if kind == "html_502":
         assert "HTTP 502" in message and "HTML" in message and "proxy" in message
-    assert [r["operation"] for r in emu.requests].count("RegisterClient") == 3
+    assert_attempts(emu, "RegisterClient", kind, 3)
 
 
 def test_malformed_json_is_not_retried_and_is_explained(oidc: Driver, emu: Emulator) -> None:

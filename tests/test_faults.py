@@ -26,7 +26,13 @@ from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.emulator.model import FAULT_KINDS
 from ssooidc_jupyter.oidc import _retry
 from ssooidc_jupyter.oidc._protocol import OPERATIONS
-from tests._support import SLACK_TIMEOUT, assert_one_fault_retried, emulator_fixture
+from tests._support import (
+    SLACK_TIMEOUT,
+    TIMEOUT_HOLD,
+    assert_attempts,
+    assert_one_fault_retried,
+    emulator_fixture,
+)
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 TIMEOUT = 0.3  # the client's; an injected "timeout" waits longer than that
@@ -106,10 +112,6 @@ def _config(emu: Emulator, kind: str) -> dict[str, Any]:
     }
 
 
-def _attempts(emu: Emulator, operation: str) -> int:
-    return [r["operation"] for r in emu.requests].count(operation)
-
-
 @pytest.mark.parametrize(("operation", "kind", "times"), MATRIX)
 def test_every_operation_under_every_fault(
     emu: Emulator, operation: str, kind: str, times: int
@@ -118,20 +120,19 @@ def test_every_operation_under_every_fault(
     method = OPERATIONS[operation].python_name
     with sj.SSOOIDCClient(config=_config(emu, kind), endpoint=emu.url, region=emu.region) as client:
         params = _prepare(client, emu, operation)
-        before = _attempts(emu, operation)
-        emu.inject(operation, kind, times=times, delay=1.0 if kind == "timeout" else None)
+        since = len(emu.requests)
+        emu.inject(operation, kind, times=times, delay=TIMEOUT_HOLD if kind == "timeout" else None)
         if times == 1 and retried:
-            since = len(emu.requests)
             answer = getattr(client, method)(**params)  # ridden out
-            retried = answer["ResponseMetadata"]["RetryAttempts"]
-            assert_one_fault_retried(emu, operation, kind, retried, since)
+            reported = answer["ResponseMetadata"]["RetryAttempts"]
+            assert_one_fault_retried(emu, operation, kind, reported, since)
             return
         with pytest.raises(error_type) as caught:
             getattr(client, method)(**params)
     message = str(caught.value)
     assert operation in message
     assert (f"after {MAX_ATTEMPTS} attempts" in message) is retried
-    assert _attempts(emu, operation) - before == (MAX_ATTEMPTS if retried else 1)
+    assert_attempts(emu, operation, kind, MAX_ATTEMPTS if retried else 1, since=since)
     assert not [secret for secret in emu.secrets if secret in message + repr(caught.value)]
 
 
@@ -143,12 +144,14 @@ def test_the_async_client_agrees(emu: Emulator, kind: str) -> None:
         async with sj.AsyncSSOOIDCClient(
             config=_config(emu, kind), endpoint=emu.url, region=emu.region
         ) as client:
-            emu.inject("RegisterClient", kind, times=10, delay=1.0 if kind == "timeout" else None)
+            emu.inject(
+                "RegisterClient", kind, times=10, delay=TIMEOUT_HOLD if kind == "timeout" else None
+            )
             with pytest.raises(error_type):
                 await client.register_client(clientName="c", clientType="public")
 
     asyncio.run(run())
-    assert _attempts(emu, "RegisterClient") == (MAX_ATTEMPTS if retried else 1)
+    assert_attempts(emu, "RegisterClient", kind, MAX_ATTEMPTS if retried else 1)
 
 
 # ---- the sign-in under persistent faults ------------------------------------------------------

@@ -29,7 +29,13 @@ from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.oidc._http import MAX_RESPONSE_BYTES
 from ssooidc_jupyter.oidc._portal import AsyncPortalClient, PortalClient
-from tests._support import SLACK_TIMEOUT, assert_one_fault_retried, emulator_fixture
+from tests._support import (
+    SLACK_TIMEOUT,
+    TIMEOUT_HOLD,
+    assert_attempts,
+    assert_one_fault_retried,
+    emulator_fixture,
+)
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 FAST_RETRY = {"retry_backoff": 0.01}
@@ -244,7 +250,7 @@ def test_transient_fault_is_retried_then_succeeds(
 ) -> None:
     method, params = operation_call(emu, operation)
     portal = make(emu.url, timeout=0.3 if kind == "timeout" else SLACK_TIMEOUT)
-    emu.inject(operation, kind, times=1, delay=0.6 if kind == "timeout" else None)
+    emu.inject(operation, kind, times=1, delay=TIMEOUT_HOLD if kind == "timeout" else None)
     since = len(emu.requests)
     reply = getattr(portal, method)(**params)
     assert_one_fault_retried(
@@ -274,7 +280,7 @@ def test_persistent_fault_is_a_clear_error_after_three_attempts(
 ) -> None:
     method, params = operation_call(emu, operation)
     portal = make(emu.url, timeout=0.3 if kind == "timeout" else SLACK_TIMEOUT)
-    emu.inject(operation, kind, times=3, delay=0.6 if kind == "timeout" else None)
+    emu.inject(operation, kind, times=3, delay=TIMEOUT_HOLD if kind == "timeout" else None)
     with pytest.raises(error) as caught:
         getattr(portal, method)(**params)
     text = str(caught.value)
@@ -282,7 +288,7 @@ def test_persistent_fault_is_a_clear_error_after_three_attempts(
     for word in words:
         assert word in text
     assert params["accessToken"] not in text
-    assert count(emu, operation) == 3
+    assert_attempts(emu, operation, kind, 3)
 
 
 @OVER_TLS_TOO
