@@ -11,7 +11,8 @@
 
 The recorded outputs are what nbval sees: a cell's own outputs, not later display updates.
 nbclient would fold those updates in, so it cannot record the references. To re-record them
-after changing a notebook or an output, run ``python -m tests.test_notebooks`` (from the checkout).
+after changing a notebook or an output, run ``python -m tests.test_notebooks``
+(from the checkout).
 """
 
 from __future__ import annotations

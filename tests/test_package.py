@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import ssooidc_jupyter as sj
 from ssooidc_jupyter import _exceptions
@@ -106,13 +108,12 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def cached_login_modules(home: Path) -> set[str]:
+def cached_login_modules(home: Path, make_emulator: Callable[..., Any]) -> set[str]:
     """The modules a fresh interpreter loaded for a cached-token ``login()`` in ``home``."""
-    from ssooidc_jupyter.emulator import Emulator
-
-    with Emulator(interval=0.05, auto_approve=0.0) as emu:
-        sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda prompt: None)
-        where = [emu.start_url, emu.region]
+    emu = make_emulator(interval=0.05, auto_approve=0.0)
+    sj.login(emu.start_url, emu.region, endpoint=emu.url, on_prompt=lambda prompt: None)
+    where = [emu.start_url, emu.region]
+    emu.stop()
     out = subprocess.run(
         [sys.executable, "-c", _CACHED_LOGIN_PROBE, *where],
         capture_output=True,
@@ -123,16 +124,20 @@ def cached_login_modules(home: Path) -> set[str]:
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
-def test_cached_login_loads_no_http_stack_and_no_lock(clean_aws_env: Path) -> None:
+def test_cached_login_loads_no_http_stack_and_no_lock(
+    clean_aws_env: Path, emulator_factory: Callable[..., Any]
+) -> None:
     """The emulator is stopped before the probe runs: a request would fail, not just cost."""
-    loaded = cached_login_modules(clean_aws_env)
+    loaded = cached_login_modules(clean_aws_env, emulator_factory)
     assert "ssooidc_jupyter.auth._login" in loaded  # the probe did sign in
     assert not [m for m in loaded if m.split(".")[0] in HTTP_STACK]
     assert "ssooidc_jupyter.oidc._client" not in loaded
 
 
-def test_cached_login_loads_no_asyncio(clean_aws_env: Path) -> None:
-    loaded = cached_login_modules(clean_aws_env)
+def test_cached_login_loads_no_asyncio(
+    clean_aws_env: Path, emulator_factory: Callable[..., Any]
+) -> None:
+    loaded = cached_login_modules(clean_aws_env, emulator_factory)
     assert not [m for m in loaded if m.split(".")[0] in ("asyncio", "ssl")]
 
 

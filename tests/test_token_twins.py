@@ -170,38 +170,39 @@ def _observe(
     home: Path,
     counts: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
+    make_emulator: Callable[..., Emulator],
 ) -> Observed:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    with Emulator(interval=0.05, auto_approve=0.0, token_ttl=case.token_ttl) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        token = sj.login(emu.start_url, emu.region, on_prompt=lambda p: None)
-        before = len(emu.requests)
-        counts.update(lock=0, alock=0)
-        if mode == "sync":
-            answer = case.sync(token, emu)
-        else:
+    emu = make_emulator(interval=0.05, auto_approve=0.0, token_ttl=case.token_ttl)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    token = sj.login(emu.start_url, emu.region, on_prompt=lambda p: None)
+    before = len(emu.requests)
+    counts.update(lock=0, alock=0)
+    if mode == "sync":
+        answer = case.sync(token, emu)
+    else:
 
-            async def run() -> Any:
-                try:
-                    return await case.asynchronous(token, emu)
-                finally:
-                    await token.aclose()  # the loop's client closes with the loop
+        async def run() -> Any:
+            try:
+                return await case.asynchronous(token, emu)
+            finally:
+                await token.aclose()  # the loop's client closes with the loop
 
-            answer = asyncio.run(run())
-        token.close()
-        slot = token._context.slot
-        cache = TokenCache()
-        return Observed(
-            requests=[tuple(r[k] for k in COMPARED) for r in emu.requests[before:]],
-            locks=dict(counts),
-            files={
-                "token": cache.token_path(slot.token_key).exists(),
-                "registration": cache.registration_path(slot.registration_key).exists(),
-            },
-            answer=_summary(answer),
-            closed=token._portals.kept == 0,
-        )
+        answer = asyncio.run(run())
+    token.close()
+    slot = token._context.slot
+    cache = TokenCache()
+    return Observed(
+        requests=[tuple(r[k] for k in COMPARED) for r in emu.requests[before:]],
+        locks=dict(counts),
+        files={
+            "token": cache.token_path(slot.token_key).exists(),
+            "registration": cache.registration_path(slot.registration_key).exists(),
+        },
+        answer=_summary(answer),
+        closed=token._portals.kept == 0,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.doc for c in CASES])
@@ -210,9 +211,12 @@ def test_twins_mirror(
     tmp_path: Path,
     lock_counts: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
-    sync = _observe(case, "sync", tmp_path / "sync", lock_counts, monkeypatch)
-    asynchronous = _observe(case, "async", tmp_path / "async", lock_counts, monkeypatch)
+    sync = _observe(case, "sync", tmp_path / "sync", lock_counts, monkeypatch, emulator_factory)
+    asynchronous = _observe(
+        case, "async", tmp_path / "async", lock_counts, monkeypatch, emulator_factory
+    )
     assert sync.requests == asynchronous.requests
     assert sync.files == asynchronous.files
     assert sync.answer == asynchronous.answer
@@ -223,23 +227,33 @@ def test_twins_mirror(
 
 
 def test_the_cases_mean_something(
-    tmp_path: Path, lock_counts: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    lock_counts: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    emulator_factory: Callable[..., Emulator],
 ) -> None:
     """The comparison can fail: a refresh takes the lock and calls CreateToken, a fresh
     token costs nothing, a logout calls Logout and removes the files it is told to."""
     by_doc = {c.doc: c for c in CASES}
-    refresh = _observe(by_doc["refresh now"], "async", tmp_path / "a", lock_counts, monkeypatch)
+    refresh = _observe(
+        by_doc["refresh now"], "async", tmp_path / "a", lock_counts, monkeypatch, emulator_factory
+    )
     assert refresh.locks["alock"] == 1
     assert [r[0] for r in refresh.requests] == ["CreateToken"]
     fresh = by_doc["current access token, fresh: no request, no lock"]
-    quiet = _observe(fresh, "sync", tmp_path / "b", lock_counts, monkeypatch)
+    quiet = _observe(fresh, "sync", tmp_path / "b", lock_counts, monkeypatch, emulator_factory)
     assert quiet.requests == [] and quiet.locks == {"lock": 0, "alock": 0}
     logout = by_doc["logout forgets the registration"]
-    gone = _observe(logout, "async", tmp_path / "c", lock_counts, monkeypatch)
+    gone = _observe(logout, "async", tmp_path / "c", lock_counts, monkeypatch, emulator_factory)
     assert [r[0] for r in gone.requests] == ["Logout"]
     assert gone.files == {"token": False, "registration": False}
     kept = _observe(
-        by_doc["logout keeps the registration"], "sync", tmp_path / "d", lock_counts, monkeypatch
+        by_doc["logout keeps the registration"],
+        "sync",
+        tmp_path / "d",
+        lock_counts,
+        monkeypatch,
+        emulator_factory,
     )
     assert kept.files == {"token": False, "registration": True}
 
@@ -257,14 +271,16 @@ def test_every_public_method_has_a_case() -> None:
     assert {"refresh", "current_access_token", "accounts", "credentials", "logout", "close"} == sync
 
 
-def test_session_refreshes_through_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_session_refreshes_through_credentials(
+    monkeypatch: pytest.MonkeyPatch, emulator_factory: Callable[..., Emulator]
+) -> None:
     """``session`` (sync only: botocore refreshes in its own threads) asks the portal through
     ``credentials``: the same GetRoleCredentials the twins make."""
     pytest.importorskip("boto3")
-    with Emulator(interval=0.05, auto_approve=0.0) as emu:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
-        with sj.login(emu.start_url, emu.region, on_prompt=lambda p: None) as token:
-            before = len(emu.requests)
-            session = token.session(*_role(emu))
-            assert session.get_credentials().get_frozen_credentials().access_key
-        assert [r["operation"] for r in emu.requests[before:]] == ["GetRoleCredentials"]
+    emu = emulator_factory(interval=0.05, auto_approve=0.0)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)
+    with sj.login(emu.start_url, emu.region, on_prompt=lambda p: None) as token:
+        before = len(emu.requests)
+        session = token.session(*_role(emu))
+        assert session.get_credentials().get_frozen_credentials().access_key
+    assert [r["operation"] for r in emu.requests[before:]] == ["GetRoleCredentials"]
