@@ -3,7 +3,7 @@
 A sign-in with ``login(flow="pkce")`` outside a Jupyter server waits on a loopback port that
 every local user can reach, and its prompt sits in a notebook file other users may read. The
 co-tenant here is a second process, run as ``nobody`` when the tests run as root (as
-``tests/test_nonroot.py`` does), so the cases are truly cross-user: reading the launch link
+``tests/auth/test_nonroot.py`` does), so the cases are truly cross-user: reading the launch link
 from the saved notebook, holding idle connections, squatting the IPv6 half of ``localhost``.
 """
 

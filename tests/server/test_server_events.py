@@ -13,7 +13,7 @@ from typing import Any
 
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.server._events import STATUS_SCHEMA_ID
-from tests.test_server import (  # the fixtures and helpers of the server's own tests
+from tests.server.test_server import (  # the fixtures and helpers of the server's own tests
     Api,
     Fetch,
     _follow,

@@ -71,7 +71,7 @@ def _run_cache_tests_as_nobody(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "ssooidc_jupyter", tree / "ssooidc_jupyter")
     packages = [str(init.relative_to(ROOT)) for init in ROOT.glob("tests/**/__init__.py")]
     support = ["tests/conftest.py", "tests/_support.py", *packages]
-    for name in (*support, "tests/test_cache.py", "tests/test_nonroot.py"):
+    for name in (*support, "tests/auth/test_cache.py", "tests/auth/test_nonroot.py"):
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tree / name)
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
@@ -103,7 +103,7 @@ def _run_cache_tests_as_nobody(tmp_path: Path) -> None:
         f"site.addsitedir({site!r})\n"
         "import pytest\n"
         "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', "
-        "'tests/test_cache.py', 'tests/test_nonroot.py']))\n"
+        "'tests/auth/test_cache.py', 'tests/auth/test_nonroot.py']))\n"
     )
     run = _as_nobody(python, "-c", script, env=env, cwd=tree)
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-2000:]

@@ -380,7 +380,7 @@ def test_a_kernel_shows_it_within_a_second(tmp_path: Path, emu: Emulator) -> Non
     """A real kernel: ``%ssooidc login`` while a script's sign-in is pending shows that one
     at once (its cell's first output), ``%ssooidc cancel`` ends it, and the kernel's own
     prompt replaces the notice."""
-    from tests.test_kernel import Kernel, kernel_env
+    from tests.frontends.test_kernel import Kernel, kernel_env
 
     home = Path(os.environ["HOME"])
     config = Path(os.environ["AWS_CONFIG_FILE"])

@@ -345,7 +345,7 @@ def test_the_verify_argument_as_botocores(
 def test_a_kernel_takes_the_same_settings(emu: Emulator, tmp_path: Path) -> None:
     """A real ipykernel whose environment names no CA (as a JupyterHub user's kernel): the
     profile's ca_bundle alone trusts the company CA, as it does in this process and in the
-    Jupyter server (tests/test_server.py's OVER_TLS_TOO variants)."""
+    Jupyter server (tests/server/test_server.py's OVER_TLS_TOO variants)."""
     from jupyter_client.manager import KernelManager
 
     home = tmp_path / "kernel-home"

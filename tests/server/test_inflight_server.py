@@ -16,7 +16,7 @@ import pytest
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 from tests._support import emulator_fixture
-from tests.test_server import Api, Fetch, served
+from tests.server.test_server import Api, Fetch, served
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.timeout(90)

@@ -27,8 +27,8 @@ from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.notebook._configurable import SSOOIDC
 from ssooidc_jupyter.server import _status
-from tests import test_server
-from tests.test_server import Api, Fetch, served
+from tests.server import test_server
+from tests.server.test_server import Api, Fetch, served
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

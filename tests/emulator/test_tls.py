@@ -2,9 +2,9 @@
 
 Real IAM Identity Center is only reached over TLS. These tests check the emulator's own TLS
 (botocore is its oracle here too); the client over TLS is tested where the client is (the
-``OVER_TLS_TOO`` variants of tests/test_login.py, tests/test_portal.py and
-tests/test_server.py, both recorders of tests/test_wire_format.py, and
-tests/test_ca_bundle.py).
+``OVER_TLS_TOO`` variants of tests/auth/test_login.py, tests/oidc/test_portal.py and
+tests/server/test_server.py, both recorders of tests/oidc/test_wire_format.py, and
+tests/oidc/test_ca_bundle.py).
 """
 
 from __future__ import annotations

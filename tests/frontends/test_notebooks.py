@@ -11,7 +11,7 @@
 
 The recorded outputs are what nbval sees: a cell's own outputs, not later display updates.
 nbclient would fold those updates in, so it cannot record the references. To re-record them
-after changing a notebook or an output, run ``python -m tests.test_notebooks``
+after changing a notebook or an output, run ``python -m tests.frontends.test_notebooks``
 (from the checkout).
 """
 
@@ -137,7 +137,7 @@ def emulator() -> Iterator[Emulator]:
 @pytest.mark.parametrize("notebook", [QUICKSTART, ADMIN], ids=lambda p: p.name)
 def test_notebook_matches_its_recorded_outputs(tmp_path: Path, notebook: Path) -> None:
     assert code_sources(reference(notebook)) == code_sources(notebook), (
-        f"{reference(notebook)} is out of date: run python -m tests.test_notebooks"
+        f"{reference(notebook)} is out of date: run python -m tests.frontends.test_notebooks"
     )
     sanitize = tmp_path / "sanitize.cfg"
     sanitize.write_text(SANITIZE)

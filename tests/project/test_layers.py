@@ -5,7 +5,7 @@ Layers, bottom up: ``_exceptions`` (and ``_redact``) < ``oidc`` < ``auth`` < ``d
 application of it). ``dask`` (credentials forwarded to Dask workers) needs role sessions
 from ``auth`` and is used by ``%ssooidc dask`` and the role picker in ``notebook``.
 ``emulator`` stands apart: it imports nothing of the client
-(``tests/test_emulator_layout.py`` checks that side).
+(``tests/emulator/test_emulator_layout.py`` checks that side).
 A module may import its own layer and the layers below, never one above, and the module
 graph (type-only imports included: a picture of the code, not of what runs) has no cycle.
 """

@@ -23,7 +23,7 @@ import pytest
 
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.server import _logins
-from tests.test_server import (  # the fixtures and helpers of the server's own tests
+from tests.server.test_server import (  # the fixtures and helpers of the server's own tests
     Api,
     Fetch,
     api,
