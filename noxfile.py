@@ -27,15 +27,15 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 #: core of the 2-core CI machine. Everything else (magic, kernels, notebooks, servers, browsers,
 #: fuzzing, the benchmark) runs once, on the main Python, in `make pytest`.
 QUICK_TESTS = [
-    "tests/test_flow.py",
-    "tests/test_client.py",
-    "tests/test_portal.py",
-    "tests/test_wire_format.py",
-    "tests/test_cache.py",
-    "tests/test_awsconfig.py",
-    "tests/test_login.py",
-    "tests/test_layers.py",
-    "tests/test_widget.py",
+    "tests/auth/test_flow.py",
+    "tests/oidc/test_client.py",
+    "tests/oidc/test_portal.py",
+    "tests/oidc/test_wire_format.py",
+    "tests/auth/test_cache.py",
+    "tests/auth/test_awsconfig.py",
+    "tests/auth/test_login.py",
+    "tests/project/test_layers.py",
+    "tests/notebook/test_widget.py",
 ]
 
 nox.options.default_venv_backend = "uv"

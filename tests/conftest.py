@@ -49,11 +49,31 @@ def clean_aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 @pytest.fixture
-def emulator() -> Iterator[object]:
-    from ssooidc_jupyter.emulator import Emulator
+def emulator(emulator_factory: Callable[..., Any]) -> Any:
+    """A default emulator (plain HTTP) for this test."""
+    return emulator_factory()
 
-    with Emulator() as emu:
-        yield emu
+
+class _Factory:
+    """Starts emulators and stops them all at the end of the fixture's scope."""
+
+    def __init__(self, trust: Callable[[str], None] | None) -> None:
+        self._trust = trust
+        self.started: list[Any] = []
+
+    def __call__(self, scheme: str = "http", **options: Any) -> Any:
+        from ssooidc_jupyter.emulator import Emulator
+
+        assert scheme in ("http", "https")
+        emulator = Emulator(tls=scheme == "https", **options).start()
+        self.started.append(emulator)
+        if emulator.ca_file is not None and self._trust is not None:
+            self._trust(emulator.ca_file)
+        return emulator
+
+    def stop_all(self) -> None:
+        for emulator in self.started:
+            emulator.stop()
 
 
 @pytest.fixture
@@ -64,20 +84,19 @@ def emulator_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., 
     ``AWS_CA_BUNDLE`` names that CA, as a user behind a company CA sets it: botocore and our
     clients trust it from there, nothing else does. Tests that also run over TLS take their
     emulator through here (``@pytest.mark.parametrize("emu", ["http", "https"],
-    indirect=True)``): real IAM Identity Center is only ever reached over TLS.
+    indirect=True)``): real IAM Identity Center is only ever reached over TLS. A module
+    declares its emulator with ``tests._support.emulator_fixture``.
     """
-    from ssooidc_jupyter.emulator import Emulator
+    factory = _Factory(lambda ca_file: monkeypatch.setenv("AWS_CA_BUNDLE", ca_file))
+    yield factory
+    factory.stop_all()
 
-    started: list[Emulator] = []
 
-    def make(scheme: str = "http", **options: Any) -> Emulator:
-        assert scheme in ("http", "https")
-        emulator = Emulator(tls=scheme == "https", **options).start()
-        started.append(emulator)
-        if emulator.ca_file is not None:
-            monkeypatch.setenv("AWS_CA_BUNDLE", emulator.ca_file)
-        return emulator
-
-    yield make
-    for emulator in started:
-        emulator.stop()
+@pytest.fixture(scope="module")
+def module_emulator_factory() -> Iterator[Callable[..., Any]]:
+    """The same for every test of a module (started once, stopped after its last test):
+    for modules whose tests share one emulator. Over TLS the test module trusts its CA
+    itself (``clean_aws_env`` clears ``AWS_CA_BUNDLE`` before each test)."""
+    factory = _Factory(None)
+    yield factory
+    factory.stop_all()

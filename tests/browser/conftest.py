@@ -34,6 +34,7 @@ from _harness import (
 )
 
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 HERE = Path(__file__).resolve().parent
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -80,12 +81,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    """The IAM Identity Center every kernel of both servers talks to. Nobody approves but
-    the test, on the verification page; clients poll every second."""
-    with Emulator(interval=1, auto_approve=None) as emulator:
-        yield emulator
+#: The IAM Identity Center every kernel of both servers talks to. Nobody approves but the
+#: test, on the verification page; clients poll every second.
+emu = emulator_fixture(scope="module", interval=1, auto_approve=None)
 
 
 def _aws_config(emulator: Emulator) -> str:

@@ -23,6 +23,7 @@ from _hub import PASSWORD, SESSION, Hub, HubUserServer, missing_hub_requirement,
 
 from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
+from tests._support import emulator_fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -37,10 +38,7 @@ def _expect() -> Any:
     return expect
 
 
-@pytest.fixture(scope="module")
-def hub_emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.2, auto_approve=None) as emulator:
-        yield emulator
+hub_emu = emulator_fixture(name="hub_emu", scope="module", interval=0.2, auto_approve=None)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """PKCE in a kernel with a real Chromium: the launch link, the emulator's consent page, and
 the redirect back to the kernel's listener carrying the cookie the launch link set (a
 ``SameSite=Lax`` cookie must survive the redirect from the authorization page). A browser
-without the cookie is refused: tests/test_pkce_listener.py."""
+without the cookie is refused: tests/auth/test_pkce_listener.py."""
 
 from __future__ import annotations
 
