@@ -30,7 +30,8 @@ from ._demo._processes import descendants as _descendants
 if TYPE_CHECKING:
     from .auth._flow import DevicePrompt
 
-# _descendants: tests/test_demo.py and tests/test_demo_secrets.py import it from here.
+# _descendants: tests/project/test_demo.py and tests/project/test_demo_secrets.py import it
+# from here.
 __all__ = ["_descendants", "jupyterlab_demo", "main", "terminal_demo"]
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"

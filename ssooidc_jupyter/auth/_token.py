@@ -139,7 +139,7 @@ class SSOToken:
 
     # The twins below differ only in the driver they call: the same flow, the same
     # compare-and-swap of the held token, the same cache lock (the flow's Lock step: the
-    # cache's lock() in a thread, alock() on a loop). tests/test_token_twins.py holds them
+    # cache's lock() in a thread, alock() on a loop). tests/auth/test_token_twins.py holds them
     # to it (requests and lock acquisitions compared).
 
     def refresh(self) -> SSOToken:

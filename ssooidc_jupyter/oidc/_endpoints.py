@@ -2,7 +2,7 @@
 
 The hosts are those of botocore's endpoint rule sets for ``sso-oidc`` and ``sso``
 (``endpoint-rule-set-1.json``) over its partitions: the two differ only in the host prefix
-(``oidc`` / ``portal.sso``). ``tests/test_endpoints.py`` checks them against botocore's own
+(``oidc`` / ``portal.sso``). ``tests/oidc/test_endpoints.py`` checks them against botocore's own
 resolver so they cannot drift silently.
 """
 

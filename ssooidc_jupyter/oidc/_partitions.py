@@ -1,7 +1,7 @@
 """AWS partitions: which regions exist where, and their DNS suffixes (botocore's
 ``partitions.json``). Pure data, shared by the endpoint rules and the region validator.
 
-``tests/test_endpoints.py`` compares the patterns, suffixes and region lists with the
+``tests/oidc/test_endpoints.py`` compares the patterns, suffixes and region lists with the
 botocore installed, so a region AWS adds shows up there first.
 """
 

@@ -208,8 +208,9 @@ def test_a_watching_server_stops_on_sigterm(tmp_path: Path) -> None:
     import signal
     import socket
     import subprocess
-    import time
     import urllib.request
+
+    from tests._support import wait_for
 
     home = tmp_path / "home"
     (home / ".aws" / "sso" / "cache").mkdir(parents=True)
@@ -239,10 +240,12 @@ def test_a_watching_server_stops_on_sigterm(tmp_path: Path) -> None:
             except OSError:
                 return False
 
-        deadline = time.monotonic() + 60
-        while not watching():  # the server starting: no event to wait on
-            assert server.poll() is None and time.monotonic() < deadline, "no server"
-            time.sleep(0.1)
+        wait_for(
+            lambda: server.poll() is not None or watching(),
+            "the server's status route, with its watch",
+            timeout=60,
+        )
+        assert server.poll() is None, "the server exited before SIGTERM"
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=30)

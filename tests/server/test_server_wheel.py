@@ -16,7 +16,7 @@ import pytest
 
 from tests._support import ROOT
 
-#: The version's one source (tests/test_version.py).
+#: The version's one source (tests/project/test_version.py).
 VERSION = json.loads((ROOT / "package.json").read_text())["version"]
 pytestmark = pytest.mark.slow
 

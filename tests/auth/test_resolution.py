@@ -3,7 +3,7 @@
 ``auth/_context.resolve_login`` is the one resolution (arguments, the environment, the AWS
 config file, in botocore's order); it yields one :class:`LoginContext` carrying both
 endpoints (sso-oidc and portal), resolved when the sign-in is resolved. ``login()``, the
-magic and the widget resolve through it (the server's side: tests/test_server.py). The
+magic and the widget resolve through it (the server's side: tests/server/test_server.py). The
 timeout, the flow and the scopes are judged by ``oidc/_values.py`` alone, and each entry
 point shows that one message (named as the entry point names the value).
 """
@@ -145,7 +145,7 @@ def test_both_endpoints_are_resolved_with_the_context_in_botocores_order(
     env: dict[str, str], expected: tuple[str | None, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The context carries both endpoints as botocore chooses them (see
-    tests/test_config_endpoints.py for botocore itself), and the clients use them: the
+    tests/auth/test_config_endpoints.py for botocore itself), and the clients use them: the
     environment is read when the sign-in is resolved, not again when a client is made."""
     import boto3
 

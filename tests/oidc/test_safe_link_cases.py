@@ -9,14 +9,14 @@ twin that the table does not follow fails one of the two.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ssooidc_jupyter.oidc._values import safe_link
+from tests._support import ROOT
 
-TABLE = Path(__file__).resolve().parent.parent / "src" / "__tests__" / "safe_link_cases.json"
+TABLE = ROOT / "src" / "__tests__" / "safe_link_cases.json"
 CASES: list[dict[str, Any]] = json.loads(TABLE.read_text(encoding="utf-8"))["cases"]
 
 

@@ -3,7 +3,7 @@
 The build reads it from package.json (``[tool.hatch.version] source = "nodejs"``) into the
 installed metadata; ``ssooidc_jupyter.__version__`` and the User-Agent read that metadata; the
 built labextension's package.json is copied from it. The wheel's metadata and the
-labextension inside the wheel are checked in tests/test_server_wheel.py.
+labextension inside the wheel are checked in tests/server/test_server_wheel.py.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 
 import ssooidc_jupyter as sj
+from tests._support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_JSON = json.loads((ROOT / "package.json").read_text())
 #: The one source.
 VERSION: str = PACKAGE_JSON["version"]
