@@ -86,7 +86,7 @@ typecheck: $(STAMP)
 PYTEST_WORKERS ?= 2
 
 pytest: $(STAMP) $(LABEXTENSION) $(HUB_PROXY)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 ## versions: noxfile.py's sessions, in parallel: the quick tests on CPython 3.10 to 3.13 and
 ## with the lowest versions pyproject.toml allows (plus the extension in the oldest JupyterLab).

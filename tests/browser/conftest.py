@@ -83,6 +83,21 @@ def chromium_path() -> str:
 
 #: The IAM Identity Center every kernel of both servers talks to. Nobody approves but the
 #: test, on the verification page; clients poll every second.
+# pytest-jupyter's autouse fixtures: the server tests register the plugin (`pytest_plugins` in
+# a test module), which pytest then applies to every later test of that worker. In a browser
+# test they would close, and clean a ServerApp up on, the event loop Playwright's sync API is
+# running ("Cannot close a running event loop"). Whether a browser test came after a server
+# test depended on the order of the files: these shadow them here, whatever the order.
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> None:
+    """No pytest-jupyter loop in a browser test (Playwright runs its own)."""
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> None:
+    """No pytest-jupyter ServerApp to clean up in a browser test (its servers are processes)."""
+
+
 emu = emulator_fixture(scope="module", interval=1, auto_approve=None)
 
 
