@@ -2,7 +2,7 @@
  * Which links the extension offers: the twin of Python's `safe_link`
  * (ssooidc_jupyter/oidc/_values.py). Both read one table of cases,
  * src/__tests__/safe_link_cases.json (jest: src/__tests__/links.spec.ts; pytest:
- * tests/test_safe_link_cases.py), so a change on one side alone fails a test.
+ * tests/oidc/test_safe_link_cases.py), so a change on one side alone fails a test.
  *
  * No import: the jest tests load it as it is.
  */

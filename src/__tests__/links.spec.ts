@@ -1,6 +1,6 @@
 /**
  * TypeScript's safeLink against the table Python's safe_link is tested on too
- * (tests/test_safe_link_cases.py): the status bar and the notebook offer the same links.
+ * (tests/oidc/test_safe_link_cases.py): the status bar and the notebook offer the same links.
  */
 import { safeLink } from '../links';
 
