@@ -119,6 +119,21 @@ def write_settings(settings_dir: Path, plugin: str, values: Mapping[str, Any]) -
     path.write_text(json.dumps(dict(values), indent=2), encoding="utf-8")
 
 
+def stop_group(process: subprocess.Popen[Any], grace: float = 15) -> None:
+    """SIGTERM ``process``'s group (started with ``start_new_session``), SIGKILL it if it is
+    still there after ``grace`` seconds: a server that hangs on SIGTERM fails no test of
+    its own here (tests/server/test_server_events.py has that), but must not outlive one."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 @dataclass
 class JupyterServer:
     """One ``python -m jupyter lab|notebook`` on 127.0.0.1 with a random token, a temporary
@@ -345,16 +360,7 @@ class JupyterServer:
             return
         if process.poll() is None:
             self.shutdown_kernels()
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        else:
-            process.wait()
+        stop_group(process)
         self.process = None
 
     def log_tail(self, lines: int = 60) -> str:

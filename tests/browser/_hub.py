@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _harness import REPO, _clean_environ, free_port, write_settings
+from _harness import REPO, _clean_environ, free_port, stop_group, write_settings
 
 PASSWORD = "correct horse battery staple"
 #: The admin's default sign-in, by its sso-session name (the cache key kernels use too).
@@ -259,16 +258,8 @@ class Hub:
         process = self.process
         if process is None:
             return
-        if process.poll() is None:
-            # SIGTERM: the hub stops the users' servers (cleanup_servers) and its proxy.
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        # SIGTERM: the hub stops the users' servers (cleanup_servers) and its proxy.
+        stop_group(process, grace=30)
         self.process = None
 
     def log_tail(self, lines: int = 80) -> str:

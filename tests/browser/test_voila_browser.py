@@ -9,8 +9,6 @@ clicks the link, approves on the verification page, and the widget reaches "sign
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from _harness import (
     decide_on_verification_page,
     free_port,
     read_prompt,
+    stop_group,
 )
 
 from ssooidc_jupyter.emulator import Emulator
@@ -90,14 +89,7 @@ class Voila:
         process = self.process
         if process is None:
             return
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_group(process)
 
     def log_tail(self) -> str:
         try:
