@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..oidc._values import FLOWS
 from ._clock import utcnow
 from ._files import atomic_write
 from ._models import format_timestamp, parse_timestamp
@@ -52,7 +53,6 @@ __all__ = [
 VERSION = 1
 #: Where a sign-in was started, as published (``origin``) and as said to the user.
 ORIGINS = {"status bar": "the status bar", "kernel": "a kernel", "script": "a script"}
-FLOWS = ("device", "pkce")
 #: The message of the holder's LoginCancelledError when a waiter cancelled it.
 CANCELLED_ELSEWHERE = "Sign-in cancelled from another process."
 #: How to cancel it, for the plain text of a waiter (documented in docs/notebook.md).

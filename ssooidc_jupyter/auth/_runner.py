@@ -127,6 +127,13 @@ def _planned(
     the length of the block (a loopback listener, unless ``box`` is given)."""
     shown = default_prompt if on_prompt is None else on_prompt
     if context.flow != "pkce":
+        if box is not None:
+            # A box is where a server route delivers PKCE's redirect: with the device flow
+            # nothing would ever fill it, so a caller passing one has the wrong context.
+            raise ValueError(
+                f"box is for a PKCE sign-in; this context's flow is {context.flow!r}"
+                " (callback_box(context) gives None for it)"
+            )
         yield _Plan(login_flow(context.request, utcnow), context.slot, shown)
         return
     # Lazy: only a PKCE sign-in needs the module (and its listener, and webbrowser).

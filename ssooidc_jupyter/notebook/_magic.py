@@ -136,7 +136,9 @@ def _scopes(value: str) -> list[str]:
 @argument("--timeout", type=float, metavar="SECONDS", help="Give up waiting for approval.")
 @argument(
     "--flow",
-    choices=("device", "pkce"),
+    # Checked by the package's one validator (_login_options), not argparse's choices, so
+    # a wrong flow reads as it does in %config SSOOIDC and the server's options.
+    metavar="{device,pkce}",
     help="device (a code to confirm; default) or pkce (the browser flow with a 127.0.0.1 "
     "callback: for a Jupyter on your own machine).",
 )
@@ -292,8 +294,10 @@ class SSOOIDCMagics(Magics):
             raise UsageError("--session-var needs --account and --role")
         try:
             # The package's one validator of each value, named as this magic's option.
-            from ..oidc._values import validate_scopes, validate_timeout
+            from ..oidc._values import validate_flow, validate_scopes, validate_timeout
 
+            if args.flow is not None:
+                validate_flow(args.flow, "--flow")
             if args.timeout is not None:
                 validate_timeout(args.timeout, "--timeout")
             if args.scopes is not None:

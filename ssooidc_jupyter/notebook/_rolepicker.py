@@ -148,38 +148,47 @@ class RolePicker(widgets.VBox):  # type: ignore[misc]
                 self._accounts = accounts
                 self.note.value = note_html(note, error=accounts is None)
                 if accounts:
-                    self.account_select.options = [
-                        (account_label(a), a.account_id) for a in accounts
-                    ]
-                    # New options leave no selection (ipywidgets 8): start at the first one.
-                    self.account_select.value = accounts[0].account_id
-                    self._show_roles(accounts[0].account_id)
+                    # One message to the browser with the options and the selection: seen
+                    # apart, a person (or a test) could pick an account in between, and
+                    # this thread's first selection would then overwrite it.
+                    with self.account_select.hold_sync():
+                        self.account_select.options = [
+                            (account_label(a), a.account_id) for a in accounts
+                        ]
+                        # New options leave no selection (ipywidgets 8): the first one.
+                        self.account_select.value = accounts[0].account_id
+                    self._show_roles()
                 self._render()
         except Exception:
             logger.exception("showing the AWS accounts failed")
 
-    def _account_changed(self, change: dict[str, Any]) -> None:
+    def _account_changed(self, _change: dict[str, Any]) -> None:
         try:
             with self._lock:
-                self._show_roles(change["new"])
+                self._show_roles()
         except Exception:
             logger.exception("updating the role list failed")
 
-    def _show_roles(self, account_id: str | None) -> None:
-        account = self._account(account_id)
+    def _show_roles(self) -> None:
+        # The account selected *now*, not the one a change named: a selection from the
+        # browser (the kernel's thread) and the account list (its own thread) can run their
+        # observers in either order, and the last one must leave the roles of the account
+        # the dropdown shows.
+        account = self._account(self.account_select.value)
         roles = list(account.roles) if account is not None else []
-        self.role_select.options = roles
-        self.role_select.value = roles[0] if roles else None
+        with self.role_select.hold_sync():  # the roles and their selection as one update
+            self.role_select.options = roles
+            self.role_select.value = roles[0] if roles else None
         self.use.disabled = not roles
 
     def _account(self, account_id: str | None) -> Account | None:
         return next((a for a in self._accounts or () if a.account_id == account_id), None)
 
     def _use_clicked(self, _button: Any) -> None:
-        account_id, role_name = self.account_select.value, self.role_select.value
-        if not account_id or not role_name:
-            return
-        with self._lock:
+        with self._lock:  # the pair as one update left it, not mid-way through another
+            account_id, role_name = self.account_select.value, self.role_select.value
+            if not account_id or not role_name:
+                return
             self.use.disabled = True
             self.bound.value = note_html(f"Getting credentials for {role_name}...")
             self._render()

@@ -33,15 +33,13 @@ from ssooidc_jupyter.notebook import _controller
 from ssooidc_jupyter.notebook._controller import LoginController
 from ssooidc_jupyter.server import _logins
 from ssooidc_jupyter.server._logins import LoginRegistry, ServerLogin
+from tests._support import emulator_fixture
 
 PACKAGE = Path(sj.__file__).parent
 WITHIN = 20.0
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(interval=0.1) as emu:
-        yield emu
+emu = emulator_fixture(interval=0.1)
 
 
 @pytest.fixture
@@ -68,14 +66,6 @@ def context_for(emu: Emulator, tmp_path: Path, **options: Any) -> LoginContext:
 
 def operations(emu: Emulator, since: int = 0) -> list[str]:
     return [record["operation"] for record in emu.requests[since:]]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WITHIN) -> None:
-    done = threading.Event()
-    while not condition():
-        if done.wait(0.05) or timeout <= 0:
-            raise AssertionError("condition not met in time")
-        timeout -= 0.05
 
 
 # ---- the browser leg of PKCE, played with a real HTTP client ------------------------------
@@ -336,6 +326,18 @@ def _pkce_sign_in(emu: Emulator, tmp_path: Path, **options: Any) -> sj.SSOToken:
 
 def _registrations(emu: Emulator, since: int = 0) -> list[dict[str, Any]]:
     return [r for r in emu.requests[since:] if r["operation"] == "RegisterClient"]
+
+
+def test_a_box_with_a_device_flow_context_is_refused(emu: Emulator, tmp_path: Path) -> None:
+    """A box is filled by the server's redirect route, which a device sign-in never gets:
+    passing one with a device-flow context is the caller's mistake, said before any request."""
+    context = context_for(emu, tmp_path)
+    assert _runner.callback_box(context) is None
+    with pytest.raises(ValueError, match="box is for a PKCE sign-in"):
+        sign_in(context, box=CallbackBox())
+    with pytest.raises(ValueError, match="box is for a PKCE sign-in"):
+        asyncio.run(asign_in(context, box=CallbackBox()))
+    assert emu.requests == []
 
 
 def test_pkce_reuses_its_cached_registration(emu: Emulator, tmp_path: Path) -> None:

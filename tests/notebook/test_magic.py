@@ -202,6 +202,7 @@ USAGE_ERRORS = [
     pytest.param("login --account 111111111111", "go together", id="an account without a role"),
     pytest.param("login --session-var s", "needs --account", id="a session variable alone"),
     pytest.param("login --timeout 0", "positive", id="a zero timeout"),
+    pytest.param("login --flow browser", "--flow must be 'device' or 'pkce'", id="an unknown flow"),
     pytest.param("login --timeout soon", "invalid float", id="a timeout that is no number"),
     pytest.param("login --var 1x", "identifier", id="a variable name that is no identifier"),
     pytest.param("login --var class", "identifier", id="a keyword as variable name"),

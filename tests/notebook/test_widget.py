@@ -178,6 +178,54 @@ def test_sign_in_approve_pick_role(emu: Emulator) -> None:
     assert logins == [token] and late == [token]
 
 
+def test_the_accounts_arrive_with_their_selection_in_one_update(
+    emu: Emulator, comm_log: list[str]
+) -> None:
+    """The browser never sees the account list without its selection: a pick made in
+    between would be overwritten by the first account's (it was, under load, in
+    tests/frontends/test_notebooks.py's quickstart test)."""
+    widget = sign_in_widget(emu)
+    emu.approve(click_until_pending(widget))
+    select = wait_for(lambda: find(widget, "ssooidc-account-select"), "the account selector")
+    wait_for(lambda: select.options, "the accounts")
+    labels = [account_label for account_label, _ in select.options]
+    updates = [
+        message["data"]["state"]
+        for message in map(json.loads, comm_log)
+        if message["type"] == "comm_msg" and message["data"].get("method") == "update"
+    ]
+    listed = [state for state in updates if list(state.get("_options_labels", ())) == labels]
+    assert listed and all(state.get("index") == 0 for state in listed), listed
+
+
+def test_the_roles_belong_to_the_account_shown_whatever_the_order(emu: Emulator) -> None:
+    """A selection from the browser (the kernel's thread) and one from the picker's own
+    thread, their observers run in the opposite order: the role list still belongs to the
+    account the dropdown shows, and "Use this role" binds that account."""
+    widget = sign_in_widget(emu)
+    emu.approve(click_until_pending(widget))
+    select = wait_for(lambda: find(widget, "ssooidc-account-select"), "the account selector")
+    wait_for(lambda: select.options, "the accounts")
+    assert widget.view is not None and widget.view.picker is not None
+    picker = widget.view.picker
+    first, last = emu.accounts[0], emu.accounts[-1]
+    assert first["roles"] != last["roles"]
+    with picker._lock:  # the picker busy in another thread, as while it lists the accounts
+        browser = threading.Thread(target=setattr, args=(select, "value", last["accountId"]))
+        browser.start()
+        wait_for(lambda: select.value == last["accountId"], "the browser's selection")
+        select.value = first["accountId"]  # the picker's own, observed at once (same thread)
+    browser.join(10)  # its observer, held back by the lock, runs last
+    assert not browser.is_alive()
+    roles = find(widget, "ssooidc-role-select")
+    assert select.value == first["accountId"]
+    assert list(roles.options) == first["roles"]
+    roles.value = first["roles"][-1]
+    find(widget, "ssooidc-use-role").click()
+    assert first["accountId"] in bound_text(widget)
+    assert picker.picked == (first["accountId"], first["roles"][-1])
+
+
 def test_namespace_untouched_unless_asked(emu: Emulator) -> None:
     namespace: dict[str, Any] = {}
     no_name = sign_in_widget(emu, namespace=namespace)
