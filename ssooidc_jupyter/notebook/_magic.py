@@ -102,6 +102,19 @@ _ALLOWED = {
 _EVERY_OPTION = frozenset().union(*_ALLOWED.values())
 
 
+def _check_values(args: Any) -> None:
+    """The package's one validator of each value given, named as this magic's option
+    (ConfigurationError)."""
+    from ..oidc._values import validate_flow, validate_scopes, validate_timeout
+
+    if args.flow is not None:
+        validate_flow(args.flow, "--flow")
+    if args.timeout is not None:
+        validate_timeout(args.timeout, "--timeout")
+    if args.scopes is not None:
+        validate_scopes(args.scopes, "--scopes")
+
+
 def _scopes(value: str) -> list[str]:
     return [scope.strip() for scope in value.split(",") if scope.strip()]
 
@@ -293,15 +306,7 @@ class SSOOIDCMagics(Magics):
         if args.session_var and not args.account:
             raise UsageError("--session-var needs --account and --role")
         try:
-            # The package's one validator of each value, named as this magic's option.
-            from ..oidc._values import validate_flow, validate_scopes, validate_timeout
-
-            if args.flow is not None:
-                validate_flow(args.flow, "--flow")
-            if args.timeout is not None:
-                validate_timeout(args.timeout, "--timeout")
-            if args.scopes is not None:
-                validate_scopes(args.scopes, "--scopes")
+            _check_values(args)
             variable = check_variable("--var", args.var or self.settings.variable)
             session_variable = check_variable(
                 "--session-var", args.session_var or self.settings.session_variable
