@@ -2,7 +2,7 @@
 
 - ``notebooks/*.ipynb`` are committed without outputs (a user opens a clean notebook, and
   no stale port, account or ARN of an old run is shipped); a test keeps them so.
-- Their reference outputs live in ``tests/notebooks/`` (same cells, recorded outputs).
+- Their reference outputs live in ``tests/frontends/references/`` (same cells, recorded outputs).
   ``pytest --nbval`` runs each reference in a subprocess against an auto-approving emulator
   and compares every cell's output with the recorded one, after sanitizing what changes
   from run to run (ports, codes, times, temp paths, the random part of role ARNs).
@@ -37,7 +37,7 @@ from tests._support import ROOT
 NOTEBOOKS = ROOT / "notebooks"
 QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
 ADMIN = NOTEBOOKS / "jupyterhub-admin.ipynb"
-REFERENCES = ROOT / "tests" / "notebooks"
+REFERENCES = Path(__file__).parent / "references"
 
 
 def reference(notebook: Path) -> Path:
