@@ -16,7 +16,7 @@ import json
 from importlib import metadata
 
 import pytest
-from _harness import REPO, UI_TIMEOUT
+from _harness import REPO, UI_TIMEOUT, NotebookUI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,7 +51,8 @@ def test_the_extension_loads_without_a_version_warning(bench, any_server) -> Non
     if server.flavour == "lab":
         url = f"{server.url}/lab?reset&token={server.token}"
     else:
-        url = server.page_url(bench.notebook(server, "shared-versions.ipynb", ["1 + 1"]))
+        path = bench.notebook(server, "shared-versions.ipynb", ["1 + 1"])
+        url = server.page_url(path)
     bench.servers.append(server)
     page = bench.context.new_page()
     bench.pages.append(page)
@@ -78,3 +79,9 @@ def test_the_extension_loads_without_a_version_warning(bench, any_server) -> Non
     assert not unsatisfied, f"with {_versions()}:\n" + "\n".join(unsatisfied)
     errors = [text for text in ours if text.startswith("error")]
     assert not errors, f"with {_versions()}:\n" + "\n".join(errors)
+    if server.flavour == "notebook":
+        # Let the notebook finish opening (its kernel connected, idle). Stopped with its
+        # requests in flight, jupyter_server waited at exit for an anyio worker thread (not
+        # a daemon; released only when the task that started it ends) until the harness
+        # killed it 15 s later.
+        NotebookUI(page, server).wait_kernel_ready(path)
