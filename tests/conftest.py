@@ -27,6 +27,46 @@ _ADMIN_VARS = (
 )
 
 
+# ---- CI: a missing test dependency is a failure, not a skip --------------------------------
+
+#: What a skip's reason says when a package is missing (``pytest.importorskip``, or a
+#: ``skipif`` that says how to install it). `.ci/run` installs the whole test extra, so in CI
+#: (``CI`` set) such a skip hides a broken install: it fails instead. Skips that describe the
+#: machine (no IPv6 loopback, not root, not Linux) stay skips.
+_MISSING_PACKAGE = ("could not import", "pip install")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+def _fail_missing_package(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not (report.skipped and _in_ci()) or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    if any(words in reason.lower() for words in _MISSING_PACKAGE):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where the test extra is installed: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    _fail_missing_package(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    report = yield  # a module-level importorskip skips the whole module here
+    _fail_missing_package(report)
+    return report
+
+
+# ---- every test ------------------------------------------------------------------------------
+
+
 @pytest.fixture(autouse=True)
 def clean_aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own HOME and no AWS_* variables from the machine.

@@ -234,10 +234,12 @@ def test_the_demo_stops_everything_it_started(how: signal.Signals, ignore_sigint
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is in Python 3.11 and later")
 def test_make_demo_installs_the_demo_extra_only_and_passes_the_port(tmp_path: Path) -> None:
     """`make demo` (dry run, every target out of date): its own stamp and extra, PORT
     passed through; the demo extra has JupyterLab and boto3, not the test toolchain."""
-    tomllib = pytest.importorskip("tomllib")
+    import tomllib
+
     root = ROOT
     venv = tmp_path / "venv"
     dry = subprocess.run(
