@@ -204,6 +204,11 @@ USAGE_ERRORS = [
     pytest.param("login --timeout 0", "positive", id="a zero timeout"),
     pytest.param("login --flow browser", "--flow must be 'device' or 'pkce'", id="an unknown flow"),
     pytest.param("login --timeout soon", "invalid float", id="a timeout that is no number"),
+    pytest.param(
+        'login --scopes "sso:account:access extra"',
+        "is not a scope name",
+        id="a scope with a space (IPython keeps the quotes: still no scope name)",
+    ),
     pytest.param("login --var 1x", "identifier", id="a variable name that is no identifier"),
     pytest.param("login --var class", "identifier", id="a keyword as variable name"),
     pytest.param("login --endpoint ftp://h", "https://", id="a non-http endpoint"),
