@@ -30,7 +30,7 @@ _ADMIN_VARS = (
 # ---- CI: a missing test dependency is a failure, not a skip --------------------------------
 
 #: What a skip's reason says when a package is missing (``pytest.importorskip``, or a
-#: ``skipif`` that says how to install it). `.ci/run` installs the whole test extra, so in CI
+#: ``skipif`` that says how to install it). `.ci/run` installs every test dependency, so in CI
 #: (``CI`` set) such a skip hides a broken install: it fails instead. Skips that describe the
 #: machine (no IPv6 loopback, not root, not Linux) stay skips.
 _MISSING_PACKAGE = ("could not import", "pip install")
@@ -47,7 +47,7 @@ def _fail_missing_package(report: pytest.CollectReport | pytest.TestReport) -> N
     reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
     if any(words in reason.lower() for words in _MISSING_PACKAGE):
         report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where the test extra is installed: {reason}"
+        report.longrepr = f"skipped in CI, where every test dependency is installed: {reason}"
 
 
 @pytest.hookimpl(wrapper=True)

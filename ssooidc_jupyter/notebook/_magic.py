@@ -149,7 +149,7 @@ def _scopes(value: str) -> list[str]:
 @argument("--timeout", type=float, metavar="SECONDS", help="Give up waiting for approval.")
 @argument(
     "--flow",
-    # Checked by the package's one validator (_login_options), not argparse's choices, so
+    # Checked by the package's one validator (_check_values), not argparse's choices, so
     # a wrong flow reads as it does in %config SSOOIDC and the server's options.
     metavar="{device,pkce}",
     help="device (a code to confirm; default) or pkce (the browser flow with a 127.0.0.1 "
