@@ -34,7 +34,7 @@ QUICK_TESTS = [
     "tests/auth/test_cache.py",
     "tests/auth/test_awsconfig.py",
     "tests/auth/test_login.py",
-    "tests/project/test_layers.py",
+    "tests/test_layers.py",
     "tests/notebook/test_widget.py",
 ]
 
