@@ -4,9 +4,10 @@ conftest's factories. Nothing here is a test."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +53,26 @@ def wait_for(
                 f"timed out after {timeout:g} s waiting for {what or _described(condition)}"
             )
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def extension_shell(config: Any = None) -> Iterator[Any]:
+    """An IPython ``InteractiveShell`` with ``%load_ext ssooidc_jupyter`` (history in memory:
+    no sqlite file or saving thread per test), ``config`` a traitlets ``Config``. At the end
+    the extension is unloaded -- which cancels a running sign-in, undoes ``--export`` and
+    stops Dask forwarding -- and the singleton cleared for the next test."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = config or Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell.instance(config=config)
+    shell.run_line_magic("load_ext", "ssooidc_jupyter")
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "ssooidc_jupyter")
+        InteractiveShell.clear_instance()
 
 
 def emulator_fixture(

@@ -25,6 +25,7 @@ from ssooidc_jupyter.auth._context import LoginContext, resolve_login
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.notebook._configurable import SSOOIDC
 from ssooidc_jupyter.oidc._values import validate_flow, validate_scopes, validate_timeout
+from tests._support import extension_shell
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 OIDC_ENV = "https://oidc-env.example"  # AWS_ENDPOINT_URL_SSO_OIDC
@@ -41,15 +42,8 @@ def message(check: Any, value: Any, what: str) -> str:
 
 @pytest.fixture
 def ip() -> Iterator[InteractiveShell]:
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
-    shell.run_line_magic("load_ext", "ssooidc_jupyter")
-    try:
+    with extension_shell() as shell:
         yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "ssooidc_jupyter")
-        InteractiveShell.clear_instance()
 
 
 def write_config(text: str) -> None:

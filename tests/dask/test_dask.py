@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests._support import emulator_fixture, wait_for
+from tests._support import emulator_fixture, extension_shell, wait_for
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("moto")
@@ -453,19 +453,8 @@ def test_forwarding_another_role_replaces_the_first(
 
 @pytest.fixture
 def ip() -> Iterator[Any]:
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
-    shell.run_line_magic("load_ext", "ssooidc_jupyter")
-    try:
+    with extension_shell() as shell:  # unloading stops forwarding (and a running sign-in)
         yield shell
-    finally:
-        # Unloading stops forwarding too (and a sign-in still running).
-        shell.run_line_magic("unload_ext", "ssooidc_jupyter")
-        InteractiveShell.clear_instance()
 
 
 def test_ssooidc_dask_forwards_then_the_session_ends_and_they_lapse(

@@ -35,7 +35,7 @@ from ssooidc_jupyter.auth._models import token_cache_key
 from ssooidc_jupyter.emulator import Emulator
 from ssooidc_jupyter.notebook._configurable import SSOOIDC
 from ssooidc_jupyter.notebook._pending import PendingSession, PendingSSOToken
-from tests._support import emulator_fixture, wait_for
+from tests._support import emulator_fixture, extension_shell, wait_for
 
 # Never loaded by %load_ext: the HTTP stack, widgets, AWS SDK and file lock load at first use.
 HEAVY = ("httpx", "httpcore", "anyio", "h11", "ipywidgets", "boto3", "botocore", "filelock")
@@ -47,24 +47,10 @@ SIGN_IN = (
 )
 
 
-def make_shell(config: Config | None = None) -> InteractiveShell:
-    config = config or Config()
-    # History in memory: no sqlite file or saving thread per test.
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell.instance(config=config)
-    shell.run_line_magic("load_ext", "ssooidc_jupyter")
-    return shell
-
-
 @pytest.fixture
 def ip() -> Iterator[InteractiveShell]:
-    shell = make_shell()
-    try:
+    with extension_shell() as shell:
         yield shell
-    finally:
-        # Unloading cancels a running sign-in and undoes --export (os.environ).
-        shell.run_line_magic("unload_ext", "ssooidc_jupyter")
-        InteractiveShell.clear_instance()
 
 
 emu = emulator_fixture(endpoint_env="AWS_ENDPOINT_URL", interval=0.1, auto_approve=0.2)
@@ -294,15 +280,11 @@ def test_defaults_come_from_the_config(emu: Emulator) -> None:
     config.SSOOIDC.start_url = emu.start_url
     config.SSOOIDC.region = emu.region
     config.SSOOIDC.variable = "tok"
-    shell = make_shell(config)
-    try:
+    with extension_shell(config) as shell:
         with capture_output():
             shell.run_line_magic("ssooidc", "login --wait")
         assert type(shell.user_ns["tok"]) is SSOToken
         assert shell.user_ns["tok"].start_url == emu.start_url
-    finally:
-        shell.run_line_magic("unload_ext", "ssooidc_jupyter")
-        InteractiveShell.clear_instance()
 
 
 # ---- login ------------------------------------------------------------------------------
